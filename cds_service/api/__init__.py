@@ -1,0 +1,1 @@
+"""One blueprint per endpoint group: discovery, hooks, feedback, health (and metrics)."""

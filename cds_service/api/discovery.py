@@ -1,0 +1,32 @@
+"""GET /cds-services: the discovery document, built once from the knowledge files."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from ..http import json_response, services
+
+bp = Blueprint("discovery", __name__)
+
+DESCRIPTION = ("Reads the patient's Conditions and Observations and recognises the signs of the four kinds of "
+               "leg pain on walking (arterial, venous, neurogenic, musculoskeletal). Answers with advisory cards "
+               "that say which findings support and which argue against each pattern, and what to consider next "
+               "(pedal pulses and ankle-brachial index, venous assessment, foot examination).")
+
+
+def discovery_document(engine, settings) -> dict:
+    return {"services": [{
+        "hook": "patient-view",
+        "id": settings.service_id,
+        "title": "Leg pain on walking (claudication) advisor",
+        "description": DESCRIPTION,
+        "prefetch": dict(engine.prefetch_templates),
+        "usageRequirements": ("Prefetch or FHIR read access to the patient's Condition, Observation, Procedure and "
+                              "ServiceRequest resources. Send a signed client JWT when the service runs with "
+                              "CDS_AUTH=required."),
+    }]}
+
+
+@bp.get("/cds-services")
+def discovery():
+    svc = services()
+    return json_response(discovery_document(svc.engine, svc.settings))

@@ -1,0 +1,27 @@
+"""POST /cds-services/{id}/feedback: validate, store idempotently, answer 200."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from .. import feedback as feedback_mod
+from ..errors import NotFound, ServiceUnavailable
+from ..http import json_response, note, read_json, services
+from ..store import StoreError
+
+bp = Blueprint("feedback", __name__)
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def post_feedback(service_id: str):
+    svc = services()
+    if service_id != svc.settings.service_id:
+        raise NotFound("no CDS service with that id; see GET /cds-services")
+    rows = feedback_mod.parse(read_json(), service_id)
+    try:
+        stored = svc.store.add_feedback(rows)
+    except StoreError as exc:
+        raise ServiceUnavailable(str(exc)) from None
+    note(feedback_items=len(rows), feedback_new=stored)
+    if svc.metrics:
+        svc.metrics.observe_feedback(rows)
+    return json_response({"received": len(rows), "stored": stored})

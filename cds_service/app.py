@@ -1,0 +1,106 @@
+"""The Flask application factory: knowledge, storage, auth and blueprints wired once.
+
+``create_app(settings)`` loads and checks the knowledge files first, so a broken value set
+or template stops the service at start, never at request time.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+
+from flask import Flask, g, request
+from flask_cors import CORS
+from werkzeug.exceptions import HTTPException
+
+from . import config as config_mod, knowledge as knowledge_mod, logs
+from .api import discovery, feedback, health, hooks, metrics as metrics_api
+from .engine import Engine
+from .errors import CDSError, Unauthorized, operation_outcome
+from .http import Services, json_response
+from .metrics import Metrics
+from .store import Store
+
+log = logging.getLogger(logs.REQUEST_LOGGER)
+auth_log = logging.getLogger(logs.AUTH_LOGGER)
+_OPEN_PATHS = ("/healthz", "/metrics")
+_HTTP_ISSUE = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "not-supported"}
+
+
+def _endpoint_label() -> str:
+    rule = request.url_rule.rule if request.url_rule else "unmatched"
+    return rule.replace("<service_id>", "{id}")
+
+
+def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowledge_mod.Knowledge | None = None,
+               store: Store | None = None, fetcher_factory=None, authenticator=None) -> Flask:
+    settings = settings or config_mod.from_env()
+    logs.configure(settings.log_level)
+    knowledge = knowledge or knowledge_mod.load(settings.knowledge_dir)
+    engine = Engine(knowledge, settings)
+    store = store or Store(settings.database_url)
+    store.create_schema()
+    if authenticator is None and settings.auth == "required":
+        from .auth import Authenticator
+        authenticator = Authenticator.from_settings(settings, store)
+    metrics = Metrics()
+    if fetcher_factory is None:
+        from .fhir_client import FallbackFactory
+        fetcher_factory = FallbackFactory(settings, metrics=metrics)
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False
+    app.extensions["cds"] = Services(settings=settings, engine=engine, store=store, authenticator=authenticator,
+                                     fetcher_factory=fetcher_factory, metrics=metrics)
+    if settings.cors_origins:
+        CORS(app, origins=list(settings.cors_origins), allow_headers=["Authorization", "Content-Type"],
+             expose_headers=["WWW-Authenticate"], methods=["GET", "POST", "OPTIONS"], max_age=600)
+    for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, metrics_api.bp):
+        app.register_blueprint(blueprint)
+
+    @app.before_request
+    def _start():
+        g.started = time.perf_counter()
+        g.log_fields = {}
+        if authenticator is not None and request.method != "OPTIONS" and request.path not in _OPEN_PATHS:
+            g.auth_started = time.perf_counter()
+            client = authenticator.verify(request)
+            g.client = client
+            g.log_fields["auth_ms"] = round((time.perf_counter() - g.auth_started) * 1e3, 2)
+            g.log_fields["iss"] = client.iss
+
+    @app.after_request
+    def _finish(response):
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        endpoint = _endpoint_label()
+        metrics.observe_request(endpoint, request.method, response.status_code, elapsed)
+        log.info("request", extra={"method": request.method, "endpoint": endpoint, "status": response.status_code,
+                                   "duration_ms": round(elapsed * 1e3, 2), **g.get("log_fields", {})})
+        return response
+
+    @app.errorhandler(CDSError)
+    def _cds_error(exc: CDSError):
+        if isinstance(exc, Unauthorized):
+            metrics.auth_failures.inc()
+            auth_log.warning("unauthorized", extra={"reason": exc.reason, **getattr(exc, "log_fields", {})})
+        g.setdefault("log_fields", {})["error"] = exc.issue_code
+        return json_response(exc.outcome(), status=exc.status, headers=exc.headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = exc.code or 500
+        message = {404: "no such endpoint", 405: "method not allowed on this endpoint",
+                   413: f"request body is larger than {settings.max_body_bytes} bytes"}.get(code, exc.name)
+        headers = {"Allow": ", ".join(exc.valid_methods)} if code == 405 and getattr(exc, "valid_methods", None) else None
+        return json_response(operation_outcome(message, _HTTP_ISSUE.get(code, "processing")), status=code, headers=headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        # Log where it happened and the exception type only: messages may quote request data.
+        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        log.error("unhandled error", extra={"error_type": type(exc).__name__,
+                                            "where": f"{frame.filename}:{frame.lineno}" if frame else "?"})
+        return json_response(operation_outcome("internal error; the request was not processed", "exception"), status=500)
+
+    return app

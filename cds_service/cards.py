@@ -1,0 +1,187 @@
+"""Assessment -> CDS Hooks cards, worded by the templates in cards/.
+
+One card per raised pattern at most, critical first. Each card explains itself: the
+supporting and contrary findings with dates, what to consider next, and its sources.
+Suggestions never repeat work already done (a recent result) or an order already open.
+"""
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass
+
+from . import dates
+from .assessment import Assessment, Evidence, PatternAssessment
+from .findings import Finding
+from .knowledge import Knowledge
+from .templates import CardTemplate, Suggestion, Variant
+
+CARD_NAMESPACE = uuid.UUID("6f1d2c1e-7a0b-4c55-9d0e-3b1f6f1c9a10")
+SUMMARY_LIMIT = 140
+_INDICATOR_ORDER = {"critical": 0, "warning": 1, "info": 2}
+_SIDE_WORD = {"left": "Left", "right": "Right", "bilateral": "Bilateral"}
+_MAX_LISTED = 8
+
+
+@dataclass(frozen=True)
+class CardContext:
+    hook_instance: str
+    patient_id: str
+    user_id: str | None = None
+
+
+def _variant(template: CardTemplate, pa: PatternAssessment, assessment: Assessment) -> Variant:
+    red = {f.sign for f in pa.red_flags}
+    for variant in template.variants:
+        when = variant.when
+        if "red_flags_any" in when and not red & set(when["red_flags_any"]):
+            continue
+        if "signs_any" in when and not assessment.signs_present & set(when["signs_any"]):
+            continue
+        if "exertional" in when and bool(when["exertional"]) != assessment.exertional:
+            continue
+        return variant
+    return template.variants[-1]
+
+
+def _where(side: str | None, site: str | None) -> str:
+    site = site or "leg"
+    if side:
+        return f"{_SIDE_WORD[side]} {site}"
+    return site[:1].upper() + site[1:]
+
+
+def _abi_shown(assessment: Assessment, variant: Variant) -> Finding | None:
+    if not assessment.abi:
+        return None
+    wanted = set(variant.when.get("signs_any", ()))
+    matching = [f for f in assessment.abi if f.sign in wanted] or assessment.abi
+    if any(f.sign == "abi-noncompressible" for f in matching) and "abi-noncompressible" in wanted:
+        return max(matching, key=lambda f: f.value or 0.0)
+    return min(matching, key=lambda f: f.value or 0.0)
+
+
+def _placeholders(pa: PatternAssessment, assessment: Assessment, variant: Variant) -> dict[str, str]:
+    abi = _abi_shown(assessment, variant)
+    side, site = pa.side, pa.site
+    if abi is not None and "signs_any" in variant.when and abi.side:
+        side = abi.side
+    where = _where(side, site)
+    neuropathy = next((e.finding.display for e in pa.supporting
+                       if e.finding.sign in ("diabetic-neuropathy", "peripheral-neuropathy", "neuropathic-ulcer")),
+                      "Neuropathy")
+    return {
+        "where": where,
+        "where_lower": where.lower(),
+        "abi": f"{abi.value:.2f}" if abi is not None else "not on file",
+        "abi_leg": f"{abi.side} leg" if abi is not None and abi.side else "leg",
+        "red_flag": pa.red_flags[0].display if pa.red_flags else "Red flag",
+        "neuropathy": neuropathy[:1].upper() + neuropathy[1:],
+    }
+
+
+def _finding_line(f: Finding, weight: float | None = None) -> str:
+    parts = [f"{dates.show(f.date)}: {f.display}"]
+    if f.value is not None:
+        unit = f" {f.unit}" if f.unit and f.unit not in ("1", "{ratio}", "{index}") else ""
+        parts.append(f"{f.value:.2f}{unit}")
+    side_words = {"left": "left leg", "right": "right leg", "bilateral": "both legs"}
+    if f.side and side_words[f.side] not in f.display.lower():
+        parts.append(side_words[f.side])
+    if f.site and f.site != "leg":
+        parts.append(f.site)
+    if not f.present:
+        parts.append("recorded as absent")
+    if f.certainty:
+        parts.append(f.certainty)
+    if f.note:
+        parts.append(f.note)
+    return "- " + ", ".join(parts) + f" ({f.resource_type})"
+
+
+def _lines(items: list[Evidence]) -> list[str]:
+    shown = [e for e in items if e.weight > 0 or e.finding.sign == "leg-pain"]
+    lines = [_finding_line(e.finding) for e in shown[:_MAX_LISTED]]
+    if len(shown) > _MAX_LISTED:
+        lines.append(f"- and {len(shown) - _MAX_LISTED} more")
+    return lines or ["- None recorded."]
+
+
+def _suggestions(template: CardTemplate, variant: Variant, assessment: Assessment,
+                 ctx: CardContext, card_uuid: uuid.UUID, pa: PatternAssessment) -> tuple[list[dict], list[str]]:
+    out, already = [], []
+    for sid in variant.suggestions:
+        s: Suggestion = template.suggestions[sid]
+        if s.when_signs_any and not assessment.signs_present & set(s.when_signs_any):
+            continue
+        done = next((assessment.done[x] for x in s.skip_recent if x in assessment.done), None)
+        if done is not None:
+            already.append(f"{s.label}: not suggested, {done.display} on {dates.show(done.date)} is recent.")
+            continue
+        if set(s.skip_ordered) & assessment.ordered:
+            already.append(f"{s.label}: not suggested, an order is already open.")
+            continue
+        out.append(_suggestion(s, ctx, card_uuid, pa))
+    return out, already
+
+
+def _suggestion(s: Suggestion, ctx: CardContext, card_uuid: uuid.UUID, pa: PatternAssessment) -> dict:
+    resource = copy.deepcopy(s.resource)
+    resource["subject"] = {"reference": f"Patient/{ctx.patient_id}"}
+    if ctx.user_id and ctx.user_id.split("/", 1)[0] in ("Practitioner", "PractitionerRole"):
+        resource["requester"] = {"reference": ctx.user_id}
+    resource["reasonCode"] = [{"text": f"Findings consistent with {pa.pattern.replace('-', ' ')} (decision support)"}]
+    return {
+        "label": s.label,
+        "uuid": str(uuid.uuid5(card_uuid, s.id)),
+        "isRecommended": True,
+        "actions": [{"type": "create", "description": s.label, "resource": resource}],
+    }
+
+
+def _summary(text: str) -> str:
+    if len(text) < SUMMARY_LIMIT:
+        return text
+    return text[: SUMMARY_LIMIT - 2].rstrip() + "…"
+
+
+def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> dict | None:
+    template = knowledge.templates[pa.pattern]
+    common = knowledge.common
+    variant = _variant(template, pa, assessment)
+    card_uuid = uuid.uuid5(CARD_NAMESPACE, f"{ctx.hook_instance}:{pa.pattern}")
+    suggestions, already = _suggestions(template, variant, assessment, ctx, card_uuid, pa)
+    if variant.drop_when_no_suggestion and not suggestions and not pa.red_flags:
+        return None
+    values = _placeholders(pa, assessment, variant)
+    detail = [variant.lead, "", "**Findings that support it**", *_lines(pa.supporting), "",
+              "**Findings that argue against it**", *_lines(pa.contrary), "", "**Consider**",
+              *(f"- {c}" for c in variant.consider), *(f"- {a}" for a in already), "",
+              f"_{common.disclaimer}_", "",
+              "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in template.links)]) + "."]
+    card = {
+        "uuid": str(card_uuid),
+        "summary": _summary(variant.summary.format(**values)),
+        "indicator": variant.indicator_for(pa.strength),
+        "detail": "\n".join(detail),
+        "source": {
+            "label": template.source["label"],
+            "topic": {"system": common.topic_system, "code": pa.pattern, "display": template.title},
+        },
+        "overrideReasons": [
+            {"code": r["code"], "system": common.override_system, "display": r["display"]} for r in common.override_reasons
+        ],
+    }
+    if template.source.get("url"):
+        card["source"]["url"] = template.source["url"]
+    if suggestions:
+        card["suggestions"] = suggestions
+        card["selectionBehavior"] = "at-most-one"
+    if template.links:
+        card["links"] = [{"label": link["label"], "url": link["url"], "type": "absolute"} for link in template.links]
+    return card
+
+
+def render(assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> list[dict]:
+    cards = [c for pa in assessment.raised() if (c := render_card(pa, assessment, knowledge, ctx)) is not None]
+    return sorted(cards, key=lambda c: _INDICATOR_ORDER[c["indicator"]])

@@ -1,0 +1,126 @@
+"""``cds-service``: serve, evaluate a request file, check the knowledge files."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from . import config as config_mod
+
+
+def _serve(args) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    settings = config_mod.from_env()
+    from . import knowledge
+    knowledge.load(settings.knowledge_dir)  # fail fast with a clear message before forking workers
+    from .store import Store
+    store = Store(settings.database_url)
+    store.create_schema()  # once, in the master, before the workers start
+    store.dispose()
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cds-metrics-")
+
+    class App(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", args.threads)
+            self.cfg.set("timeout", 30)
+            self.cfg.set("graceful_timeout", 20)
+            self.cfg.set("keepalive", 5)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("child_exit", _child_exit)
+
+        def load(self):
+            from .app import create_app
+            return create_app(config_mod.from_env())
+
+    App().run()
+    return 0
+
+
+def _child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def _evaluate(args) -> int:
+    from .engine import Engine
+    from .errors import CDSError
+    from .knowledge import load
+
+    settings = config_mod.from_env()
+    engine = Engine(load(settings.knowledge_dir), settings)
+    try:
+        body = json.loads(Path(args.request).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"cannot read {args.request}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = engine.evaluate(body, now=args.now)
+    except CDSError as exc:
+        print(json.dumps(exc.outcome(), indent=2))
+        return 1
+    print(json.dumps(result.response, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _instant(text: str):
+    from . import dates
+    parsed = dates.parse(text)
+    if parsed is None:
+        raise argparse.ArgumentTypeError(f"not an RFC 3339 instant: {text!r}")
+    return parsed
+
+
+def _check(args) -> int:
+    from .knowledge import KnowledgeError, load
+
+    settings = config_mod.from_env()
+    base = Path(args.dir) if args.dir else settings.knowledge_dir
+    try:
+        k = load(base)
+    except KnowledgeError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    print(f"ok: {len(k.terminology.valuesets)} value sets ({len(k.terminology.concepts)} codes), "
+          f"{len(k.rules.signs)} signs, {len(k.templates)} card templates")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cds-service", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the CDS Hooks API under gunicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--threads", type=int, default=4)
+    serve.set_defaults(func=_serve)
+    evaluate = sub.add_parser("evaluate", help="print the response to a hook request file, without a server")
+    evaluate.add_argument("request")
+    evaluate.add_argument("--now", type=_instant, default=None,
+                          help="evaluate as of this RFC 3339 instant (the examples are dated 2026-11-27T12:00:00Z)")
+    evaluate.set_defaults(func=_evaluate)
+    check = sub.add_parser("check", help="validate valuesets/, knowledge/ and cards/")
+    check.add_argument("--dir", help="folder holding valuesets/, knowledge/ and cards/ (default: CDS_KNOWLEDGE_DIR)")
+    check.set_defaults(func=_check)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except config_mod.ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, RuntimeError) as exc:  # broken knowledge files, unreachable database
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

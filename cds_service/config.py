@@ -1,0 +1,141 @@
+"""Settings from the environment, with safe defaults for local development.
+
+Every setting is a ``CDS_*`` variable; the README's configuration table lists them all.
+``CDS_ENV=production`` switches on the production preset (auth required, https-only FHIR
+servers configured per client); explicit variables still win over the preset.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot start with."""
+
+
+def _bool(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _int(value: str, name: str, minimum: int = 0) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
+    return number
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    auth: str = "off"  # off | required
+    trusted_clients: Path | None = None
+    allow_sandbox: bool = False
+    public_base_url: str | None = None
+    database_url: str = "sqlite:///cds-service.db"
+    knowledge_dir: Path = REPO_ROOT
+    cors_origins: tuple[str, ...] = ("*",)
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_prefetch_resources: int = 50_000
+    fhir_deadline_ms: int = 400
+    fhir_timeout_ms: int = 300
+    fhir_page_cap: int = 10
+    fhir_allow_any_server: bool = True
+    fhir_require_https: bool = False
+    jwt_max_lifetime_s: int = 3600
+    jwt_leeway_s: int = 30
+    jwks_cache_s: int = 3600
+    jwks_refetch_cooldown_s: int = 60
+    jwks_timeout_ms: int = 2000
+    audit_log: bool = False
+    log_level: str = "INFO"
+    service_id: str = "leg-pain-claudication"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+_PRESETS = {
+    "development": {},
+    "production": {
+        "auth": "required",
+        "fhir_allow_any_server": False,
+        "fhir_require_https": True,
+        "cors_origins": (),
+    },
+}
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``CDS_*`` variables over the preset named by ``CDS_ENV``."""
+    env = dict(os.environ if environ is None else environ)
+    name = env.get("CDS_ENV", "development").strip().lower()
+    if name not in _PRESETS:
+        raise ConfigError(f"CDS_ENV must be development or production, not {name!r}")
+    values: dict = {"env": name, **_PRESETS[name]}
+
+    def get(key: str) -> str | None:
+        value = env.get(key)
+        return value if value not in (None, "") else None
+
+    if (v := get("CDS_AUTH")) is not None:
+        if v not in {"off", "required"}:
+            raise ConfigError(f"CDS_AUTH must be off or required, not {v!r}")
+        values["auth"] = v
+    if (v := get("CDS_TRUSTED_CLIENTS")) is not None:
+        values["trusted_clients"] = Path(v)
+    if (v := get("CDS_ALLOW_SANDBOX")) is not None:
+        values["allow_sandbox"] = _bool(v, "CDS_ALLOW_SANDBOX")
+    if (v := get("CDS_PUBLIC_BASE_URL")) is not None:
+        values["public_base_url"] = v.rstrip("/")
+    if (v := get("CDS_DATABASE_URL")) is not None:
+        values["database_url"] = v
+    if (v := get("CDS_KNOWLEDGE_DIR")) is not None:
+        values["knowledge_dir"] = Path(v)
+    if (v := get("CDS_CORS_ORIGINS")) is not None:
+        values["cors_origins"] = tuple(o.strip() for o in v.split(",") if o.strip())
+    for key, attr, minimum in (
+        ("CDS_MAX_BODY_BYTES", "max_body_bytes", 1024),
+        ("CDS_MAX_PREFETCH_RESOURCES", "max_prefetch_resources", 1),
+        ("CDS_FHIR_DEADLINE_MS", "fhir_deadline_ms", 10),
+        ("CDS_FHIR_TIMEOUT_MS", "fhir_timeout_ms", 10),
+        ("CDS_FHIR_PAGE_CAP", "fhir_page_cap", 1),
+        ("CDS_JWT_MAX_LIFETIME_S", "jwt_max_lifetime_s", 1),
+        ("CDS_JWT_LEEWAY_S", "jwt_leeway_s", 0),
+        ("CDS_JWKS_CACHE_S", "jwks_cache_s", 0),
+        ("CDS_JWKS_REFETCH_COOLDOWN_S", "jwks_refetch_cooldown_s", 0),
+        ("CDS_JWKS_TIMEOUT_MS", "jwks_timeout_ms", 10),
+    ):
+        if (v := get(key)) is not None:
+            values[attr] = _int(v, key, minimum)
+    if (v := get("CDS_FHIR_ALLOW_ANY_SERVER")) is not None:
+        values["fhir_allow_any_server"] = _bool(v, "CDS_FHIR_ALLOW_ANY_SERVER")
+    if (v := get("CDS_FHIR_REQUIRE_HTTPS")) is not None:
+        values["fhir_require_https"] = _bool(v, "CDS_FHIR_REQUIRE_HTTPS")
+    if (v := get("CDS_AUDIT_LOG")) is not None:
+        values["audit_log"] = _bool(v, "CDS_AUDIT_LOG")
+    if (v := get("CDS_LOG_LEVEL")) is not None:
+        values["log_level"] = v.upper()
+    settings = Settings(**values)
+    if settings.auth == "required" and settings.trusted_clients is None and not settings.allow_sandbox:
+        raise ConfigError("CDS_AUTH=required needs CDS_TRUSTED_CLIENTS (or CDS_ALLOW_SANDBOX=true in development)")
+    if settings.production and settings.allow_sandbox:
+        raise ConfigError("CDS_ALLOW_SANDBOX trusts a publicly known key: it is refused when CDS_ENV=production")
+    return settings

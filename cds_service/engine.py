@@ -1,0 +1,134 @@
+"""The clinical pipeline for one hook request, without any web framework.
+
+request dict -> envelope checks -> prefetch resolution -> records -> findings -> assessment
+-> cards. The HTTP layer and the ``cds-service evaluate`` command both call ``evaluate``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from . import assessment as assessment_mod, cards as cards_mod, findings as findings_mod, prefetch as prefetch_mod, records
+from .config import Settings
+from .errors import BadRequest, PayloadTooLarge, PreconditionFailed
+from .knowledge import Knowledge
+from .validation import require_valid
+
+HOOK = "patient-view"
+
+# fetcher([(key, what the client sent)]) -> [KeyResult]; supplied by the FHIR fallback client.
+Fetcher = Callable[[list[tuple[prefetch_mod.PrefetchKey, prefetch_mod.KeyResult]]], list[prefetch_mod.KeyResult]]
+
+
+@dataclass(frozen=True)
+class HookRequest:
+    """The parts of a validated request that later stages need (no raw body kept around)."""
+
+    hook_instance: str
+    patient_id: str
+    user_id: str
+    encounter_id: str | None
+    fhir_server: str | None
+    access_token: str | None
+    prefetch: dict
+
+
+@dataclass
+class Stats:
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    resources_seen: int = 0
+    resources_used: int = 0
+    malformed: int = 0
+    other_patient: int = 0
+    duplicates: int = 0
+    excluded: dict[str, int] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+    fetched_keys: int = 0
+
+
+@dataclass
+class Result:
+    response: dict
+    stats: Stats
+
+
+class Engine:
+    """Holds the loaded knowledge and the prefetch keys derived from it; stateless per request."""
+
+    def __init__(self, knowledge: Knowledge, settings: Settings):
+        self.knowledge = knowledge
+        self.settings = settings
+        self.prefetch_keys = prefetch_mod.keys(knowledge)
+        self.prefetch_templates = prefetch_mod.templates(self.prefetch_keys)
+
+    def parse_request(self, body) -> HookRequest:
+        if not isinstance(body, dict):
+            raise BadRequest("the request body must be a JSON object")
+        require_valid("request", body)
+        if body["hook"] != HOOK:
+            raise BadRequest(f"this service answers the {HOOK} hook only", expression="hook")
+        context = body["context"]
+        auth = body.get("fhirAuthorization") or {}
+        return HookRequest(
+            hook_instance=body["hookInstance"], patient_id=context["patientId"], user_id=context["userId"],
+            encounter_id=context.get("encounterId"), fhir_server=body.get("fhirServer"),
+            access_token=auth.get("access_token"), prefetch=body.get("prefetch") or {},
+        )
+
+    def gather(self, request: HookRequest, fetcher: Fetcher | None, stats: Stats) -> list:
+        """Resources from every prefetch key; absent, failed or paged keys go to the fetcher when given."""
+        results = {k.key: prefetch_mod.classify(k.key, request.prefetch.get(k.key), k.key in request.prefetch)
+                   for k in self.prefetch_keys}
+        if fetcher is not None:
+            jobs = [(k, results[k.key]) for k in self.prefetch_keys
+                    if results[k.key].state in ("absent", "failed") or results[k.key].next_url]
+            if jobs:
+                stats.fetched_keys += len(jobs)
+                for (k, _), fetched in zip(jobs, fetcher(jobs)):
+                    results[k.key] = fetched
+        resources: list = []
+        for key in self.prefetch_keys:
+            result = results[key.key]
+            if result.state in ("absent", "failed"):
+                if key.required:
+                    why = result.reason or "not prefetched and no FHIR server to fetch it from"
+                    raise PreconditionFailed(f"prefetch key '{key.key}' could not be had: {why}",
+                                             expression=f"prefetch.{key.key}")
+                stats.keys[key.key] = f"{result.state}-skipped"
+                continue
+            stats.keys[key.key] = result.state
+            resources.extend(result.resources)
+        if len(resources) > self.settings.max_prefetch_resources:
+            raise PayloadTooLarge(f"prefetch holds {len(resources)} resources; the limit is "
+                                  f"{self.settings.max_prefetch_resources}")
+        return resources
+
+    def evaluate(self, body, *, now: datetime | None = None, fetcher: Fetcher | None = None,
+                 request: HookRequest | None = None, stats: Stats | None = None) -> Result:
+        stats = stats or Stats()
+        clock = time.perf_counter
+        now = now or datetime.now(timezone.utc)
+        t0 = clock()
+        request = request or self.parse_request(body)
+        t1 = clock()
+        resources = self.gather(request, fetcher, stats)
+        t2 = clock()
+        intake = records.select(resources, self.knowledge.terminology, request.patient_id)
+        extraction = findings_mod.extract(intake.records, self.knowledge.rules, self.knowledge.terminology, now)
+        assessment = assessment_mod.assess(extraction.findings, self.knowledge.rules, now)
+        t3 = clock()
+        ctx = cards_mod.CardContext(hook_instance=request.hook_instance, patient_id=request.patient_id,
+                                    user_id=request.user_id)
+        cards = cards_mod.render(assessment, self.knowledge, ctx)
+        t4 = clock()
+        stats.timings_ms.update(request=(t1 - t0) * 1e3, prefetch=(t2 - t1) * 1e3, evaluation=(t3 - t2) * 1e3,
+                                render=(t4 - t3) * 1e3)
+        stats.resources_seen += intake.seen
+        stats.resources_used = len(intake.records)
+        stats.malformed += intake.malformed
+        stats.other_patient += intake.other_patient
+        stats.duplicates += intake.duplicates
+        stats.excluded = dict(extraction.excluded)
+        return Result(response={"cards": cards}, stats=stats)

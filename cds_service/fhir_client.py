@@ -1,0 +1,173 @@
+"""The FHIR fallback: fetch prefetch keys the client did not send, from the EHR's server.
+
+Safety first: in production the service only calls FHIR servers configured for the
+authenticated client, over https (never an open proxy); it follows ``next`` links only on
+the same scheme, host and port as ``fhirServer``; it never follows redirects; it sends the
+access token only there and never logs it (nor any URL, which would carry the patient id).
+Every call has a timeout and the request as a whole one deadline, enforced while reading
+the body too, so a stalled or dripping server can only make a key unobtainable (412).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import orjson
+import requests
+from requests.adapters import HTTPAdapter
+
+from .config import Settings
+from .prefetch import KeyResult, PrefetchKey, classify, fill
+
+log = logging.getLogger("cds_service.fhir")
+ACCEPT = "application/fhir+json, application/json;q=0.9"
+MAX_BODY_BYTES = 32 * 1024 * 1024
+_CHUNK = 64 * 1024
+
+
+class FetchFailed(Exception):
+    """One key could not be had; the message is safe to return in an OperationOutcome."""
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def server_allowed(fhir_server: str, settings: Settings, client) -> str | None:
+    """None when the service may call this server for this caller, else the reason it may not."""
+    scheme = urlsplit(fhir_server).scheme
+    if settings.fhir_require_https and scheme != "https":
+        return "fhirServer must use https"
+    if client is not None and getattr(client, "fhir_servers", None):
+        normalised = fhir_server.rstrip("/")
+        if any(normalised == s.rstrip("/") or normalised.startswith(s.rstrip("/") + "/") for s in client.fhir_servers):
+            return None
+        return "fhirServer is not configured for this client"
+    if settings.fhir_allow_any_server:
+        return None
+    return "fhirServer is not configured for this client"
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=16, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.trust_env = False  # never route patient data through an ambient proxy setting
+    return session
+
+
+_SESSION = _session()
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fhir-fetch")
+
+
+@dataclass
+class Fetcher:
+    """Fetches the keys of one hook request; created per request by FallbackFactory."""
+
+    settings: Settings
+    fhir_server: str
+    access_token: str | None
+    context: dict
+    denied: str | None
+    metrics: object | None = None
+
+    def __call__(self, jobs: list[tuple[PrefetchKey, KeyResult]]) -> list[KeyResult]:
+        deadline = time.monotonic() + self.settings.fhir_deadline_ms / 1000.0
+        if self.denied:
+            return [KeyResult("failed", reason=self.denied) if r.state in ("absent", "failed") else r for _, r in jobs]
+        futures = [_POOL.submit(self._one, key, result, deadline) for key, result in jobs]
+        return [f.result() for f in futures]
+
+    def _one(self, key: PrefetchKey, given: KeyResult, deadline: float) -> KeyResult:
+        resources = list(given.resources) if given.state == "present" else []
+        if given.state == "present":
+            url = given.next_url
+        else:
+            url = urljoin(self.fhir_server.rstrip("/") + "/", fill(f"{key.resource_type}?patient={{{{context.patientId}}}}&{key.params}", self.context))
+        pages = 0
+        try:
+            while url:
+                if _origin(url) != _origin(self.fhir_server):
+                    raise FetchFailed("a next link points to another server; not followed")
+                if pages >= self.settings.fhir_page_cap:
+                    break
+                bundle = self._get(url, deadline)
+                page = classify(key.key, bundle, provided=True)
+                if page.state == "failed":
+                    raise FetchFailed(f"the FHIR server answered with {page.reason}")
+                if bundle.get("resourceType") != "Bundle":
+                    raise FetchFailed("the FHIR server did not answer with a Bundle")
+                resources.extend(page.resources)
+                url = page.next_url
+                pages += 1
+        except FetchFailed as exc:
+            self._count("failure")
+            if given.state == "present":
+                # What the client chose to send stands; the later pages could not be had.
+                return KeyResult("present", resources=resources, reason=f"later pages not fetched: {exc}")
+            return KeyResult("failed", reason=str(exc))
+        self._count("success")
+        return KeyResult("present", resources=resources)
+
+    def _get(self, url: str, deadline: float) -> dict:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchFailed("the overall deadline for FHIR calls passed")
+        timeout = min(self.settings.fhir_timeout_ms / 1000.0, remaining)
+        headers = {"Accept": ACCEPT}
+        if self.access_token:
+            headers["Authorization"] = f"Bearer {self.access_token}"
+        try:
+            with _SESSION.get(url, headers=headers, timeout=(timeout, timeout), stream=True, allow_redirects=False) as resp:
+                if resp.status_code in (401, 403):
+                    raise FetchFailed(f"the FHIR server refused the access token (HTTP {resp.status_code})")
+                if 300 <= resp.status_code < 400:
+                    raise FetchFailed("the FHIR server answered with a redirect; not followed")
+                if resp.status_code != 200:
+                    raise FetchFailed(f"the FHIR server answered HTTP {resp.status_code}")
+                body = bytearray()
+                for chunk in resp.iter_content(_CHUNK):
+                    body.extend(chunk)
+                    if len(body) > MAX_BODY_BYTES:
+                        raise FetchFailed("the FHIR server's answer is too large")
+                    if time.monotonic() > deadline:
+                        raise FetchFailed("the overall deadline for FHIR calls passed")
+        except requests.Timeout:
+            raise FetchFailed("the FHIR server did not answer in time") from None
+        except requests.RequestException as exc:
+            raise FetchFailed(f"the FHIR server could not be reached ({type(exc).__name__})") from None
+        try:
+            document = orjson.loads(bytes(body))
+        except orjson.JSONDecodeError:
+            raise FetchFailed("the FHIR server's answer is not JSON") from None
+        if not isinstance(document, dict) or not isinstance(document.get("resourceType"), str):
+            raise FetchFailed("the FHIR server's answer is not a FHIR resource")
+        return document
+
+    def _count(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_fhir(outcome)
+
+
+class FallbackFactory:
+    """Makes a Fetcher for a hook request that names a fhirServer (None otherwise)."""
+
+    def __init__(self, settings: Settings, metrics=None):
+        self.settings = settings
+        self.metrics = metrics
+
+    def __call__(self, request, client=None) -> Fetcher | None:
+        if not request.fhir_server:
+            return None
+        denied = server_allowed(request.fhir_server, self.settings, client)
+        if denied:
+            log.warning("fhir server refused", extra={"reason": denied, "iss": getattr(client, "iss", None)})
+        return Fetcher(settings=self.settings, fhir_server=request.fhir_server, access_token=request.access_token,
+                       context={"patientId": request.patient_id, "userId": request.user_id,
+                                "encounterId": request.encounter_id}, denied=denied, metrics=self.metrics)

@@ -1,0 +1,265 @@
+"""Validated resources -> findings: sign, present or absent, side, site, date, value, source.
+
+This is where the clinical status rules live (clinical reference 1.7 and 1.8): refuted and
+entered-in-error Conditions and cancelled or empty Observations are never evidence;
+resolved, inactive or abated Conditions are history; a value that says 'absent' is
+evidence against; stale findings age out on the sign's lookback window.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from . import dates, laterality
+from .records import Record
+from .rules import Rules, Sign
+from .terminology import SNOMED, Concept, Terminology
+
+CURRENT_CLINICAL = frozenset({"active", "recurrence", "relapse"})
+HISTORY_CLINICAL = frozenset({"inactive", "remission", "resolved"})
+EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+UNCONFIRMED_VERIFICATION = frozenset({"unconfirmed", "provisional", "differential"})
+USABLE_OBSERVATION = frozenset({"final", "amended", "corrected"})
+COMPLETED_PROCEDURE = frozenset({"completed"})
+OPEN_ORDER = frozenset({"draft", "active", "on-hold"})
+ABSENT_VALUE = (SNOMED, "2667000")
+PRESENT_VALUE = (SNOMED, "52101004")
+_NEGATIVE_INTERPRETATION = frozenset({"NEG", "N"})
+_POSITIVE_INTERPRETATION = frozenset({"POS"})
+_SEMANTIC_TAG = re.compile(r"\s*\((disorder|finding|procedure|observable entity|qualifier value)\)\s*$")
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    sign: str
+    present: bool
+    display: str
+    reference: str
+    resource_type: str
+    date: datetime | None = None
+    side: str | None = None
+    site: str | None = None
+    value: float | None = None
+    unit: str | None = None
+    kind: str = "evidence"  # evidence | done | order
+    certainty: str | None = None  # None, "unconfirmed" or "preliminary"
+    note: str | None = None  # e.g. the ABI band label, added by the assessment
+
+
+@dataclass
+class Extraction:
+    findings: list[Finding] = field(default_factory=list)
+    excluded: Counter = field(default_factory=Counter)
+
+
+def clean_display(text: str) -> str:
+    return _SEMANTIC_TAG.sub("", text)
+
+
+def _code(concept: Any) -> str | None:
+    """The first coding's code of a CodeableConcept model (status fields have one)."""
+    if concept is None or not concept.coding:
+        return None
+    return concept.coding[0].code
+
+
+def _codings(concepts: Iterable[Any] | None) -> list[tuple[str | None, str | None]]:
+    out = []
+    for concept in concepts or ():
+        for coding in concept.coding or ():
+            out.append((coding.system, coding.code))
+    return out
+
+
+def _side_site(record: Record, terminology: Terminology, body_sites: list[Any] | None, *texts: str | None):
+    side = record.concept.side
+    site_side, site = laterality.from_codings(_codings(body_sites), terminology)
+    side = laterality.combine([side, site_side])
+    if side is None:
+        for concept in body_sites or ():
+            side = side or laterality.from_text(concept.text)
+        for text in texts:
+            side = side or laterality.from_text(text)
+    return side, site
+
+
+def _display(record: Record) -> str:
+    return clean_display(record.concept.display)
+
+
+def _reference(record: Record) -> str:
+    return f"{record.resource_type}/{record.model.id}" if record.model.id else record.resource_type
+
+
+class _Extractor:
+    def __init__(self, rules: Rules, terminology: Terminology, now: datetime):
+        self.rules, self.terminology, self.now = rules, terminology, now
+        self.out = Extraction()
+
+    def exclude(self, reason: str) -> None:
+        self.out.excluded[reason] += 1
+
+    def stale(self, sign: Sign, when: datetime | None, applies: bool) -> str | None:
+        """Reason to drop for recency, or None when the finding is current enough."""
+        if when is not None and when - self.now > FUTURE_TOLERANCE:
+            return "future-dated"
+        if not applies or sign.lookback_days is None:
+            return None
+        if when is None:
+            return "undated"
+        if dates.days_between(when, self.now) > sign.lookback_days:
+            return "stale"
+        return None
+
+    # -- Condition ---------------------------------------------------------------------
+    def condition(self, record: Record) -> None:
+        m = record.model
+        sign = self.rules.signs[record.concept.sign]
+        verification = _code(m.verificationStatus)
+        if verification in EXCLUDED_VERIFICATION:
+            return self.exclude(f"condition-{verification}")
+        clinical = _code(m.clinicalStatus)
+        abated = any(getattr(m, f, None) is not None for f in
+                     ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString"))
+        onset = dates.parse(m.onsetDateTime) or (dates.parse(m.onsetPeriod.start) if m.onsetPeriod else None) \
+            or dates.parse(m.recordedDate)
+        side, site = _side_site(record, self.terminology, m.bodySite, m.code.text if m.code else None)
+        certainty = "unconfirmed" if verification in UNCONFIRMED_VERIFICATION else None
+        if abated or clinical in HISTORY_CLINICAL:
+            if not sign.history_sign:
+                return self.exclude("condition-history")
+            history = self.rules.signs[sign.history_sign]
+            self.out.findings.append(Finding(
+                sign=history.id, present=True, display=f"{_display(record)} (history)", reference=_reference(record),
+                resource_type="Condition", date=dates.parse(m.abatementDateTime) or onset, side=side, site=site,
+                certainty=certainty))
+            return None
+        if clinical is not None and clinical not in CURRENT_CLINICAL:
+            return self.exclude("condition-status-unknown")
+        reason = self.stale(sign, onset, applies=sign.acute)
+        if reason:
+            return self.exclude(f"condition-{reason}")
+        kind = "order" if sign.order_marker else "done" if sign.done_marker else "evidence"
+        self.out.findings.append(Finding(
+            sign=sign.id, present=True, display=_display(record), reference=_reference(record), resource_type="Condition",
+            date=onset, side=side, site=site, kind=kind, certainty=certainty))
+        return None
+
+    # -- Observation -------------------------------------------------------------------
+    def observation(self, record: Record) -> None:
+        m = record.model
+        sign = self.rules.signs[record.concept.sign]
+        status = m.status
+        if status == "preliminary" and not sign.red_flag:
+            return self.exclude("observation-preliminary")
+        if status not in USABLE_OBSERVATION and status != "preliminary":
+            return self.exclude(f"observation-{status or 'no-status'}")
+        if m.dataAbsentReason is not None:
+            return self.exclude("observation-data-absent")
+        when = dates.parse(m.effectiveDateTime) or dates.parse(m.effectiveInstant) \
+            or (dates.parse(m.effectivePeriod.start) if m.effectivePeriod else None) or dates.parse(m.issued)
+        reason = self.stale(sign, when, applies=True)
+        if reason:
+            return self.exclude(f"observation-{reason}")
+        certainty = "preliminary" if status == "preliminary" else None
+        code_text = m.code.text if m.code else None
+        if sign.done_marker:
+            self.out.findings.append(Finding(
+                sign=sign.id, present=True, display=_display(record), reference=_reference(record),
+                resource_type="Observation", date=when, kind="done"))
+            return None
+        if sign.measurement:
+            return self._measurement(record, sign, when, code_text)
+        side, site = _side_site(record, self.terminology, [m.bodySite] if m.bodySite else None, code_text)
+        present = True if record.via == "value" else self._presence(m)
+        if present is None:
+            return self.exclude("observation-unreadable-value")
+        self.out.findings.append(Finding(
+            sign=sign.id, present=present, display=_display(record), reference=_reference(record),
+            resource_type="Observation", date=when, side=side, site=site, certainty=certainty))
+        return None
+
+    def _presence(self, m: Any) -> bool | None:
+        interpretation = {c for concept in m.interpretation or () for c in [_code(concept)] if c}
+        if interpretation & _NEGATIVE_INTERPRETATION:
+            return False
+        if m.valueBoolean is not None:
+            return bool(m.valueBoolean)
+        if m.valueCodeableConcept is not None:
+            codings = set(_codings([m.valueCodeableConcept]))
+            if ABSENT_VALUE in codings:
+                return False
+            if PRESENT_VALUE in codings:
+                return True
+        if interpretation & _POSITIVE_INTERPRETATION:
+            return True
+        # A finding code with no value (or any other value) records the finding as present.
+        return True
+
+    def _measurement(self, record: Record, sign: Sign, when: datetime | None, code_text: str | None) -> None:
+        m = record.model
+        values: list[tuple[Any, Any, str | None]] = []  # (quantity, bodySite list, text)
+        if record.via == "code" and m.valueQuantity is not None:
+            values.append((m.valueQuantity, [m.bodySite] if m.bodySite else None, code_text))
+        for component in m.component or ():
+            known = any((concept := self.terminology.lookup(c.system, c.code)) is not None and concept.sign == sign.id
+                        for c in (component.code.coding or ()))
+            if known and component.valueQuantity is not None and component.dataAbsentReason is None:
+                values.append((component.valueQuantity, [m.bodySite] if m.bodySite else None, component.code.text))
+        if not values:
+            return self.exclude("observation-no-value")
+        for quantity, body_sites, text in values:
+            if quantity.value is None:
+                self.exclude("observation-no-value")
+                continue
+            value = float(quantity.value)
+            if not (0.0 <= value < 10.0):  # an ABI outside this is a unit or entry error, not a reading
+                self.exclude("observation-implausible-value")
+                continue
+            side, site = _side_site(record, self.terminology, body_sites, text, code_text)
+            self.out.findings.append(Finding(
+                sign=sign.id, present=True, display=_display(record), reference=_reference(record),
+                resource_type="Observation", date=when, side=side, site=site, value=value,
+                unit=quantity.unit or quantity.code))
+        return None
+
+    # -- Procedure and ServiceRequest ------------------------------------------------------
+    def procedure(self, record: Record) -> None:
+        m = record.model
+        sign = self.rules.signs[record.concept.sign]
+        if m.status not in COMPLETED_PROCEDURE:
+            return self.exclude(f"procedure-{m.status}")
+        when = dates.parse(m.performedDateTime) or (dates.parse(m.performedPeriod.start) if m.performedPeriod else None)
+        reason = self.stale(sign, when, applies=True)
+        if reason:
+            return self.exclude(f"procedure-{reason}")
+        self.out.findings.append(Finding(
+            sign=sign.id, present=True, display=_display(record), reference=_reference(record),
+            resource_type="Procedure", date=when, kind="done"))
+        return None
+
+    def service_request(self, record: Record) -> None:
+        m = record.model
+        if m.status not in OPEN_ORDER:
+            return self.exclude(f"servicerequest-{m.status}")
+        self.out.findings.append(Finding(
+            sign=record.concept.sign, present=True, display=_display(record), reference=_reference(record),
+            resource_type="ServiceRequest", date=dates.parse(m.authoredOn), kind="order"))
+        return None
+
+
+def extract(records: Iterable[Record], rules: Rules, terminology: Terminology, now: datetime) -> Extraction:
+    extractor = _Extractor(rules, terminology, now)
+    handlers = {"Condition": extractor.condition, "Observation": extractor.observation,
+                "Procedure": extractor.procedure, "ServiceRequest": extractor.service_request}
+    for record in records:
+        sign = rules.signs[record.concept.sign]
+        if record.resource_type != "ServiceRequest" and record.resource_type not in sign.read_from:
+            extractor.exclude(f"{record.resource_type.lower()}-not-read-for-sign")
+            continue
+        handlers[record.resource_type](record)
+    return extractor.out

@@ -1,0 +1,46 @@
+"""Small helpers shared by the blueprints: JSON in and out, the per-app services."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from flask import Response, current_app, g, request
+
+from .errors import BadRequest
+
+
+@dataclass
+class Services:
+    """Everything a request handler needs, built once by create_app."""
+
+    settings: Any
+    engine: Any
+    store: Any
+    authenticator: Any
+    fetcher_factory: Any
+    metrics: Any
+
+
+def services() -> Services:
+    return current_app.extensions["cds"]
+
+
+def json_response(document: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(orjson.dumps(document), status=status, mimetype="application/json", headers=headers)
+
+
+def read_json() -> Any:
+    """The request body as JSON; oversized bodies were refused by Werkzeug (413) before this."""
+    raw = request.get_data(cache=False)
+    if not raw:
+        raise BadRequest("the request body is empty; a JSON object is expected")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequest("the request body is not valid JSON (or is nested too deeply)") from None
+
+
+def note(**values: Any) -> None:
+    """Attach values to the request's log line (never patient data)."""
+    g.setdefault("log_fields", {}).update(values)

@@ -1,0 +1,52 @@
+"""The three reviewed knowledge files, loaded and cross-checked together at start.
+
+A broken value set, pattern table or card template stops the service at start with a
+message that names the file and the problem, never at request time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import rules as rules_mod, templates as templates_mod, terminology as terminology_mod
+
+
+class KnowledgeError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    terminology: terminology_mod.Terminology
+    rules: rules_mod.Rules
+    common: templates_mod.Common
+    templates: dict[str, templates_mod.CardTemplate]
+
+
+def load(base: Path) -> Knowledge:
+    """Load ``valuesets/``, ``knowledge/patterns.yaml`` and ``cards/`` under ``base``."""
+    try:
+        terminology = terminology_mod.load(base / "valuesets")
+        rules = rules_mod.load(base / "knowledge" / "patterns.yaml")
+        common, templates = templates_mod.load(base / "cards")
+    except (terminology_mod.TerminologyError, rules_mod.RulesError, templates_mod.TemplateError) as exc:
+        raise KnowledgeError(str(exc)) from None
+    problems = []
+    coded = terminology.signs
+    for sign in coded - set(rules.signs):
+        problems.append(f"value set {sign!r} has no entry in the pattern table")
+    for sign in rules.signs.values():
+        if not sign.derived and sign.id not in coded:
+            problems.append(f"pattern table sign {sign.id!r} has no value set")
+    for template in templates.values():
+        for variant in template.variants:
+            for ref in [*variant.when.get("red_flags_any", ()), *variant.when.get("signs_any", ())]:
+                if ref not in rules.signs:
+                    problems.append(f"card {template.pattern} variant {variant.id}: unknown sign {ref!r}")
+        for s in template.suggestions.values():
+            for ref in s.skip_recent + s.skip_ordered + s.when_signs_any:
+                if ref not in rules.signs:
+                    problems.append(f"card {template.pattern} suggestion {s.id}: unknown sign {ref!r}")
+    if problems:
+        raise KnowledgeError("knowledge files disagree:\n  " + "\n  ".join(problems))
+    return Knowledge(terminology=terminology, rules=rules, common=common, templates=templates)

@@ -1,0 +1,54 @@
+"""Prometheus metrics: requests and latency by endpoint and status, cards by topic and
+indicator, FHIR fallback calls and failures, skipped malformed resources, feedback outcomes.
+
+Under gunicorn with several workers set PROMETHEUS_MULTIPROC_DIR (``cds-service serve``
+does) and /metrics aggregates every worker.
+"""
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import multiprocess
+
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("cds_http_requests", "HTTP requests answered", ["endpoint", "method", "status"], registry=r)
+        self.latency = Histogram("cds_http_request_duration_seconds", "Time to answer a request", ["endpoint"],
+                                 buckets=_BUCKETS, registry=r)
+        self.cards = Counter("cds_cards", "Cards returned", ["topic", "indicator"], registry=r)
+        self.fhir_calls = Counter("cds_fhir_fallback_calls", "FHIR fallback calls by outcome", ["outcome"], registry=r)
+        self.malformed = Counter("cds_malformed_resources", "Malformed prefetch resources skipped", registry=r)
+        self.feedback = Counter("cds_feedback_items", "Feedback items received by outcome", ["outcome"], registry=r)
+        self.auth_failures = Counter("cds_auth_failures", "Requests refused with 401", registry=r)
+
+    def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(endpoint, method, str(status)).inc()
+        self.latency.labels(endpoint).observe(seconds)
+
+    def observe_cards(self, cards: list[dict], stats) -> None:
+        for card in cards:
+            self.cards.labels(card["source"]["topic"]["code"], card["indicator"]).inc()
+        if stats.malformed:
+            self.malformed.inc(stats.malformed)
+
+    def observe_feedback(self, rows) -> None:
+        for row in rows:
+            self.feedback.labels(row.outcome).inc()
+
+    def observe_fhir(self, outcome: str) -> None:
+        self.fhir_calls.labels(outcome).inc()
+
+    def render(self) -> bytes:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)

@@ -1,0 +1,109 @@
+"""Prefetch templates, and what each key of a request's prefetch holds.
+
+Templates are narrow code-filtered searches built once from the value sets, so a client
+that passes on only the first page still sends what matters. Per key a request may carry a
+resource or searchset Bundle (present), ``null`` (the client has no data), an
+OperationOutcome or a Bundle carrying an error (failed), or nothing (absent).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from .errors import BadRequest
+from .knowledge import Knowledge
+
+
+@dataclass(frozen=True)
+class PrefetchKey:
+    key: str
+    resource_type: str
+    params: str
+    required: bool
+
+
+@dataclass
+class KeyResult:
+    state: str  # present | null | failed | absent
+    resources: list = field(default_factory=list)
+    next_url: str | None = None
+    reason: str | None = None
+
+
+def _codes(knowledge: Knowledge, resource_type: str) -> str:
+    signs = {s.id for s in knowledge.rules.signs.values()
+             if resource_type in s.read_from or (resource_type == "ServiceRequest" and (s.order_marker or s.done_marker or s.measurement))}
+    codes = sorted({c.code for c in knowledge.terminology.codes_for(frozenset(signs))})
+    return ",".join(codes)
+
+
+def keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
+    """The four prefetch keys: evidence (Conditions, Observations) is required, work done is optional."""
+    return (
+        PrefetchKey("conditions", "Condition", f"code={_codes(knowledge, 'Condition')}&_count=200", True),
+        PrefetchKey("observations", "Observation", f"code={_codes(knowledge, 'Observation')}&_sort=-date&_count=200", True),
+        PrefetchKey("procedures", "Procedure", f"code={_codes(knowledge, 'Procedure')}&_sort=-date&_count=50", False),
+        PrefetchKey("serviceRequests", "ServiceRequest",
+                    f"status=draft,active,on-hold&code={_codes(knowledge, 'ServiceRequest')}&_count=50", False),
+    )
+
+
+def templates(prefetch_keys: tuple[PrefetchKey, ...]) -> dict[str, str]:
+    return {k.key: f"{k.resource_type}?patient={{{{context.patientId}}}}&{k.params}" for k in prefetch_keys}
+
+
+def fill(template: str, context: dict) -> str:
+    """Substitute context tokens, URL-encoded (ids were validated, this is defence in depth)."""
+    out = template
+    for name in ("patientId", "userId", "encounterId"):
+        token = "{{context.%s}}" % name
+        if token in out:
+            value = context.get(name)
+            if value is None:
+                raise BadRequest(f"prefetch template needs context.{name}")
+            out = out.replace(token, quote(str(value), safe="/"))
+    return out
+
+
+def _error_outcome(resource: dict) -> str | None:
+    issues = resource.get("issue")
+    if not isinstance(issues, list):
+        return "OperationOutcome"
+    for issue in issues:
+        if isinstance(issue, dict) and issue.get("severity") in ("error", "fatal"):
+            return f"OperationOutcome ({issue.get('code', 'error')})"
+    return None
+
+
+def classify(key: str, value, provided: bool) -> KeyResult:
+    """What one prefetch key holds. Raises BadRequest when it is not FHIR at all."""
+    if not provided:
+        return KeyResult("absent")
+    if value is None:
+        return KeyResult("null")
+    if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+        raise BadRequest(f"prefetch.{key} must be a FHIR resource, a Bundle or null", expression=f"prefetch.{key}")
+    rtype = value["resourceType"]
+    if rtype == "OperationOutcome":
+        return KeyResult("failed", reason=_error_outcome(value) or "OperationOutcome")
+    if rtype != "Bundle":
+        return KeyResult("present", resources=[value])
+    entries = value.get("entry") or []
+    if not isinstance(entries, list):
+        raise BadRequest(f"prefetch.{key}.entry must be a list", expression=f"prefetch.{key}.entry")
+    resources = []
+    for entry in entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome":
+            reason = _error_outcome(resource)
+            if reason:
+                return KeyResult("failed", reason=reason)
+            continue  # a warning or information outcome from the server's search
+        resources.append(resource)
+    next_url = None
+    links = value.get("link")
+    if isinstance(links, list):
+        for link in links:
+            if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+                next_url = link["url"]
+    return KeyResult("present", resources=resources, next_url=next_url)

@@ -1,0 +1,141 @@
+"""Prefetched FHIR JSON -> validated fhir.resources models, for relevant resources only.
+
+The cheap pre-filter runs first: a resource whose codes the terminology does not know is
+dropped without building a model (most of a record is irrelevant here). Only the rest are
+validated as R4B models; one that fails validation, or that belongs to another patient, is
+skipped and counted, never fatal.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.procedure import Procedure
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from .terminology import Concept, Terminology
+
+MODELS = {"Condition": Condition, "Observation": Observation, "Procedure": Procedure, "ServiceRequest": ServiceRequest}
+
+
+class Malformed(ValueError):
+    """A resource's structure is broken where the service must read it."""
+
+
+@dataclass(slots=True)
+class Record:
+    resource_type: str
+    model: Any
+    concept: Concept
+    via: str  # "code", "component" or "value": where the known coding was found
+
+
+@dataclass
+class Intake:
+    records: list[Record] = field(default_factory=list)
+    seen: int = 0
+    irrelevant: int = 0
+    malformed: int = 0
+    other_patient: int = 0
+    duplicates: int = 0
+
+
+def _codings(concept: Any) -> list[tuple[Any, Any]]:
+    if concept is None:
+        return []
+    if not isinstance(concept, dict):
+        raise Malformed("CodeableConcept is not an object")
+    codings = concept.get("coding") or []
+    if not isinstance(codings, list):
+        raise Malformed("coding is not a list")
+    out = []
+    for coding in codings:
+        if not isinstance(coding, dict):
+            raise Malformed("coding entry is not an object")
+        out.append((coding.get("system"), coding.get("code")))
+    return out
+
+
+def match(resource: dict, terminology: Terminology) -> tuple[Concept, str] | None:
+    """The first known coding in code, component codes or (Observation) valueCodeableConcept."""
+    for system, code in _codings(resource.get("code")):
+        if isinstance(system, str) and isinstance(code, str):
+            concept = terminology.concepts.get((system, code))
+            if concept is not None:
+                return concept, "code"
+    if resource.get("resourceType") != "Observation":
+        return None
+    components = resource.get("component") or []
+    if not isinstance(components, list):
+        raise Malformed("component is not a list")
+    for component in components:
+        if not isinstance(component, dict):
+            raise Malformed("component entry is not an object")
+        for system, code in _codings(component.get("code")):
+            if isinstance(system, str) and isinstance(code, str):
+                concept = terminology.concepts.get((system, code))
+                if concept is not None:
+                    return concept, "component"
+    for system, code in _codings(resource.get("valueCodeableConcept")):
+        if isinstance(system, str) and isinstance(code, str):
+            concept = terminology.concepts.get((system, code))
+            if concept is not None:
+                return concept, "value"
+    return None
+
+
+def _belongs_to(resource: dict, patient_id: str) -> bool:
+    """False only when the resource names a different patient: prefetch must never mix patients."""
+    subject = resource.get("subject") if "subject" in resource else resource.get("patient")
+    if subject is None:
+        return True
+    if not isinstance(subject, dict):
+        raise Malformed("subject is not a Reference")
+    reference = subject.get("reference")
+    if reference is None:
+        return True
+    if not isinstance(reference, str):
+        raise Malformed("subject.reference is not a string")
+    return reference in (f"Patient/{patient_id}", f"urn:uuid:{patient_id}") or reference.endswith(f"/Patient/{patient_id}")
+
+
+def select(resources: Iterable[dict], terminology: Terminology, patient_id: str) -> Intake:
+    intake = Intake()
+    seen_ids: set[tuple[str, str]] = set()
+    for resource in resources:
+        intake.seen += 1
+        if not isinstance(resource, dict):
+            intake.malformed += 1
+            continue
+        model_cls = MODELS.get(resource.get("resourceType"))
+        if model_cls is None:
+            intake.irrelevant += 1
+            continue
+        try:
+            found = match(resource, terminology)
+            if found is None:
+                intake.irrelevant += 1
+                continue
+            if not _belongs_to(resource, patient_id):
+                intake.other_patient += 1
+                continue
+        except Malformed:
+            intake.malformed += 1
+            continue
+        rid = resource.get("id")
+        if isinstance(rid, str):
+            key = (resource["resourceType"], rid)
+            if key in seen_ids:
+                intake.duplicates += 1
+                continue
+            seen_ids.add(key)
+        try:
+            model = model_cls.model_validate(resource)
+        except Exception:  # pydantic ValidationError and the odd TypeError from a broken primitive
+            intake.malformed += 1
+            continue
+        concept, via = found
+        intake.records.append(Record(resource_type=resource["resourceType"], model=model, concept=concept, via=via))
+    return intake

@@ -1,0 +1,168 @@
+"""Card templates (cards/*.yaml) as validated data.
+
+A template holds a card's wording per situation ("variant"), its source and links, and the
+FHIR resources its suggestions create. The first variant whose ``when`` holds is used.
+"""
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .rules import PATTERNS
+
+INDICATORS = ("info", "warning", "critical")
+PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "neuropathy"})
+_WHEN_KEYS = frozenset({"red_flags_any", "signs_any", "exertional"})
+
+
+class TemplateError(ValueError):
+    """A card template is broken; the service refuses to start with it."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    id: str
+    label: str
+    resource: dict
+    skip_recent: tuple[str, ...] = ()
+    skip_ordered: tuple[str, ...] = ()
+    when_signs_any: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Variant:
+    id: str
+    when: dict
+    indicator: str | dict
+    summary: str
+    lead: str
+    consider: tuple[str, ...]
+    suggestions: tuple[str, ...]
+    drop_when_no_suggestion: bool = False
+
+    def indicator_for(self, strength: str) -> str:
+        if isinstance(self.indicator, str):
+            return self.indicator
+        return self.indicator.get(strength, "info")
+
+
+@dataclass(frozen=True)
+class CardTemplate:
+    pattern: str
+    title: str
+    source: dict
+    links: tuple[dict, ...]
+    variants: tuple[Variant, ...]
+    suggestions: dict[str, Suggestion] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Common:
+    topic_system: str
+    override_system: str
+    override_reasons: tuple[dict, ...]
+    disclaimer: str
+    seed_citation: str
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _check_indicator(value, where: str, problems: list[str]) -> None:
+    values = [value] if isinstance(value, str) else list((value or {}).values())
+    if not values or any(v not in INDICATORS for v in values):
+        problems.append(f"{where}: indicator must be one of {INDICATORS} (or a map by strength)")
+
+
+def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{name}: must be a mapping")
+        return None
+    pattern = raw.get("pattern")
+    if pattern not in PATTERNS:
+        problems.append(f"{name}: pattern {pattern!r} is not one of {PATTERNS}")
+    source = raw.get("source") or {}
+    if not source.get("label"):
+        problems.append(f"{name}: source.label is required")
+    links = tuple(raw.get("links") or ())
+    for link in links:
+        if not str(link.get("url", "")).startswith(("https://", "http://")) or not link.get("label"):
+            problems.append(f"{name}: every link needs a label and an absolute url")
+    suggestions = {}
+    for sid, s in (raw.get("suggestions") or {}).items():
+        resource = s.get("resource") or {}
+        if resource.get("resourceType") != "ServiceRequest" or not resource.get("code"):
+            problems.append(f"{name}.suggestions.{sid}: resource must be a ServiceRequest with a code")
+        if not s.get("label"):
+            problems.append(f"{name}.suggestions.{sid}: label is required")
+        skip = s.get("skip_if") or {}
+        suggestions[sid] = Suggestion(id=sid, label=s.get("label", ""), resource=resource,
+                                      skip_recent=tuple(skip.get("recent") or ()),
+                                      skip_ordered=tuple(skip.get("ordered") or ()),
+                                      when_signs_any=tuple(s.get("when_signs_any") or ()))
+    variants = []
+    for i, v in enumerate(raw.get("variants") or ()):
+        where = f"{name}.variants[{i}]"
+        when = v.get("when") or {}
+        if set(when) - _WHEN_KEYS:
+            problems.append(f"{where}.when: unknown keys {sorted(set(when) - _WHEN_KEYS)}")
+        _check_indicator(v.get("indicator"), where, problems)
+        summary = v.get("summary", "")
+        if not summary:
+            problems.append(f"{where}: summary is required")
+        unknown = _placeholders(summary) - PLACEHOLDERS
+        if unknown:
+            problems.append(f"{where}: summary uses unknown placeholders {sorted(unknown)}")
+        for sid in v.get("suggestions") or ():
+            if sid not in suggestions:
+                problems.append(f"{where}: suggestion {sid!r} is not defined")
+        variants.append(Variant(id=v.get("id", f"variant-{i}"), when=when, indicator=v.get("indicator", "info"),
+                                summary=summary, lead=v.get("lead", ""), consider=tuple(v.get("consider") or ()),
+                                suggestions=tuple(v.get("suggestions") or ()),
+                                drop_when_no_suggestion=bool(v.get("drop_when_no_suggestion"))))
+    if not variants or variants[-1].when:
+        problems.append(f"{name}: the last variant must have an empty `when` (the default)")
+    return CardTemplate(pattern=pattern, title=raw.get("title", pattern), source=source, links=links,
+                        variants=tuple(variants), suggestions=suggestions)
+
+
+def load(directory: Path) -> tuple[Common, dict[str, CardTemplate]]:
+    problems: list[str] = []
+    if not directory.is_dir():
+        raise TemplateError(f"card template folder {directory} does not exist")
+    try:
+        raw_common = yaml.safe_load((directory / "_common.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise TemplateError(f"{directory}/_common.yaml is not readable: {exc}") from None
+    for key in ("topic_system", "override_system", "override_reasons", "disclaimer", "seed_citation"):
+        if not raw_common.get(key):
+            problems.append(f"_common: {key} is required")
+    for reason in raw_common.get("override_reasons") or ():
+        if not reason.get("code") or not reason.get("display"):
+            problems.append("_common: every override reason needs code and display")
+    common = Common(topic_system=raw_common.get("topic_system", ""), override_system=raw_common.get("override_system", ""),
+                    override_reasons=tuple(raw_common.get("override_reasons") or ()),
+                    disclaimer=str(raw_common.get("disclaimer", "")).strip(),
+                    seed_citation=raw_common.get("seed_citation", ""))
+    templates: dict[str, CardTemplate] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name.startswith("_"):
+            continue
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            problems.append(f"{path.stem}: not readable YAML ({exc})")
+            continue
+        template = parse_template(path.stem, raw, problems)
+        if template is not None:
+            templates[template.pattern] = template
+    missing = set(PATTERNS) - set(templates)
+    if missing:
+        problems.append(f"no card template for {sorted(missing)}")
+    if problems:
+        raise TemplateError("broken card templates:\n  " + "\n  ".join(problems))
+    return common, templates

@@ -1,0 +1,94 @@
+"""Small builders for FHIR resources and hook requests used across the tests."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+SCT = "http://snomed.info/sct"
+ICD = "http://hl7.org/fhir/sid/icd-10-cm"
+LNC = "http://loinc.org"
+NOW = datetime.now(timezone.utc).replace(microsecond=0)  # "now" for both the engine and the HTTP tests
+PATIENT = "pat-1"
+
+
+def days_ago(n: float) -> str:
+    return (NOW - timedelta(days=n)).isoformat()
+
+
+def _id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def condition(system: str, code: str, *, clinical: str | None = "active", verification: str | None = "confirmed",
+              onset_days: float | None = 30, body_site: list | None = None, abated_days: float | None = None,
+              patient: str = PATIENT, display: str | None = None, text: str | None = None, rid: str | None = None) -> dict:
+    r = {"resourceType": "Condition", "id": rid or _id(),
+         "code": {"coding": [{"system": system, "code": code, **({"display": display} if display else {})}]},
+         "subject": {"reference": f"Patient/{patient}"}}
+    if text:
+        r["code"]["text"] = text
+    if clinical:
+        r["clinicalStatus"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": clinical}]}
+    if verification:
+        r["verificationStatus"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": verification}]}
+    if onset_days is not None:
+        r["onsetDateTime"] = days_ago(onset_days)
+    if abated_days is not None:
+        r["abatementDateTime"] = days_ago(abated_days)
+    if body_site:
+        r["bodySite"] = body_site
+    return r
+
+
+def observation(system: str, code: str, *, status: str = "final", days: float | None = 10, value: dict | None = None,
+                body_site: dict | None = None, patient: str = PATIENT, interpretation: str | None = None,
+                text: str | None = None, rid: str | None = None, **extra) -> dict:
+    r = {"resourceType": "Observation", "id": rid or _id(), "status": status,
+         "code": {"coding": [{"system": system, "code": code}]}, "subject": {"reference": f"Patient/{patient}"}}
+    if text:
+        r["code"]["text"] = text
+    if days is not None:
+        r["effectiveDateTime"] = days_ago(days)
+    if value:
+        r.update(value)
+    if body_site:
+        r["bodySite"] = body_site
+    if interpretation:
+        r["interpretation"] = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                                            "code": interpretation}]}]
+    r.update(extra)
+    return r
+
+
+def abi(value: float, side: str | None, days: float = 10, **kw) -> dict:
+    site = {"left": {"coding": [{"system": SCT, "code": "32153003", "display": "Structure of left lower limb"}]},
+            "right": {"coding": [{"system": SCT, "code": "62175007", "display": "Structure of right lower limb"}]}}.get(side)
+    return observation(LNC, "77194-9", days=days, body_site=site,
+                       value={"valueQuantity": {"value": value, "unit": "{ratio}", "system": "http://unitsofmeasure.org", "code": "{ratio}"}}, **kw)
+
+
+def procedure(system: str, code: str, *, days: float = 30, status: str = "completed", patient: str = PATIENT) -> dict:
+    return {"resourceType": "Procedure", "id": _id(), "status": status, "code": {"coding": [{"system": system, "code": code}]},
+            "subject": {"reference": f"Patient/{patient}"}, "performedDateTime": days_ago(days)}
+
+
+def service_request(system: str, code: str, *, status: str = "active", patient: str = PATIENT) -> dict:
+    return {"resourceType": "ServiceRequest", "id": _id(), "status": status, "intent": "order",
+            "code": {"coding": [{"system": system, "code": code}]}, "subject": {"reference": f"Patient/{patient}"}}
+
+
+def bundle(resources: list[dict]) -> dict:
+    return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
+
+
+def hook_request(resources: list[dict] | None = None, *, patient: str = PATIENT, prefetch: dict | None = None, **extra) -> dict:
+    """A patient-view request; resources are split into the prefetch keys by type."""
+    if prefetch is None:
+        resources = resources or []
+        by_type = {"conditions": "Condition", "observations": "Observation", "procedures": "Procedure",
+                   "serviceRequests": "ServiceRequest"}
+        prefetch = {key: bundle([r for r in resources if r["resourceType"] == t]) for key, t in by_type.items()}
+    body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
+            "context": {"userId": "Practitioner/dr-1", "patientId": patient}, "prefetch": prefetch}
+    body.update(extra)
+    return body

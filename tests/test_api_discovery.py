@@ -1,0 +1,37 @@
+"""Conformance point 1: discovery lists the service with legal, narrow prefetch templates."""
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+LEGAL_TOKENS = {"context.patientId", "context.userId", "context.encounterId", "userPractitionerId",
+                "userPractitionerRoleId", "userPatientId", "userRelatedPersonId"}
+
+
+def test_discovery_lists_one_patient_view_service(client):
+    response = client.get("/cds-services")
+    assert response.status_code == 200
+    (service,) = response.get_json()["services"]
+    assert service["hook"] == "patient-view"
+    assert service["id"] == "leg-pain-claudication"
+    for key in ("title", "description", "usageRequirements"):
+        assert service[key]
+    assert set(service["prefetch"]) == {"conditions", "observations", "procedures", "serviceRequests"}
+
+
+def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowledge):
+    prefetch = client.get("/cds-services").get_json()["services"][0]["prefetch"]
+    known_codes = {code for _, code in knowledge.terminology.concepts}
+    for key, template in prefetch.items():
+        assert set(re.findall(r"{{\s*([^}]+?)\s*}}", template)) <= LEGAL_TOKENS
+        parts = urlsplit(template)
+        params = parse_qs(parts.query)
+        assert params["patient"] == ["{{context.patientId}}"]
+        assert int(params["_count"][0]) > 0
+        codes = params["code"][0].split(",")
+        assert codes and set(codes) <= known_codes, key
+
+
+def test_discovery_answers_cors(client):
+    response = client.get("/cds-services", headers={"Origin": "https://sandbox.cds-hooks.org"})
+    assert response.headers["Access-Control-Allow-Origin"] in ("*", "https://sandbox.cds-hooks.org")

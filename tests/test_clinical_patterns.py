@@ -1,0 +1,266 @@
+"""Issue 3 acceptance: each pattern firing and not firing, as in/out/boundary pairs."""
+from __future__ import annotations
+
+import pytest
+
+from builders import ICD, LNC, SCT, abi, condition, hook_request, observation, procedure, service_request
+from conftest import by_topic
+
+LEFT_CALF = [{"coding": [{"system": SCT, "code": "53840002:272741003=7771000"}]}]
+ABSENT = {"valueCodeableConcept": {"coding": [{"system": SCT, "code": "2667000", "display": "Absent"}]}}
+
+
+def claudication_left():
+    return condition(SCT, "63491006", body_site=LEFT_CALF)
+
+
+# ---------------------------------------------------------------- arterial
+def test_arterial_in_unilateral_claudication_with_low_abi(evaluate):
+    cards = by_topic(evaluate(hook_request([claudication_left(), abi(0.72, "left")])))
+    card = cards["arterial-claudication"]
+    assert card["summary"] == "Left calf claudication with ABI 0.72: check pedal pulses"
+    assert card["indicator"] == "warning"
+    assert "abnormal (<=0.90)" in card["detail"]
+    assert "suggestions" not in card  # a recent ABI is shown, not ordered again
+    assert "not suggested" not in card["detail"] or "is recent" in card["detail"]
+
+
+def test_arterial_out_calf_pain_alone_raises_no_card(evaluate):
+    assert evaluate(hook_request([condition(SCT, "300954003", body_site=LEFT_CALF)])) == []
+
+
+def test_arterial_in_claudication_without_abi_suggests_abi(evaluate):
+    card = by_topic(evaluate(hook_request([claudication_left()])))["arterial-claudication"]
+    assert "check pedal pulses and ABI" in card["summary"]
+    (suggestion,) = card["suggestions"]
+    resource = suggestion["actions"][0]["resource"]
+    assert resource["resourceType"] == "ServiceRequest"
+    assert resource["code"]["coding"][0] == {"system": LNC, "code": "77194-9", "display": "Ankle-brachial index"}
+    assert resource["subject"] == {"reference": "Patient/pat-1"}
+    assert card["selectionBehavior"] == "at-most-one"
+
+
+def test_arterial_open_abi_order_is_not_suggested_twice(evaluate):
+    card = by_topic(evaluate(hook_request([claudication_left(), service_request(LNC, "77194-9")])))["arterial-claudication"]
+    assert "suggestions" not in card
+    assert "an order is already open" in card["detail"]
+
+
+@pytest.mark.parametrize("value,band", [(0.90, "abnormal"), (0.91, "borderline")])
+def test_abi_boundary_090_091(evaluate, value, band):
+    card = by_topic(evaluate(hook_request([claudication_left(), abi(value, "left")])))["arterial-claudication"]
+    assert f"{value:.2f}" in card["summary"]
+    assert band in card["detail"]
+    if band == "abnormal":
+        assert card["indicator"] == "warning" and "check pedal pulses" in card["summary"]
+    else:
+        assert "exercise ABI" in card["summary"]
+        assert card["suggestions"][0]["label"] == "Order an exercise treadmill ABI"
+
+
+def test_abi_boundary_140_is_normal(evaluate):
+    card = by_topic(evaluate(hook_request([claudication_left(), abi(1.40, "left")])))["arterial-claudication"]
+    assert "normal (1.00-1.40)" in card["detail"]
+    assert "exercise ABI" in card["summary"]
+
+
+def test_abi_boundary_141_is_noncompressible_never_normal(evaluate):
+    card = by_topic(evaluate(hook_request([claudication_left(), abi(1.41, "left")])))["arterial-claudication"]
+    assert "non-diagnostic" in card["summary"] and "toe-brachial" in card["summary"]
+    assert "normal (1.00-1.40)" not in card["detail"]
+    assert card["suggestions"][0]["label"].startswith("Order a toe-brachial index")
+
+
+def test_abi_normal_alone_raises_no_card(evaluate):
+    assert evaluate(hook_request([abi(1.10, "left"), abi(1.12, "right")])) == []
+
+
+def test_abi_noncompressible_alone_raises_tbi_card(evaluate):
+    card = by_topic(evaluate(hook_request([abi(1.52, "right")])))["arterial-claudication"]
+    assert card["summary"].startswith("Right leg: ABI 1.52 is non-diagnostic")
+
+
+def test_absent_pedal_pulse_in_and_pulse_recorded_present_out(evaluate):
+    absent = observation(SCT, "163121008", days=3)  # left dorsalis pedis absent, no value: present finding
+    cards = by_topic(evaluate(hook_request([absent])))
+    assert "arterial-claudication" in cards and cards["arterial-claudication"]["summary"].startswith("Left leg")
+    negated = observation(SCT, "163121008", days=3, value=ABSENT)  # "absent pulse" recorded absent
+    assert evaluate(hook_request([negated])) == []
+
+
+# ---------------------------------------------------------------- venous
+def test_venous_in_swelling_with_dvt(evaluate):
+    resources = [condition(ICD, "I82.402", onset_days=5), observation(SCT, "102572006", days=2, text="left leg swelling")]
+    card = by_topic(evaluate(hook_request(resources)))["venous-claudication"]
+    assert card["summary"] == "Left leg signs consistent with venous claudication: consider a venous assessment"
+    assert card["suggestions"][0]["actions"][0]["resource"]["code"]["coding"][0]["code"] == "39420-5"
+    assert "Wells" in card["detail"]
+
+
+def test_venous_out_swelling_alone(evaluate):
+    assert evaluate(hook_request([observation(SCT, "102572006", days=2)])) == []
+
+
+def test_venous_out_varicose_veins_alone_below_threshold(evaluate):
+    assert "venous-claudication" not in by_topic(evaluate(hook_request([condition(ICD, "I83.91")])))
+
+
+def test_venous_in_varicose_veins_with_swelling(evaluate):
+    cards = by_topic(evaluate(hook_request([condition(ICD, "I83.811"), condition(ICD, "R22.41", onset_days=10)])))
+    assert cards["venous-claudication"]["summary"].startswith("Right leg")
+
+
+def test_venous_red_flag_phlegmasia_is_critical(evaluate):
+    card = by_topic(evaluate(hook_request([condition(SCT, "66877004", onset_days=1)])))["venous-claudication"]
+    assert card["indicator"] == "critical"
+
+
+# ---------------------------------------------------------------- neurogenic
+def test_neurogenic_in_bilateral_with_stenosis(evaluate):
+    resources = [condition(SCT, "18347007", onset_days=400),
+                 condition(ICD, "M79.604", onset_days=20), condition(ICD, "M79.605", onset_days=20)]
+    card = by_topic(evaluate(hook_request(resources)))["neurogenic-claudication"]
+    assert card["summary"] == "Bilateral leg symptoms consistent with neurogenic (spinal) claudication"
+    assert "both legs" in card["detail"]
+    assert "arterial-claudication" not in by_topic(evaluate(hook_request(resources)))
+
+
+def test_neurogenic_in_diabetic_neuropathy_suggests_foot_exam(evaluate):
+    card = by_topic(evaluate(hook_request([condition(SCT, "368581000119106", onset_days=3000)])))["neurogenic-claudication"]
+    assert "foot exam" in card["summary"]
+    assert card["suggestions"][0]["actions"][0]["resource"]["code"]["coding"][0]["code"] == "401191002"
+
+
+def test_neurogenic_out_recent_foot_exam_makes_neuropathy_card_redundant(evaluate):
+    resources = [condition(SCT, "368581000119106", onset_days=3000), procedure(SCT, "401191002", days=60)]
+    assert evaluate(hook_request(resources)) == []
+
+
+def test_neurogenic_in_foot_exam_older_than_a_year(evaluate):
+    resources = [condition(SCT, "368581000119106", onset_days=3000), procedure(SCT, "401191002", days=400)]
+    assert "neurogenic-claudication" in by_topic(evaluate(hook_request(resources)))
+
+
+def test_neurogenic_red_flag_cauda_equina_is_critical(evaluate):
+    card = by_topic(evaluate(hook_request([condition(ICD, "G83.4", onset_days=2)])))["neurogenic-claudication"]
+    assert card["indicator"] == "critical"
+
+
+# ---------------------------------------------------------------- musculoskeletal
+def test_musculoskeletal_in_recent_strain(evaluate):
+    card = by_topic(evaluate(hook_request([condition(ICD, "S86.112A", onset_days=7)])))["musculoskeletal-leg-pain"]
+    assert card["summary"] == "Left leg pain consistent with a muscle or tendon strain"
+    assert card["indicator"] == "info"
+
+
+def test_musculoskeletal_out_strain_long_ago(evaluate):
+    assert evaluate(hook_request([condition(ICD, "S86.112A", onset_days=400)])) == []
+
+
+def test_musculoskeletal_out_cramp_alone(evaluate):
+    assert evaluate(hook_request([condition(ICD, "R25.2", onset_days=3)])) == []
+
+
+# ---------------------------------------------------------------- exclusions
+@pytest.mark.parametrize("verification", ["refuted", "entered-in-error"])
+def test_excluded_condition_verification(evaluate, verification):
+    assert evaluate(hook_request([condition(ICD, "I82.402", onset_days=5, verification=verification)])) == []
+
+
+def test_entered_in_error_without_clinical_status_is_excluded(evaluate):
+    assert evaluate(hook_request([condition(ICD, "I82.402", onset_days=5, clinical=None, verification="entered-in-error")])) == []
+
+
+def test_resolved_long_ago_is_history_not_current(evaluate):
+    resolved = condition(SCT, "63491006", clinical="resolved", onset_days=3000, abated_days=2500)
+    assert evaluate(hook_request([resolved])) == []
+
+
+def test_abated_condition_with_wrong_active_status_is_history(evaluate):
+    abated = condition(ICD, "S86.112A", clinical="active", onset_days=20, abated_days=10)
+    assert evaluate(hook_request([abated])) == []
+
+
+def test_resolved_dvt_counts_as_previous_dvt_in_the_venous_card(evaluate):
+    resources = [condition(ICD, "I82.402", clinical="resolved", onset_days=900, abated_days=800),
+                 condition(SCT, "95443002", onset_days=20)]
+    card = by_topic(evaluate(hook_request(resources)))["venous-claudication"]
+    assert "(history)" in card["detail"]
+
+
+@pytest.mark.parametrize("status", ["entered-in-error", "cancelled", "registered"])
+def test_excluded_observation_status(evaluate, status):
+    (card,) = evaluate(hook_request([claudication_left(), abi(0.6, "left", status=status)]))
+    assert card["summary"] == "Left calf signs consistent with arterial claudication: check pedal pulses and ABI"
+    assert "0.60" not in card["detail"]
+
+
+def test_observation_with_data_absent_reason_is_not_evidence(evaluate):
+    obs = abi(0.6, "left")
+    obs.pop("valueQuantity")
+    obs["dataAbsentReason"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "not-performed"}]}
+    card = by_topic(evaluate(hook_request([claudication_left(), obs])))["arterial-claudication"]
+    assert "ABI 0.60" not in card["summary"]
+
+
+def test_negated_swelling_argues_against_venous(evaluate):
+    resources = [condition(ICD, "I83.811"), condition(ICD, "R22.41", onset_days=10)]
+    assert "venous-claudication" in by_topic(evaluate(hook_request(resources)))
+    resources.append(observation(SCT, "102572006", days=1, value={"valueBoolean": False}))
+    resources.append(observation(SCT, "449707004", days=1, interpretation="NEG"))
+    assert "venous-claudication" not in by_topic(evaluate(hook_request(resources)))
+
+
+def test_stale_abi_ages_out_and_is_ordered_again(evaluate):
+    card = by_topic(evaluate(hook_request([claudication_left(), abi(0.7, "left", days=500)])))["arterial-claudication"]
+    assert "ABI 0.70" not in card["summary"]
+    assert card["suggestions"][0]["label"] == "Order a resting ankle-brachial index"
+
+
+def test_stale_symptom_observation_ages_out(evaluate):
+    assert evaluate(hook_request([observation(SCT, "63491006", days=800)])) == []
+
+
+# ---------------------------------------------------------------- code systems
+def test_icd10cm_only_patient(evaluate):
+    cards = by_topic(evaluate(hook_request([condition(ICD, "I70.212"), condition(ICD, "M48.062")])))
+    assert cards["arterial-claudication"]["summary"].startswith("Left leg")
+    assert "neurogenic-claudication" in cards
+
+
+def test_snomed_only_patient(evaluate):
+    cards = by_topic(evaluate(hook_request([condition(SCT, "12237071000119100"), condition(SCT, "303081002")])))
+    assert cards["arterial-claudication"]["summary"].startswith("Left leg")
+    assert "neurogenic-claudication" in cards
+
+
+def test_nothing_relevant_gives_no_cards(client):
+    from builders import hook_request as hr
+    body = hr([condition(SCT, "444814009"), observation(LNC, "8302-2", value={"valueQuantity": {"value": 170}})])
+    response = client.post("/cds-services/leg-pain-claudication", json=body)
+    assert response.status_code == 200
+    assert response.get_json() == {"cards": []}
+
+
+# ---------------------------------------------------------------- red flags, certainty
+def test_acute_limb_ischaemia_from_pulseless_pale_leg(evaluate):
+    resources = [observation(SCT, "163121008", days=1), observation(SCT, "398979000", days=1, text="left leg pallor")]
+    card = by_topic(evaluate(hook_request(resources)))["arterial-claudication"]
+    assert card["indicator"] == "critical" and "acute limb ischaemia" in card["summary"]
+    assert card["suggestions"][0]["actions"][0]["resource"]["priority"] == "urgent"
+
+
+def test_gangrene_without_arterial_evidence_is_not_a_clti_card(evaluate):
+    assert evaluate(hook_request([condition(SCT, "372070002", onset_days=10)])) == []
+    cards = by_topic(evaluate(hook_request([condition(SCT, "372070002", onset_days=10), condition(ICD, "I73.9")])))
+    assert cards["arterial-claudication"]["indicator"] == "critical"
+
+
+def test_unconfirmed_condition_is_labelled(evaluate):
+    card = by_topic(evaluate(hook_request([condition(ICD, "I82.402", onset_days=5, verification="provisional")])))
+    assert "unconfirmed" in card["venous-claudication"]["detail"]
+
+
+def test_cards_order_critical_first(evaluate):
+    cards = evaluate(hook_request([condition(ICD, "S86.112A", onset_days=7), condition(ICD, "G83.4", onset_days=2)]))
+    assert [c["indicator"] for c in cards] == ["critical", "info"]
