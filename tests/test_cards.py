@@ -1,0 +1,35 @@
+"""Card rendering: summaries under 140 characters in every variant, uuids, no empty fields."""
+from __future__ import annotations
+
+import string
+
+from cds_service import cards
+
+
+def test_every_summary_template_fits_with_long_values(knowledge):
+    long_values = {"where": "Bilateral posterior tibial", "where_lower": "bilateral posterior tibial", "abi": "0.72",
+                   "abi_leg": "right leg", "red_flag": "Acute deep vein thrombosis of lower limb with phlegmasia",
+                   "neuropathy": "Polyneuropathy due to type 2 diabetes mellitus"}
+    for template in knowledge.templates.values():
+        for variant in template.variants:
+            used = {n for _, n, _, _ in string.Formatter().parse(variant.summary) if n}
+            text = variant.summary.format(**{k: long_values[k] for k in used})
+            assert len(text) < 140, (template.pattern, variant.id, len(text))
+
+
+def test_overlong_summaries_are_cut_below_140():
+    assert len(cards._summary("x" * 300)) == 139
+
+
+def test_every_card_has_override_reasons_with_display(knowledge):
+    assert all(r["display"] for r in knowledge.common.override_reasons)
+    assert {r["code"] for r in knowledge.common.override_reasons} == {"already-assessed", "not-clinically-relevant",
+                                                                      "patient-declined"}
+
+
+def test_card_wording_is_advisory(knowledge):
+    for template in knowledge.templates.values():
+        for variant in template.variants:
+            text = " ".join([variant.summary, variant.lead, *variant.consider]).lower()
+            assert "diagnosis of" not in text and "diagnosed with" not in text
+            assert any(word in text for word in ("consistent with", "consider", "possible", "recorded", "on record"))
