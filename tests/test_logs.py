@@ -1,0 +1,63 @@
+"""Logs: one JSON line per request with stage timings, and never a token or patient data."""
+from __future__ import annotations
+
+import json
+import logging
+
+import responses
+
+from builders import SCT, condition, hook_request
+from test_auth import BASE, SERVICE, auth_app, auth_settings, clients_file, keys, token  # noqa: F401 - fixtures
+
+SECRET_PATIENT = "patient-zz-unique-4711"
+ACCESS_TOKEN = "access-token-SECRET-9f8e7d"
+
+
+def _all_log_text(caplog, capfd) -> str:
+    parts = [capfd.readouterr().err]
+    for record in caplog.records:
+        parts.append(record.getMessage())
+        parts.append(json.dumps({k: str(v) for k, v in record.__dict__.items()}))
+    return "\n".join(parts)
+
+
+@responses.activate
+def test_no_token_or_patient_data_in_any_log_line(auth_app, keys, caplog, capfd):  # noqa: F811
+    caplog.set_level(logging.DEBUG)
+    responses.get("https://fhir.example.org/r4/Condition", status=500)
+    responses.get("https://fhir.example.org/r4/Observation", status=500)
+    responses.get("https://fhir.example.org/r4/Procedure", status=500)
+    responses.get("https://fhir.example.org/r4/ServiceRequest", status=500)
+    client = auth_app.test_client()
+    good = token(keys)
+    bad = token(keys, tenant="t2")
+    marker = condition(SCT, "63491006", patient=SECRET_PATIENT, text="Calf pain of Mrs Example")
+    ok_body = hook_request([marker], patient=SECRET_PATIENT)
+    fetch_body = hook_request([], patient=SECRET_PATIENT, fhirServer="https://fhir.example.org/r4",
+                              fhirAuthorization={"access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 300,
+                                                 "scope": "patient/*.read", "subject": "cds"})
+    del fetch_body["prefetch"]
+    bad_body = hook_request([], patient=SECRET_PATIENT)
+    bad_body["context"]["userId"] = "Nobody/" + SECRET_PATIENT
+    statuses = [
+        client.post(SERVICE, json=ok_body, headers={"Authorization": f"Bearer {good}"}).status_code,
+        client.post(SERVICE, json=ok_body, headers={"Authorization": f"Bearer {bad}"}).status_code,
+        client.post(SERVICE, json=fetch_body, headers={"Authorization": f"Bearer {token(keys)}"}).status_code,
+        client.post(SERVICE, json=bad_body, headers={"Authorization": f"Bearer {token(keys)}"}).status_code,
+        client.post(SERVICE, data=b"{not json", headers={"Authorization": f"Bearer {token(keys)}",
+                                                        "Content-Type": "application/json"}).status_code,
+    ]
+    assert statuses == [200, 401, 412, 400, 400]
+    text = _all_log_text(caplog, capfd)
+    assert "request" in text  # something was logged
+    for secret in (good, bad, good.split(".")[1], ACCESS_TOKEN, SECRET_PATIENT, "Mrs Example", marker["id"]):
+        assert secret not in text, secret
+
+
+def test_one_log_line_per_request_with_stage_timings(client, caplog):
+    caplog.set_level(logging.INFO, logger="cds_service.request")
+    client.post("/cds-services/leg-pain-claudication", json=hook_request([condition(SCT, "63491006")]))
+    (record,) = [r for r in caplog.records if r.name == "cds_service.request"]
+    assert record.status == 200 and record.cards == 1 and record.hookInstance
+    assert set(record.timings_ms) == {"request", "prefetch", "evaluation", "render"}
+    assert record.endpoint == "/cds-services/{id}" and record.duration_ms > 0
