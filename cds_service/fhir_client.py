@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, TimeoutError as FuturesTimeout
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -26,6 +26,7 @@ log = logging.getLogger("cds_service.fhir")
 ACCEPT = "application/fhir+json, application/json;q=0.9"
 MAX_BODY_BYTES = 32 * 1024 * 1024
 _CHUNK = 64 * 1024
+_GRACE_S = 0.05
 
 
 class FetchFailed(Exception):
@@ -82,7 +83,15 @@ class Fetcher:
         if self.denied:
             return [KeyResult("failed", reason=self.denied) if r.state in ("absent", "failed") else r for _, r in jobs]
         futures = [_POOL.submit(self._one, key, result, deadline) for key, result in jobs]
-        return [f.result() for f in futures]
+        results = []
+        for (_, given), future in zip(jobs, futures):
+            try:
+                results.append(future.result(timeout=max(deadline - time.monotonic(), 0.0) + _GRACE_S))
+            except FuturesTimeout:  # the worker ends on its own at its next read; the request does not wait
+                self._count("failure")
+                results.append(KeyResult("present", resources=given.resources) if given.state == "present"
+                               else KeyResult("failed", reason="the overall deadline for FHIR calls passed"))
+        return results
 
     def _one(self, key: PrefetchKey, given: KeyResult, deadline: float) -> KeyResult:
         resources = list(given.resources) if given.state == "present" else []
@@ -132,7 +141,10 @@ class Fetcher:
                 if resp.status_code != 200:
                     raise FetchFailed(f"the FHIR server answered HTTP {resp.status_code}")
                 body = bytearray()
-                for chunk in resp.iter_content(_CHUNK):
+                while True:  # read1 returns what has arrived, so a server dripping bytes cannot outlast the deadline
+                    chunk = resp.raw.read1(_CHUNK, decode_content=True)
+                    if not chunk:
+                        break
                     body.extend(chunk)
                     if len(body) > MAX_BODY_BYTES:
                         raise FetchFailed("the FHIR server's answer is too large")

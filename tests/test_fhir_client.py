@@ -1,0 +1,215 @@
+"""The FHIR fallback: token, same-origin paging, page cap, timeouts, errors, deadline."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import responses
+
+from builders import SCT, bundle, condition, hook_request
+
+FHIR = "https://fhir.example.org/r4"
+URL = "/cds-services/leg-pain-claudication"
+AUTH = {"access_token": "tok-123", "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read", "subject": "cds"}
+
+
+def fallback_body(prefetch=None, server=FHIR, auth=True):
+    body = hook_request([], fhirServer=server)
+    if auth:
+        body["fhirAuthorization"] = AUTH
+    if prefetch is None:
+        del body["prefetch"]
+    else:
+        body["prefetch"] = prefetch
+    return body
+
+
+def serve_all(conditions=(), status=200, body=None):
+    for rtype in ("Condition", "Observation", "Procedure", "ServiceRequest"):
+        entries = list(conditions) if rtype == "Condition" else []
+        if body is not None:
+            responses.get(f"{FHIR}/{rtype}", body=body, status=status)
+        else:
+            responses.get(f"{FHIR}/{rtype}", json=bundle(entries), status=status)
+
+
+@responses.activate
+def test_absent_keys_are_fetched_with_the_bearer_token(client):
+    serve_all([condition(SCT, "63491006")])
+    response = client.post(URL, json=fallback_body())
+    assert response.status_code == 200
+    assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]
+    assert len(responses.calls) == 4
+    for call in responses.calls:
+        assert call.request.headers["Authorization"] == "Bearer tok-123"
+        assert "fhir+json" in call.request.headers["Accept"]
+        assert "patient=pat-1" in call.request.url and "code=" in call.request.url
+
+
+@responses.activate
+def test_open_server_without_fhir_authorization_gets_no_token(client):
+    serve_all()
+    assert client.post(URL, json=fallback_body(auth=False)).status_code == 200
+    assert all("Authorization" not in c.request.headers for c in responses.calls)
+
+
+@responses.activate
+def test_next_links_are_followed_on_the_same_origin(client):
+    page2 = f"{FHIR}/Condition?page=2"
+    first = bundle([])
+    first["link"] = [{"relation": "next", "url": page2}]
+    responses.get(page2, json=bundle([condition(SCT, "63491006")]))
+    prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None}
+    response = client.post(URL, json=fallback_body(prefetch))
+    assert response.status_code == 200 and len(response.get_json()["cards"]) == 1
+    assert [c.request.url for c in responses.calls] == [page2]
+
+
+@responses.activate
+def test_next_link_on_another_host_is_refused_and_no_token_leaks(client):
+    first = bundle([])
+    first["link"] = [{"relation": "next", "url": "https://attacker.example.net/steal"}]
+    responses.get("https://attacker.example.net/steal", json=bundle([]))
+    prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None}
+    response = client.post(URL, json=fallback_body(prefetch))
+    assert response.status_code == 200  # the first page the client sent stands
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_page_cap_stops_endless_next_links(client, app):
+    cap = app.extensions["cds"].settings.fhir_page_cap
+    def endless(request):
+        n = int(request.url.rsplit("=", 1)[1]) if "page=" in request.url else 0
+        b = bundle([])
+        b["link"] = [{"relation": "next", "url": f"{FHIR}/Condition?page={n + 1}"}]
+        return 200, {}, __import__("json").dumps(b)
+    responses.add_callback(responses.GET, f"{FHIR}/Condition", callback=endless)
+    for rtype in ("Observation", "Procedure", "ServiceRequest"):
+        responses.get(f"{FHIR}/{rtype}", json=bundle([]))
+    assert client.post(URL, json=fallback_body()).status_code == 200
+    assert sum("Condition" in c.request.url for c in responses.calls) == cap
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 500])
+@responses.activate
+def test_fhir_errors_make_the_key_unobtainable(client, status):
+    serve_all(status=status)
+    response = client.post(URL, json=fallback_body())
+    assert response.status_code == 412
+    assert f"HTTP {status}" in response.get_json()["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize("body,reason", [(b"<html>oops</html>", "not JSON"), (b'{"hello": 1}', "not a FHIR resource"),
+                                         (b'{"resourceType": "Patient"}', "not answer with a Bundle"),
+                                         (b'{"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}',
+                                          "OperationOutcome")])
+@responses.activate
+def test_garbage_bodies_make_the_key_unobtainable(client, body, reason):
+    serve_all(body=body)
+    response = client.post(URL, json=fallback_body())
+    assert response.status_code == 412 and reason in response.get_json()["issue"][0]["diagnostics"]
+
+
+@responses.activate
+def test_redirects_are_not_followed(client):
+    for rtype in ("Condition", "Observation", "Procedure", "ServiceRequest"):
+        responses.get(f"{FHIR}/{rtype}", status=302, headers={"Location": "https://elsewhere.example/x"})
+    response = client.post(URL, json=fallback_body())
+    assert response.status_code == 412 and "redirect" in response.get_json()["issue"][0]["diagnostics"]
+    assert len(responses.calls) == 4
+
+
+@responses.activate
+def test_operation_outcome_in_prefetch_is_refetched(client):
+    serve_all([condition(SCT, "63491006")])
+    prefetch = {"conditions": {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]},
+                "observations": bundle([]), "procedures": None, "serviceRequests": None}
+    response = client.post(URL, json=fallback_body(prefetch))
+    assert response.status_code == 200 and len(response.get_json()["cards"]) == 1
+    assert [c.request.url.split("?")[0] for c in responses.calls] == [f"{FHIR}/Condition"]
+
+
+@responses.activate
+def test_null_prefetch_is_never_queried(client):
+    prefetch = {"conditions": None, "observations": None, "procedures": None, "serviceRequests": None}
+    assert client.post(URL, json=fallback_body(prefetch)).status_code == 200
+    assert len(responses.calls) == 0
+
+
+def test_production_refuses_an_unconfigured_fhir_server(settings, knowledge):
+    from cds_service.app import create_app
+    app = create_app(settings.with_overrides(fhir_allow_any_server=False), knowledge=knowledge)
+    response = app.test_client().post(URL, json=fallback_body())
+    assert response.status_code == 412
+    assert "not configured for this client" in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_https_is_required_when_configured(settings, knowledge):
+    from cds_service.app import create_app
+    app = create_app(settings.with_overrides(fhir_require_https=True), knowledge=knowledge)
+    response = app.test_client().post(URL, json=fallback_body(server="http://fhir.example.org/r4"))
+    assert response.status_code == 412 and "https" in response.get_json()["issue"][0]["diagnostics"]
+
+
+class _Stall(BaseHTTPRequestHandler):
+    """Answers headers, then drips one byte a second: never a whole body within the deadline."""
+
+    def do_GET(self):  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.end_headers()
+        for _ in range(30):
+            try:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.2)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stalling_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stall)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/fhir"
+    server.shutdown()
+
+
+def test_the_request_ends_by_the_deadline_while_the_server_drips(client, app, stalling_server):
+    deadline_ms = app.extensions["cds"].settings.fhir_deadline_ms
+    started = time.perf_counter()
+    response = client.post(URL, json=fallback_body(server=stalling_server, auth=False))
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    assert response.status_code == 412
+    assert elapsed_ms < deadline_ms + 300
+
+
+def test_a_server_that_accepts_and_never_answers_times_out(client, app):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    try:
+        started = time.perf_counter()
+        response = client.post(URL, json=fallback_body(server=f"http://127.0.0.1:{listener.getsockname()[1]}/fhir", auth=False))
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        assert response.status_code == 412
+        assert elapsed_ms < app.extensions["cds"].settings.fhir_deadline_ms + 300
+    finally:
+        listener.close()
+
+
+def test_unreachable_server_is_412(client):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    response = client.post(URL, json=fallback_body(server=f"http://127.0.0.1:{port}/fhir", auth=False))
+    assert response.status_code == 412 and "could not be reached" in response.get_json()["issue"][0]["diagnostics"]
