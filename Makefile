@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
 PORT ?= 8080
+FHIR_VENV := .venv-fhir
+FHIR_STAMP := $(FHIR_VENV)/.installed-sekmet-fhir-0.1.1
 
 .PHONY: run test check bench soak clean
 
@@ -14,11 +16,18 @@ $(STAMP):
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# The real FHIR server for the end-to-end tests, in its own environment (it pins other library versions).
+$(FHIR_STAMP):
+	$(PYTHON) -m venv $(FHIR_VENV)
+	$(FHIR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FHIR_VENV)/bin/python -m pip install --quiet sekmet-fhir==0.1.1
+	touch $(FHIR_STAMP)
+
 run: $(STAMP)
 	$(BIN)/cds-service check
 	$(BIN)/cds-service serve --host 127.0.0.1 --port $(PORT) --workers 2
 
-test: $(STAMP)
+test: $(STAMP) $(FHIR_STAMP)
 	$(BIN)/cds-service check
 	$(BIN)/python -m pytest
 
@@ -33,4 +42,4 @@ soak: $(STAMP)
 	$(BIN)/python -m bench.soak
 
 clean:
-	rm -rf $(VENV) .pytest_cache cds-service.db* bench/out
+	rm -rf $(VENV) $(FHIR_VENV) .pytest_cache cds-service.db* bench/out

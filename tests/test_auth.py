@@ -15,7 +15,7 @@ from cds_service.app import create_app
 from cds_service.auth import load_clients
 from cds_service.config import ConfigError
 from builders import hook_request
-from conftest import CheckingClient
+from helpers import CheckingClient
 
 ISS = "https://ehr.example.org"
 JWKS_URL = "https://ehr.example.org/jwks.json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from builders import ICD, LNC, SCT, abi, condition, hook_request, observation, procedure, service_request
-from conftest import by_topic
+from helpers import by_topic
 
 LEFT_CALF = [{"coding": [{"system": SCT, "code": "53840002:272741003=7771000"}]}]
 ABSENT = {"valueCodeableConcept": {"coding": [{"system": SCT, "code": "2667000", "display": "Absent"}]}}

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from cds_service import localsearch
-from conftest import SYNTHETIC, by_topic
+from helpers import SYNTHETIC, by_topic
 from builders import NOW
 
 PATIENT_FILES = sorted(SYNTHETIC.glob("*.json"))

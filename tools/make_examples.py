@@ -15,7 +15,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 import builders  # noqa: E402
 
 EXAMPLES_NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
-builders.NOW = EXAMPLES_NOW
 from builders import ICD, SCT, abi, condition, hook_request, observation  # noqa: E402
 
 LEFT_CALF = [{"coding": [{"system": SCT, "code": "53840002:272741003=7771000", "display": "Calf, left"}]}]
@@ -35,6 +34,7 @@ CASES = {
 }
 
 if __name__ == "__main__":
+    builders.NOW = EXAMPLES_NOW  # the builders date resources relative to builders.NOW
     for name, make in CASES.items():
         resources = make()
         for i, r in enumerate(resources):

@@ -1,0 +1,34 @@
+"""Helpers shared by the tests (kept out of conftest so that any test module can import them)."""
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from cds_service.config import REPO_ROOT
+from cds_service.validation import validator
+
+SHARED = REPO_ROOT.parent / "shared"
+SYNTHETIC = SHARED / "data" / "synthea-r4-diabetic-neuropathy"
+
+
+def check_response(response) -> None:
+    """Service answers must match the response schema; errors must be OperationOutcomes."""
+    if response.mimetype != "application/json":
+        return
+    body = response.get_json()
+    if response.status_code == 200 and isinstance(body, dict) and "cards" in body:
+        errors = list(validator("response").iter_errors(body))
+        assert not errors, [e.message for e in errors]
+    elif response.status_code >= 400 and response.request.path != "/healthz":
+        assert body["resourceType"] == "OperationOutcome"
+        assert body["issue"] and body["issue"][0]["diagnostics"]
+
+
+class CheckingClient(FlaskClient):
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        check_response(response)
+        return response
+
+
+def by_topic(cards: list[dict]) -> dict[str, dict]:
+    return {c["source"]["topic"]["code"]: c for c in cards}
