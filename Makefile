@@ -7,7 +7,7 @@ PORT ?= 8080
 FHIR_VENV := .venv-fhir
 FHIR_STAMP := $(FHIR_VENV)/.installed-sekmet-fhir-0.1.1
 
-.PHONY: run test check bench soak clean
+.PHONY: run test check bench soak clean postgres-server
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,16 @@ $(FHIR_STAMP):
 	$(FHIR_VENV)/bin/python -m pip install --quiet sekmet-fhir==0.1.1
 	touch $(FHIR_STAMP)
 
+# PostgreSQL for the storage tests: Debian's package (present on the base image; installed if not).
+postgres-server:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
+
 run: $(STAMP)
 	$(BIN)/cds-service check
 	$(BIN)/cds-service serve --host 127.0.0.1 --port $(PORT) --workers 2
 
-test: $(STAMP) $(FHIR_STAMP)
+test: $(STAMP) $(FHIR_STAMP) postgres-server
 	$(BIN)/cds-service check
 	$(BIN)/python -m pytest
 

@@ -115,10 +115,10 @@ class Store:
         now = time.time()
         values = [{**row.__dict__, "received_at": now} for row in rows]
         stmt = self._insert(feedback_table).values(values).on_conflict_do_nothing(
-            index_elements=["service_id", "card_uuid", "outcome_timestamp"])
+            index_elements=["service_id", "card_uuid", "outcome_timestamp"]).returning(feedback_table.c.id)
         try:
-            with self.engine.begin() as conn:
-                return conn.execute(stmt).rowcount or 0
+            with self.engine.begin() as conn:  # RETURNING counts new rows on every driver (rowcount may be -1)
+                return len(conn.execute(stmt).fetchall())
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot store feedback ({type(exc).__name__})") from None
 
@@ -137,8 +137,8 @@ class Store:
             with self.engine.begin() as conn:
                 conn.execute(delete(seen_jti_table).where(seen_jti_table.c.expires_at < now))
                 stmt = self._insert(seen_jti_table).values(key=key, expires_at=expires_at).on_conflict_do_nothing(
-                    index_elements=["key"])
-                return (conn.execute(stmt).rowcount or 0) == 1
+                    index_elements=["key"]).returning(seen_jti_table.c.key)
+                return len(conn.execute(stmt).fetchall()) == 1
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot record the token id ({type(exc).__name__})") from None
 

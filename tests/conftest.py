@@ -45,3 +45,26 @@ def app(settings, knowledge):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    from pg import postgres_server
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """Each storage test runs against SQLite and a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/store.db"
+    url = request.getfixturevalue("postgres_url")
+    from cds_service.store import Store, feedback_table, seen_jti_table
+    store = Store(url)
+    store.create_schema()
+    with store.engine.begin() as conn:
+        conn.execute(feedback_table.delete())
+        conn.execute(seen_jti_table.delete())
+    store.dispose()
+    return url
