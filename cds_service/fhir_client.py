@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from .config import Settings
@@ -150,9 +151,10 @@ class Fetcher:
                         raise FetchFailed("the FHIR server's answer is too large")
                     if time.monotonic() > deadline:
                         raise FetchFailed("the overall deadline for FHIR calls passed")
-        except requests.Timeout:
+        except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
             raise FetchFailed("the FHIR server did not answer in time") from None
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            # raw reads raise urllib3's own errors, not requests'
             raise FetchFailed(f"the FHIR server could not be reached ({type(exc).__name__})") from None
         try:
             document = orjson.loads(bytes(body))
