@@ -42,48 +42,48 @@ class Intake:
     duplicates: int = 0
 
 
-def _codings(concept: Any) -> list[tuple[Any, Any]]:
+def _known(concept: Any, index: dict) -> Concept | None:
+    """The first coding of a CodeableConcept that the index knows (the hot loop: no allocations)."""
     if concept is None:
-        return []
+        return None
     if not isinstance(concept, dict):
         raise Malformed("CodeableConcept is not an object")
-    codings = concept.get("coding") or []
+    codings = concept.get("coding")
+    if codings is None:
+        return None
     if not isinstance(codings, list):
         raise Malformed("coding is not a list")
-    out = []
     for coding in codings:
         if not isinstance(coding, dict):
             raise Malformed("coding entry is not an object")
-        out.append((coding.get("system"), coding.get("code")))
-    return out
+        system, code = coding.get("system"), coding.get("code")
+        if isinstance(system, str) and isinstance(code, str):
+            found = index.get((system, code))
+            if found is not None:
+                return found
+    return None
 
 
 def match(resource: dict, terminology: Terminology) -> tuple[Concept, str] | None:
     """The first known coding in code, component codes or (Observation) valueCodeableConcept."""
-    for system, code in _codings(resource.get("code")):
-        if isinstance(system, str) and isinstance(code, str):
-            concept = terminology.concepts.get((system, code))
-            if concept is not None:
-                return concept, "code"
+    index = terminology.concepts
+    found = _known(resource.get("code"), index)
+    if found is not None:
+        return found, "code"
     if resource.get("resourceType") != "Observation":
         return None
-    components = resource.get("component") or []
-    if not isinstance(components, list):
-        raise Malformed("component is not a list")
-    for component in components:
-        if not isinstance(component, dict):
-            raise Malformed("component entry is not an object")
-        for system, code in _codings(component.get("code")):
-            if isinstance(system, str) and isinstance(code, str):
-                concept = terminology.concepts.get((system, code))
-                if concept is not None:
-                    return concept, "component"
-    for system, code in _codings(resource.get("valueCodeableConcept")):
-        if isinstance(system, str) and isinstance(code, str):
-            concept = terminology.concepts.get((system, code))
-            if concept is not None:
-                return concept, "value"
-    return None
+    components = resource.get("component")
+    if components is not None:
+        if not isinstance(components, list):
+            raise Malformed("component is not a list")
+        for component in components:
+            if not isinstance(component, dict):
+                raise Malformed("component entry is not an object")
+            found = _known(component.get("code"), index)
+            if found is not None:
+                return found, "component"
+    found = _known(resource.get("valueCodeableConcept"), index)
+    return (found, "value") if found is not None else None
 
 
 def _belongs_to(resource: dict, patient_id: str) -> bool:
