@@ -12,6 +12,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 REQUEST_LOGGER = "cds_service.request"
 AUTH_LOGGER = "cds_service.auth"
+AUDIT_LOGGER = "cds_service.audit"  # opt-in (CDS_AUDIT_LOG): card and feedback ids and codes only
 
 
 def configure(level: str = "INFO") -> None:

@@ -61,3 +61,20 @@ def test_one_log_line_per_request_with_stage_timings(client, caplog):
     assert record.status == 200 and record.cards == 1 and record.hookInstance
     assert set(record.timings_ms) == {"request", "prefetch", "evaluation", "render"}
     assert record.endpoint == "/cds-services/{id}" and record.duration_ms > 0
+
+
+def test_audit_log_is_opt_in(settings, knowledge, caplog):
+    from cds_service.app import create_app
+    caplog.set_level(logging.INFO, logger="cds_service.audit")
+    body = hook_request([condition(SCT, "63491006")])
+    fb = {"feedback": [{"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-11-27T10:00:00Z"}]}
+    quiet = create_app(settings, knowledge=knowledge).test_client()
+    quiet.post("/cds-services/leg-pain-claudication", json=body)
+    assert not [r for r in caplog.records if r.name == "cds_service.audit"]
+    loud = create_app(settings.with_overrides(audit_log=True), knowledge=knowledge).test_client()
+    card = loud.post("/cds-services/leg-pain-claudication", json=body).get_json()["cards"][0]
+    loud.post("/cds-services/leg-pain-claudication/feedback", json=fb)
+    audit = [r for r in caplog.records if r.name == "cds_service.audit"]
+    assert [r.getMessage() for r in audit] == ["card issued", "feedback"]
+    assert audit[0].card == card["uuid"] and audit[0].topic == "arterial-claudication"
+    assert "pat-1" not in str([r.__dict__ for r in audit])

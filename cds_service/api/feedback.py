@@ -1,14 +1,17 @@
 """POST /cds-services/{id}/feedback: validate, store idempotently, answer 200."""
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint
 
-from .. import feedback as feedback_mod
+from .. import feedback as feedback_mod, logs
 from ..errors import NotFound, ServiceUnavailable
 from ..http import json_response, note, read_json, services
 from ..store import StoreError
 
 bp = Blueprint("feedback", __name__)
+audit = logging.getLogger(logs.AUDIT_LOGGER)
 
 
 @bp.post("/cds-services/<service_id>/feedback")
@@ -24,4 +27,8 @@ def post_feedback(service_id: str):
     note(feedback_items=len(rows), feedback_new=stored)
     if svc.metrics:
         svc.metrics.observe_feedback(rows)
+    if svc.settings.audit_log:
+        for row in rows:
+            audit.info("feedback", extra={"card": row.card_uuid, "outcome": row.outcome,
+                                          "override": row.override_code, "at": row.outcome_timestamp})
     return json_response({"received": len(rows), "stored": stored})

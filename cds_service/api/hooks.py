@@ -1,12 +1,16 @@
 """POST /cds-services/{id}: validate, gather data, evaluate, answer with cards."""
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, g
 
+from .. import logs
 from ..errors import NotFound
 from ..http import json_response, note, read_json, services
 
 bp = Blueprint("hooks", __name__)
+audit = logging.getLogger(logs.AUDIT_LOGGER)
 
 
 @bp.post("/cds-services/<service_id>")
@@ -25,4 +29,9 @@ def call_service(service_id: str):
          other_patient=stats.other_patient, keys=stats.keys)
     if svc.metrics:
         svc.metrics.observe_cards(result.response["cards"], stats)
+    if svc.settings.audit_log:
+        for card in result.response["cards"]:
+            audit.info("card issued", extra={"hookInstance": request.hook_instance, "card": card["uuid"],
+                                             "topic": card["source"]["topic"]["code"], "indicator": card["indicator"],
+                                             "suggestions": [s["uuid"] for s in card.get("suggestions", ())]})
     return json_response(result.response)
