@@ -10,14 +10,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import socket
 import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import requests
 

@@ -84,7 +84,7 @@ def _abi_bands(findings: list[Finding], rules: Rules) -> list[Finding]:
         if rules.signs[f.sign].measurement and f.value is not None:
             by_side.setdefault(f.side, []).append(f)
     out = []
-    for side, group in by_side.items():
+    for group in by_side.values():
         latest = _latest(group)
         measurement = rules.measurements[rules.signs[latest.sign].measurement]
         band = measurement.band(latest.value)
@@ -108,8 +108,8 @@ def _laterality(findings: list[Finding], rules: Rules) -> list[Finding]:
 def _combinations(findings: list[Finding], rules: Rules, now: datetime) -> list[Finding]:
     out = []
     for combo in rules.combinations.values():
-        def recent(f: Finding) -> bool:
-            return f.present and f.date is not None and dates.days_between(f.date, now) <= combo.recent_days
+        def recent(f: Finding, days: int = combo.recent_days) -> bool:
+            return f.present and f.date is not None and dates.days_between(f.date, now) <= days
         anchors = [f for f in findings if f.sign in combo.all_of and recent(f)]
         if {f.sign for f in anchors} != set(combo.all_of):
             continue

@@ -6,8 +6,9 @@ Suggestions never repeat work already done (a recent result) or an order already
 """
 from __future__ import annotations
 
-import copy
 import uuid
+
+import orjson
 from dataclasses import dataclass
 
 from . import dates
@@ -126,7 +127,7 @@ def _suggestions(template: CardTemplate, variant: Variant, assessment: Assessmen
 
 
 def _suggestion(s: Suggestion, ctx: CardContext, card_uuid: uuid.UUID, pa: PatternAssessment) -> dict:
-    resource = copy.deepcopy(s.resource)
+    resource = orjson.loads(s.resource_json)  # a fresh copy, several times cheaper than deepcopy
     resource["subject"] = {"reference": f"Patient/{ctx.patient_id}"}
     if ctx.user_id and ctx.user_id.split("/", 1)[0] in ("Practitioner", "PractitionerRole"):
         resource["requester"] = {"reference": ctx.user_id}

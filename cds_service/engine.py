@@ -86,7 +86,7 @@ class Engine:
                     if results[k.key].state in ("absent", "failed") or results[k.key].next_url]
             if jobs:
                 stats.fetched_keys += len(jobs)
-                for (k, _), fetched in zip(jobs, fetcher(jobs)):
+                for (k, _), fetched in zip(jobs, fetcher(jobs), strict=True):
                     results[k.key] = fetched
         resources: list = []
         for key in self.prefetch_keys:

@@ -85,7 +85,7 @@ class Fetcher:
             return [KeyResult("failed", reason=self.denied) if r.state in ("absent", "failed") else r for _, r in jobs]
         futures = [_POOL.submit(self._one, key, result, deadline) for key, result in jobs]
         results = []
-        for (_, given), future in zip(jobs, futures):
+        for (_, given), future in zip(jobs, futures, strict=True):
             try:
                 results.append(future.result(timeout=max(deadline - time.monotonic(), 0.0) + _GRACE_S))
             except FuturesTimeout:  # the worker ends on its own at its next read; the request does not wait

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 from . import dates, laterality
 from .records import Record
 from .rules import Rules, Sign
-from .terminology import SNOMED, Concept, Terminology
+from .terminology import SNOMED, Terminology
 
 CURRENT_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 HISTORY_CLINICAL = frozenset({"inactive", "remission", "resolved"})

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from flask import Response, current_app, g, request
 
-from .errors import BadRequest
+from .errors import BadRequest, NotFound
 
 
 @dataclass
@@ -44,3 +44,11 @@ def read_json() -> Any:
 def note(**values: Any) -> None:
     """Attach values to the request's log line (never patient data)."""
     g.setdefault("log_fields", {}).update(values)
+
+
+def require_service(service_id: str) -> Services:
+    """The per-app services, after checking the path names our one CDS service (404 otherwise)."""
+    svc = services()
+    if service_id != svc.settings.service_id:
+        raise NotFound("no CDS service with that id; see GET /cds-services")
+    return svc

@@ -9,6 +9,7 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 import yaml
 
 from .rules import PATTERNS
@@ -30,6 +31,7 @@ class Suggestion:
     skip_recent: tuple[str, ...] = ()
     skip_ordered: tuple[str, ...] = ()
     when_signs_any: tuple[str, ...] = ()
+    resource_json: bytes = b""  # the resource serialised once at load; each card decodes a fresh copy
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | 
         suggestions[sid] = Suggestion(id=sid, label=s.get("label", ""), resource=resource,
                                       skip_recent=tuple(skip.get("recent") or ()),
                                       skip_ordered=tuple(skip.get("ordered") or ()),
-                                      when_signs_any=tuple(s.get("when_signs_any") or ()))
+                                      when_signs_any=tuple(s.get("when_signs_any") or ()),
+                                      resource_json=orjson.dumps(resource))
     variants = []
     for i, v in enumerate(raw.get("variants") or ()):
         where = f"{name}.variants[{i}]"

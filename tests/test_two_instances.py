@@ -4,11 +4,6 @@ feedback sent to both are caught."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 
@@ -17,18 +12,13 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from bench.load import Server
 from builders import SCT, condition, hook_request
 from cds_service.config import REPO_ROOT
 from cds_service.store import Store
 
 PUBLIC = "https://cds.example.org"  # both instances sit behind one load balancer URL
 ISS = "https://ehr.example.org"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -48,33 +38,14 @@ def instances(postgres_url, signing_key, tmp_path_factory):
     with store.engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM feedback")
         conn.exec_driver_sql("DELETE FROM seen_jti")
-    env = {**os.environ, "CDS_DATABASE_URL": postgres_url, "CDS_AUTH": "required", "CDS_TRUSTED_CLIENTS": str(clients),
-           "CDS_PUBLIC_BASE_URL": PUBLIC, "CDS_KNOWLEDGE_DIR": str(REPO_ROOT), "CDS_LOG_LEVEL": "WARNING"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    procs, urls = [], []
-    for _ in range(2):
-        port = _free_port()
-        procs.append(subprocess.Popen([sys.executable, "-m", "cds_service.cli", "serve", "--port", str(port), "--workers", "2"],
-                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
-        urls.append(f"http://127.0.0.1:{port}")
+    env = {"CDS_DATABASE_URL": postgres_url, "CDS_AUTH": "required", "CDS_TRUSTED_CLIENTS": str(clients),
+           "CDS_PUBLIC_BASE_URL": PUBLIC, "CDS_KNOWLEDGE_DIR": str(REPO_ROOT)}
+    servers = [Server(workers=2, env=env) for _ in range(2)]
     try:
-        for url, proc in zip(urls, procs):
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                assert proc.poll() is None, "instance exited during start"
-                assert time.monotonic() < deadline, "instance did not start"
-                time.sleep(0.2)
-        yield urls, store
+        yield [s.url for s in servers], store
     finally:
-        for proc in procs:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            proc.wait(timeout=20)
+        for server in servers:
+            server.stop()
         store.dispose()
 
 

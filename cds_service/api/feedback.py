@@ -6,8 +6,8 @@ import logging
 from flask import Blueprint
 
 from .. import feedback as feedback_mod, logs
-from ..errors import NotFound, ServiceUnavailable
-from ..http import json_response, note, read_json, services
+from ..errors import ServiceUnavailable
+from ..http import json_response, note, read_json, require_service
 from ..store import StoreError
 
 bp = Blueprint("feedback", __name__)
@@ -16,9 +16,7 @@ audit = logging.getLogger(logs.AUDIT_LOGGER)
 
 @bp.post("/cds-services/<service_id>/feedback")
 def post_feedback(service_id: str):
-    svc = services()
-    if service_id != svc.settings.service_id:
-        raise NotFound("no CDS service with that id; see GET /cds-services")
+    svc = require_service(service_id)
     rows = feedback_mod.parse(read_json(), service_id)
     try:
         stored = svc.store.add_feedback(rows)

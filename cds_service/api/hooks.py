@@ -6,8 +6,7 @@ import logging
 from flask import Blueprint, g
 
 from .. import logs
-from ..errors import NotFound
-from ..http import json_response, note, read_json, services
+from ..http import json_response, note, read_json, require_service
 
 bp = Blueprint("hooks", __name__)
 audit = logging.getLogger(logs.AUDIT_LOGGER)
@@ -15,9 +14,7 @@ audit = logging.getLogger(logs.AUDIT_LOGGER)
 
 @bp.post("/cds-services/<service_id>")
 def call_service(service_id: str):
-    svc = services()
-    if service_id != svc.settings.service_id:
-        raise NotFound("no CDS service with that id; see GET /cds-services")
+    svc = require_service(service_id)
     body = read_json()
     request = svc.engine.parse_request(body)
     note(hookInstance=request.hook_instance, service=service_id)
