@@ -103,14 +103,17 @@ class _Extractor:
     def exclude(self, reason: str) -> None:
         self.out.excluded[reason] += 1
 
-    def stale(self, sign: Sign, when: datetime | None, applies: bool) -> str | None:
-        """Reason to drop for recency, or None when the finding is current enough."""
+    def stale(self, sign: Sign, when: datetime | None, applies: bool, undated_ok: bool = False) -> str | None:
+        """Reason to drop for recency, or None when the finding is current enough.
+
+        An undated Observation cannot show it is recent and is dropped; an undated but active
+        Condition is kept (its status is the evidence, and dropping a red flag is the worse error)."""
         if when is not None and when - self.now > FUTURE_TOLERANCE:
             return "future-dated"
         if not applies or sign.lookback_days is None:
             return None
         if when is None:
-            return "undated"
+            return None if undated_ok else "undated"
         if dates.days_between(when, self.now) > sign.lookback_days:
             return "stale"
         return None
@@ -140,7 +143,7 @@ class _Extractor:
             return None
         if clinical is not None and clinical not in CURRENT_CLINICAL:
             return self.exclude("condition-status-unknown")
-        reason = self.stale(sign, onset, applies=sign.acute)
+        reason = self.stale(sign, onset, applies=sign.acute, undated_ok=True)
         if reason:
             return self.exclude(f"condition-{reason}")
         kind = "order" if sign.order_marker else "done" if sign.done_marker else "evidence"

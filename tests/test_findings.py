@@ -80,3 +80,8 @@ def test_procedures_and_orders(knowledge):
 def test_semantic_tags_are_dropped_from_displays():
     assert findings.clean_display("Neuropathy due to type 2 diabetes mellitus (disorder)") == \
         "Neuropathy due to type 2 diabetes mellitus"
+
+
+def test_undated_active_red_flag_condition_is_kept(knowledge):
+    (f,) = extract(knowledge, [condition(ICD, "G83.4", onset_days=None)]).findings
+    assert f.sign == "cauda-equina" and f.date is None
