@@ -52,6 +52,7 @@ class Settings:
     fhir_deadline_ms: int = 400
     fhir_timeout_ms: int = 300
     fhir_page_cap: int = 10
+    fhir_max_response_bytes: int = 8 * 1024 * 1024
     fhir_allow_any_server: bool = True
     fhir_require_https: bool = False
     jwt_max_lifetime_s: int = 3600
@@ -117,6 +118,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("CDS_FHIR_DEADLINE_MS", "fhir_deadline_ms", 10),
         ("CDS_FHIR_TIMEOUT_MS", "fhir_timeout_ms", 10),
         ("CDS_FHIR_PAGE_CAP", "fhir_page_cap", 1),
+        ("CDS_FHIR_MAX_RESPONSE_BYTES", "fhir_max_response_bytes", 1024),
         ("CDS_JWT_MAX_LIFETIME_S", "jwt_max_lifetime_s", 1),
         ("CDS_JWT_LEEWAY_S", "jwt_leeway_s", 0),
         ("CDS_JWKS_CACHE_S", "jwks_cache_s", 0),

@@ -25,7 +25,6 @@ from .prefetch import KeyResult, PrefetchKey, classify, fill
 
 log = logging.getLogger("cds_service.fhir")
 ACCEPT = "application/fhir+json, application/json;q=0.9"
-MAX_BODY_BYTES = 32 * 1024 * 1024
 _CHUNK = 64 * 1024
 _GRACE_S = 0.05
 
@@ -147,7 +146,7 @@ class Fetcher:
                     if not chunk:
                         break
                     body.extend(chunk)
-                    if len(body) > MAX_BODY_BYTES:
+                    if len(body) > self.settings.fhir_max_response_bytes:
                         raise FetchFailed("the FHIR server's answer is too large")
                     if time.monotonic() > deadline:
                         raise FetchFailed("the overall deadline for FHIR calls passed")
@@ -157,7 +156,7 @@ class Fetcher:
             # raw reads raise urllib3's own errors, not requests'
             raise FetchFailed(f"the FHIR server could not be reached ({type(exc).__name__})") from None
         try:
-            document = orjson.loads(bytes(body))
+            document = orjson.loads(body)  # orjson reads the bytearray in place: no copy
         except orjson.JSONDecodeError:
             raise FetchFailed("the FHIR server's answer is not JSON") from None
         if not isinstance(document, dict) or not isinstance(document.get("resourceType"), str):
