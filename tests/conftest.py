@@ -8,8 +8,13 @@ from cds_service.app import create_app
 from cds_service.config import REPO_ROOT, Settings
 from cds_service.engine import Engine
 
+from flask import Flask
+
 from builders import NOW
-from helpers import CheckingClient
+from helpers import CheckingClient, check_body
+
+# Every Flask app the tests create (also inside test modules) checks each response it gives.
+Flask.test_client_class = CheckingClient
 
 
 @pytest.fixture(scope="session")
@@ -31,15 +36,15 @@ def engine(knowledge, settings) -> Engine:
 def evaluate(engine):
     """Evaluate a request body at the tests' 'now' and return the cards."""
     def run(body, now=NOW):
-        return engine.evaluate(body, now=now).response["cards"]
+        response = engine.evaluate(body, now=now).response
+        check_body(response)
+        return response["cards"]
     return run
 
 
 @pytest.fixture
 def app(settings, knowledge):
-    app = create_app(settings, knowledge=knowledge)
-    app.test_client_class = CheckingClient
-    return app
+    return create_app(settings, knowledge=knowledge)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from cds_service.app import create_app
 from cds_service.auth import load_clients
 from cds_service.config import ConfigError
 from builders import hook_request
-from helpers import CheckingClient
 
 ISS = "https://ehr.example.org"
 JWKS_URL = "https://ehr.example.org/jwks.json"
@@ -58,9 +57,7 @@ def auth_settings(settings, clients_file):
 
 @pytest.fixture
 def auth_app(auth_settings, knowledge):
-    app = create_app(auth_settings, knowledge=knowledge)
-    app.test_client_class = CheckingClient
-    return app
+    return create_app(auth_settings, knowledge=knowledge)
 
 
 def token(keys, alg="ES384", *, iss=ISS, aud=BASE + SERVICE, lifetime=300, iat=None, header=None, drop=(), **claims):

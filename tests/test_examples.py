@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from helpers import checked
+
 from cds_service.config import REPO_ROOT
 
 EXAMPLES_NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
@@ -28,7 +30,7 @@ def test_every_example_is_listed():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_example_shows_its_card(engine, name):
     body = json.loads((REPO_ROOT / "examples" / f"{name}.json").read_text())
-    cards = engine.evaluate(body, now=EXAMPLES_NOW).response["cards"]
+    cards = checked(engine.evaluate(body, now=EXAMPLES_NOW)).response["cards"]
     if EXPECTED[name] is None:
         assert cards == []
     else:

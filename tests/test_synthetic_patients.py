@@ -10,7 +10,7 @@ import json
 import pytest
 
 from cds_service import localsearch
-from helpers import SYNTHETIC, by_topic
+from helpers import checked, SYNTHETIC, by_topic
 from builders import NOW
 
 PATIENT_FILES = sorted(SYNTHETIC.glob("*.json"))
@@ -26,7 +26,7 @@ def test_synthetic_patient_gets_neurogenic_card_only(engine, path):
     body = {"hook": "patient-view", "hookInstance": "0b6f8b7e-8f3a-4d7e-9d6b-6c3f2a1e0d9c",
             "context": {"userId": "Practitioner/1", "patientId": patient_id},
             "prefetch": localsearch.prefetch_for(resources, engine.prefetch_templates, patient_id)}
-    result = engine.evaluate(body, now=NOW)
+    result = checked(engine.evaluate(body, now=NOW))
     cards = by_topic(result.response["cards"])
     assert set(cards) == {"neurogenic-claudication"}
     card = cards["neurogenic-claudication"]
@@ -42,4 +42,4 @@ def test_a_recent_foot_exam_makes_the_card_redundant(engine):
     body = {"hook": "patient-view", "hookInstance": "0b6f8b7e-8f3a-4d7e-9d6b-6c3f2a1e0d9c",
             "context": {"userId": "Practitioner/1", "patientId": patient_id},
             "prefetch": localsearch.prefetch_for(resources + [exam], engine.prefetch_templates, patient_id)}
-    assert engine.evaluate(body, now=NOW).response["cards"] == []
+    assert checked(engine.evaluate(body, now=NOW)).response["cards"] == []

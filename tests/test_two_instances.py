@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from bench.load import Server
 from builders import SCT, condition, hook_request
+from helpers import check_body
 from cds_service.config import REPO_ROOT
 from cds_service.store import Store
 
@@ -62,6 +63,7 @@ def test_replayed_jwt_on_the_other_instance_is_refused(instances, signing_key):
     body = hook_request([condition(SCT, "63491006")])
     first = requests.post(a + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert first.status_code == 200 and len(first.json()["cards"]) == 1
+    check_body(first.json())
     replay = requests.post(b + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert replay.status_code == 401
     fresh = requests.post(b + path, json=body, headers={"Authorization": f"Bearer {_token(signing_key, path)}"}, timeout=10)
