@@ -49,8 +49,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     max_body_bytes: int = 5 * 1024 * 1024
     max_prefetch_resources: int = 50_000
-    fhir_deadline_ms: int = 400
-    fhir_timeout_ms: int = 300
+    fhir_deadline_ms: int = 300
+    fhir_timeout_ms: int = 250
     fhir_page_cap: int = 10
     fhir_max_response_bytes: int = 8 * 1024 * 1024
     fhir_allow_any_server: bool = True
