@@ -39,7 +39,7 @@ class LoadRow:
     errors: int
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -49,7 +49,7 @@ class Server:
     """`cds-service serve` in a subprocess, stopped with SIGTERM (graceful)."""
 
     def __init__(self, workers: int = 2, threads: int = 4, env: dict | None = None):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = tempfile.mkdtemp(prefix="cds-bench-")
         full_env = {**os.environ, "CDS_DATABASE_URL": f"sqlite:///{self.db}/bench.db", "CDS_LOG_LEVEL": "WARNING",

@@ -15,14 +15,14 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
 from cds_service.config import REPO_ROOT
 from cds_service.store import Store
 
-from .load import Server
+from . import misbehaving
+from .load import Server, free_port
 
 SERVICE = "/cds-services/leg-pain-claudication"
 
@@ -103,32 +103,18 @@ def feedback_storm(server: Server, clients: int, items_per_client: int) -> tuple
     return 2 * len(cards), failures["failed"], set(cards)
 
 
-class _Drip(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
-        self.send_response(200)
-        self.end_headers()
-        for _ in range(100):
-            try:
-                self.wfile.write(b" ")
-                self.wfile.flush()
-            except OSError:
-                return
-            time.sleep(0.05)
-
-    def log_message(self, *args):
-        pass
-
-
 def graceful_shutdown(db_url: str) -> dict:
     """SIGTERM while a request is in flight (waiting on a slow FHIR server): it still gets its full answer."""
-    drip = ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
-    drip.daemon_threads = True
-    threading.Thread(target=drip.serve_forever, daemon=True).start()
-    server = Server(workers=2, env={"CDS_DATABASE_URL": db_url, "CDS_FHIR_DEADLINE_MS": "1500",
-                                    "CDS_FHIR_TIMEOUT_MS": "1500"})
-    body = json.loads((REPO_ROOT / "examples" / "nothing-relevant.json").read_text())
-    del body["prefetch"]
-    body["fhirServer"] = f"http://127.0.0.1:{drip.server_port}/fhir"
+    with misbehaving.running() as fhir:
+        server = Server(workers=2, env={"CDS_DATABASE_URL": db_url, "CDS_FHIR_DEADLINE_MS": "1500",
+                                        "CDS_FHIR_TIMEOUT_MS": "1500"})
+        body = json.loads((REPO_ROOT / "examples" / "nothing-relevant.json").read_text())
+        del body["prefetch"]
+        body["fhirServer"] = fhir + "/drip"
+        return _sigterm_in_flight(server, body)
+
+
+def _sigterm_in_flight(server: Server, body: dict) -> dict:
     answer: dict = {}
 
     def in_flight():
@@ -145,16 +131,13 @@ def graceful_shutdown(db_url: str) -> dict:
     time.sleep(0.4)
     exit_code = server.stop()
     thread.join()
-    drip.shutdown()
     return {**answer, "exit_code": exit_code}
 
 
 def start_up_window(db_url: str, seconds: float = 5.0) -> Counter:
     """Requests fired from the moment the process starts: each is refused (not listening yet) or answered
     correctly; none gets a 5xx or a wrong answer."""
-    from .load import _free_port  # noqa: PLC0415 - same helper
-    import os, subprocess, sys  # noqa: E401
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CDS_DATABASE_URL": db_url, "CDS_LOG_LEVEL": "WARNING"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     body = (REPO_ROOT / "examples" / "arterial-left-calf-low-abi.json").read_bytes()
@@ -211,7 +194,6 @@ def main() -> None:
     parser.add_argument("--feedback-items", type=int, default=50)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args()
-    import tempfile
     db_url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='cds-soak-')}/soak.db"
     report = run(args.requests, args.clients, args.feedback_clients, args.feedback_items, db_url)
     out = REPO_ROOT / "bench" / "out"

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import responses
 
+from bench import misbehaving
 from builders import SCT, bundle, condition, hook_request
 
 FHIR = "https://fhir.example.org/r4"
@@ -155,33 +154,10 @@ def test_https_is_required_when_configured(settings, knowledge):
     assert response.status_code == 412 and "https" in response.get_json()["issue"][0]["diagnostics"]
 
 
-class _Stall(BaseHTTPRequestHandler):
-    """Answers headers, then drips one byte a second: never a whole body within the deadline."""
-
-    def do_GET(self):  # noqa: N802
-        self.send_response(200)
-        self.send_header("Content-Type", "application/fhir+json")
-        self.end_headers()
-        for _ in range(30):
-            try:
-                self.wfile.write(b" ")
-                self.wfile.flush()
-            except OSError:
-                return
-            time.sleep(0.2)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def stalling_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stall)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/fhir"
-    server.shutdown()
+    with misbehaving.running() as base:
+        yield base + "/drip"
 
 
 def test_the_request_ends_by_the_deadline_while_the_server_drips(client, app, stalling_server):
