@@ -10,6 +10,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import uuid
