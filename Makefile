@@ -33,6 +33,7 @@ run: $(STAMP)
 	$(BIN)/cds-service serve --host 127.0.0.1 --port $(PORT) --workers 2
 
 test: $(STAMP) $(FHIR_STAMP) postgres-server
+	$(BIN)/ruff check cds_service bench tests tools
 	$(BIN)/cds-service check
 	$(BIN)/python -m pytest
 
