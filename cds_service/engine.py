@@ -86,8 +86,10 @@ class Engine:
                     if results[k.key].state in ("absent", "failed") or results[k.key].next_url]
             if jobs:
                 stats.fetched_keys += len(jobs)
+                started = time.perf_counter()
                 for (k, _), fetched in zip(jobs, fetcher(jobs), strict=True):
                     results[k.key] = fetched
+                stats.timings_ms["fetch"] = (time.perf_counter() - started) * 1e3
         resources: list = []
         for key in self.prefetch_keys:
             result = results[key.key]

@@ -59,7 +59,7 @@ def test_one_log_line_per_request_with_stage_timings(client, caplog):
     client.post("/cds-services/leg-pain-claudication", json=hook_request([condition(SCT, "63491006")]))
     (record,) = [r for r in caplog.records if r.name == "cds_service.request"]
     assert record.status == 200 and record.cards == 1 and record.hookInstance
-    assert set(record.timings_ms) == {"request", "prefetch", "evaluation", "render"}
+    assert set(record.timings_ms) == {"request", "prefetch", "evaluation", "render"}  # no fetch: all prefetched
     assert record.endpoint == "/cds-services/{id}" and record.duration_ms > 0
 
 
@@ -78,3 +78,15 @@ def test_audit_log_is_opt_in(settings, knowledge, caplog):
     assert [r.getMessage() for r in audit] == ["card issued", "feedback"]
     assert audit[0].card == card["uuid"] and audit[0].topic == "arterial-claudication"
     assert "pat-1" not in str([r.__dict__ for r in audit])
+
+
+@responses.activate
+def test_fetch_time_is_logged_when_the_fhir_server_is_called(client, caplog):
+    caplog.set_level(logging.INFO, logger="cds_service.request")
+    for rtype in ("Condition", "Observation", "Procedure", "ServiceRequest"):
+        responses.get(f"https://fhir.example.org/r4/{rtype}", json={"resourceType": "Bundle", "type": "searchset"})
+    body = hook_request([], fhirServer="https://fhir.example.org/r4")
+    del body["prefetch"]
+    assert client.post("/cds-services/leg-pain-claudication", json=body).status_code == 200
+    (record,) = [r for r in caplog.records if r.name == "cds_service.request"]
+    assert record.timings_ms["fetch"] > 0 and record.timings_ms["prefetch"] >= record.timings_ms["fetch"]
