@@ -139,3 +139,13 @@ def select(resources: Iterable[dict], terminology: Terminology, patient_id: str)
         concept, via = found
         intake.records.append(Record(resource_type=resource["resourceType"], model=model, concept=concept, via=via))
     return intake
+
+
+def warm_up() -> None:
+    """Validate one minimal resource of each type (fhir.resources prepares its validators lazily)."""
+    minimal = {"Condition": {"subject": {"reference": "Patient/x"}},
+               "Observation": {"status": "final", "code": {"text": "x"}, "valueQuantity": {"value": 1}},
+               "Procedure": {"status": "completed", "subject": {"reference": "Patient/x"}},
+               "ServiceRequest": {"status": "active", "intent": "order", "subject": {"reference": "Patient/x"}}}
+    for rtype, body in minimal.items():
+        MODELS[rtype].model_validate({"resourceType": rtype, **body})

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Blueprint, g
 
 from .. import logs
+from ..engine import Stats
 from ..http import json_response, note, read_json, require_service
 
 bp = Blueprint("hooks", __name__)
@@ -16,11 +18,12 @@ audit = logging.getLogger(logs.AUDIT_LOGGER)
 def call_service(service_id: str):
     svc = require_service(service_id)
     body = read_json()
+    started = time.perf_counter()
     request = svc.engine.parse_request(body)
+    stats = Stats(timings_ms={"request": (time.perf_counter() - started) * 1e3})
     note(hookInstance=request.hook_instance, service=service_id)
     fetcher = svc.fetcher_factory(request, client=g.get("client")) if svc.fetcher_factory else None
-    result = svc.engine.evaluate(body, request=request, fetcher=fetcher)
-    stats = result.stats
+    result = svc.engine.evaluate(body, request=request, fetcher=fetcher, stats=stats)
     note(cards=len(result.response["cards"]), timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
          resources=stats.resources_seen, used=stats.resources_used, malformed=stats.malformed,
          other_patient=stats.other_patient, keys=stats.keys)
