@@ -142,10 +142,20 @@ def select(resources: Iterable[dict], terminology: Terminology, patient_id: str)
 
 
 def warm_up() -> None:
-    """Validate one minimal resource of each type (fhir.resources prepares its validators lazily)."""
-    minimal = {"Condition": {"subject": {"reference": "Patient/x"}},
-               "Observation": {"status": "final", "code": {"text": "x"}, "valueQuantity": {"value": 1}},
-               "Procedure": {"status": "completed", "subject": {"reference": "Patient/x"}},
-               "ServiceRequest": {"status": "active", "intent": "order", "subject": {"reference": "Patient/x"}}}
-    for rtype, body in minimal.items():
-        MODELS[rtype].model_validate({"resourceType": rtype, **body})
+    """Validate one resource of each type with the parts the service reads (codings, statuses, body
+    sites, quantities, components): fhir.resources prepares each nested model's validator lazily."""
+    cc = {"coding": [{"system": "http://snomed.info/sct", "code": "0", "display": "x"}], "text": "x"}
+    ref = {"reference": "Patient/x"}
+    quantity = {"value": 1.0, "unit": "1", "system": "http://unitsofmeasure.org", "code": "1"}
+    examples = {
+        "Condition": {"clinicalStatus": cc, "verificationStatus": cc, "code": cc, "bodySite": [cc], "subject": ref,
+                      "onsetPeriod": {"start": "2020"}, "abatementDateTime": "2021-01-01",
+                      "recordedDate": "2020-01-01"},
+        "Observation": {"status": "final", "code": cc, "subject": ref, "effectiveDateTime": "2020-01-01T00:00:00Z",
+                        "issued": "2020-01-01T00:00:00Z", "valueQuantity": quantity, "bodySite": cc, "interpretation": [cc],
+                        "dataAbsentReason": cc, "component": [{"code": cc, "valueQuantity": quantity}]},
+        "Procedure": {"status": "completed", "code": cc, "subject": ref, "performedDateTime": "2020-01-01"},
+        "ServiceRequest": {"status": "active", "intent": "order", "code": cc, "subject": ref, "authoredOn": "2020-01-01"},
+    }
+    for rtype, body in examples.items():
+        MODELS[rtype].model_validate({"resourceType": rtype, "id": "warm-up", **body})
