@@ -7,9 +7,9 @@ Suggestions never repeat work already done (a recent result) or an order already
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import orjson
-from dataclasses import dataclass
 
 from . import dates
 from .assessment import Assessment, Evidence, PatternAssessment
@@ -64,20 +64,17 @@ def _abi_shown(assessment: Assessment, variant: Variant) -> Finding | None:
 
 def _placeholders(pa: PatternAssessment, assessment: Assessment, variant: Variant) -> dict[str, str]:
     abi = _abi_shown(assessment, variant)
-    side, site = pa.side, pa.site
-    if abi is not None and "signs_any" in variant.when and abi.side:
-        side = abi.side
-    where = _where(side, site)
-    neuropathy = next((e.finding.display for e in pa.supporting
-                       if e.finding.sign in ("diabetic-neuropathy", "peripheral-neuropathy", "neuropathic-ulcer")),
-                      "Neuropathy")
+    where = _where(pa.side, pa.site)
+    if abi is not None and "signs_any" in variant.when and abi.side and abi.side != pa.side:
+        where = _where(abi.side, "leg")  # the summary names the leg the ABI was measured on
+    strongest = next((e.finding.display for e in pa.supporting if e.weight > 0 and e.finding.present), "Finding")
     return {
         "where": where,
         "where_lower": where.lower(),
         "abi": f"{abi.value:.2f}" if abi is not None else "not on file",
         "abi_leg": f"{abi.side} leg" if abi is not None and abi.side else "leg",
         "red_flag": pa.red_flags[0].display if pa.red_flags else "Red flag",
-        "neuropathy": neuropathy[:1].upper() + neuropathy[1:],
+        "finding": strongest[:1].upper() + strongest[1:],
     }
 
 

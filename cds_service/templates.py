@@ -15,7 +15,7 @@ import yaml
 from .rules import PATTERNS
 
 INDICATORS = ("info", "warning", "critical")
-PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "neuropathy"})
+PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "finding"})  # see cards._placeholders
 _WHEN_KEYS = frozenset({"red_flags_any", "signs_any", "exertional"})
 
 

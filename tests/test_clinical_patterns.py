@@ -264,3 +264,10 @@ def test_unconfirmed_condition_is_labelled(evaluate):
 def test_cards_order_critical_first(evaluate):
     cards = evaluate(hook_request([condition(ICD, "S86.112A", onset_days=7), condition(ICD, "G83.4", onset_days=2)]))
     assert [c["indicator"] for c in cards] == ["critical", "info"]
+
+
+def test_summary_names_the_leg_of_the_low_abi(evaluate):
+    right_calf = [{"coding": [{"system": SCT, "code": "53840002:272741003=24028007"}]}]
+    card = by_topic(evaluate(hook_request([condition(SCT, "63491006", body_site=right_calf), abi(0.70, "left"),
+                                           abi(1.05, "right")])))["arterial-claudication"]
+    assert card["summary"] == "Left leg claudication with ABI 0.70: check pedal pulses"
