@@ -38,7 +38,6 @@ class PatternAssessment:
 @dataclass
 class Assessment:
     patterns: dict[str, PatternAssessment]
-    evidence: list[Finding]
     signs_present: frozenset[str]
     exertional: bool
     done: dict[str, Finding]
@@ -169,5 +168,5 @@ def assess(findings: list[Finding], rules: Rules, now: datetime) -> Assessment:
         pa.site = _latest(specific or sited).site if sited else None
         for items in (pa.supporting, pa.contrary):
             items.sort(key=lambda e: (-e.weight, -(e.finding.date.timestamp() if e.finding.date else float("-inf"))))
-    return Assessment(patterns=patterns, evidence=usable, signs_present=present_signs, exertional=exertional,
+    return Assessment(patterns=patterns, signs_present=present_signs, exertional=exertional,
                       done=done, ordered=ordered, abi=abi)

@@ -140,9 +140,6 @@ class Authenticator:
                     self._fetch(client, cache)
             return cache.keys.get(kid)
 
-    def fetch_count(self, iss: str) -> int:
-        return self._caches[iss].fetches
-
     # -- verification ----------------------------------------------------------------------
     def expected_audience(self, request) -> str:
         if self.settings.public_base_url:

@@ -179,14 +179,12 @@ class _Extractor:
             return self._measurement(record, sign, when, code_text)
         side, site = _side_site(record, self.terminology, [m.bodySite] if m.bodySite else None, code_text)
         present = True if record.via == "value" else self._presence(m)
-        if present is None:
-            return self.exclude("observation-unreadable-value")
         self.out.findings.append(Finding(
             sign=sign.id, present=present, display=_display(record), reference=_reference(record),
             resource_type="Observation", date=when, side=side, site=site, certainty=certainty))
         return None
 
-    def _presence(self, m: Any) -> bool | None:
+    def _presence(self, m: Any) -> bool:
         interpretation = {c for concept in m.interpretation or () for c in [_code(concept)] if c}
         if interpretation & _NEGATIVE_INTERPRETATION:
             return False
