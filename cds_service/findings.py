@@ -259,7 +259,7 @@ def extract(records: Iterable[Record], rules: Rules, terminology: Terminology, n
                 "Procedure": extractor.procedure, "ServiceRequest": extractor.service_request}
     for record in records:
         sign = rules.signs[record.concept.sign]
-        if record.resource_type != "ServiceRequest" and record.resource_type not in sign.read_from:
+        if record.resource_type not in sign.read_from:
             extractor.exclude(f"{record.resource_type.lower()}-not-read-for-sign")
             continue
         handlers[record.resource_type](record)

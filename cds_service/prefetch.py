@@ -31,8 +31,7 @@ class KeyResult:
 
 
 def _codes(knowledge: Knowledge, resource_type: str) -> str:
-    signs = {s.id for s in knowledge.rules.signs.values()
-             if resource_type in s.read_from or (resource_type == "ServiceRequest" and (s.order_marker or s.done_marker or s.measurement))}
+    signs = {s.id for s in knowledge.rules.signs.values() if resource_type in s.read_from}
     codes = sorted({c.code for c in knowledge.terminology.codes_for(frozenset(signs))})
     return ",".join(codes)
 
