@@ -10,27 +10,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-import builders
+from cases import CASES, resources_for
 from cds_service.prefetch import fill
 from helpers import SYNTHETIC, by_topic
 
 TOKEN = "e2e-token"
 AUTH = {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read", "subject": "cds-e2e"}
 SERVICE = "/cds-services/leg-pain-claudication"
-EXAMPLE_CASES = {  # name -> (resources maker, expected topics)
-    "arterial-low-abi": (lambda: [builders.condition(builders.SCT, "63491006"), builders.abi(0.72, "left"),
-                                  builders.abi(1.02, "right")], {"arterial-claudication"}),
-    "venous-dvt": (lambda: [builders.condition(builders.ICD, "I82.402", onset_days=5),
-                            builders.observation(builders.SCT, "102572006", days=2)], {"venous-claudication"}),
-    "neurogenic-stenosis": (lambda: [builders.condition(builders.SCT, "18347007", onset_days=400),
-                                     builders.condition(builders.ICD, "M79.604", onset_days=20),
-                                     builders.condition(builders.ICD, "M79.605", onset_days=20)], {"neurogenic-claudication"}),
-    "msk-strain": (lambda: [builders.condition(builders.ICD, "S86.112A", onset_days=7)], {"musculoskeletal-leg-pain"}),
-    "ali": (lambda: [builders.observation(builders.SCT, "163121008", days=0.5),
-                     builders.observation(builders.SCT, "398979000", days=0.5)], {"arterial-claudication"}),
-}
-
-
 def _post_transaction(base: str, bundle: dict) -> dict:
     response = requests.post(base, json=bundle, headers={"Authorization": f"Bearer {TOKEN}",
                                                          "Content-Type": "application/fhir+json"}, timeout=60)
@@ -47,13 +33,10 @@ def _load_synthetic(base: str, path) -> str:
     raise AssertionError("no Patient in the transaction response")
 
 
-def _load_example(base: str, name: str, make) -> str:
+def _load_example(base: str, name: str) -> str:
     patient_id = f"e2e-{name}"
-    resources = make()
     entries = [{"resource": {"resourceType": "Patient", "id": patient_id}, "request": {"method": "PUT", "url": f"Patient/{patient_id}"}}]
-    for i, r in enumerate(resources):
-        r["id"] = f"{name}-{i}"
-        r["subject"] = {"reference": f"Patient/{patient_id}"}
+    for r in resources_for(name, patient_id):
         entries.append({"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}})
     _post_transaction(base, {"resourceType": "Bundle", "type": "transaction", "entry": entries})
     return patient_id
@@ -63,8 +46,8 @@ def _load_example(base: str, name: str, make) -> str:
 def patients(fhir_server):
     loaded = {path.stem.split("_")[0]: (_load_synthetic(fhir_server, path), {"neurogenic-claudication"})
               for path in sorted(SYNTHETIC.glob("*.json"))}
-    for name, (make, topics) in EXAMPLE_CASES.items():
-        loaded[name] = (_load_example(fhir_server, name, make), topics)
+    for name, (_, expected) in CASES.items():  # dated relative to now, so red flags still count
+        loaded[name] = (_load_example(fhir_server, name), {topic for topic, _ in expected})
     return loaded
 
 
@@ -114,7 +97,7 @@ def test_cards_are_the_same_with_sandbox_prefetch_and_with_none(e2e_client, fhir
 
 def test_sandbox_first_page_is_completed_from_the_server(e2e_client, fhir_server, patients):
     """A first page that holds only part of the record: the service follows `next` itself."""
-    patient_id, _ = patients["arterial-low-abi"]
+    patient_id, _ = patients["arterial-left-calf-low-abi"]
     prefetch = sandbox_prefetch(e2e_client, fhir_server, patient_id)
     page = requests.get(f"{fhir_server}/Observation", params={"patient": patient_id, "_count": 1, "code": "77194-9"},
                         headers={"Accept": "application/fhir+json"}, timeout=30).json()
@@ -126,7 +109,7 @@ def test_sandbox_first_page_is_completed_from_the_server(e2e_client, fhir_server
 
 
 def test_without_prefetch_or_server_the_answer_is_412(e2e_client, patients):
-    patient_id, _ = patients["msk-strain"]
+    patient_id, _ = patients["musculoskeletal-calf-strain"]
     assert e2e_client.post(SERVICE, json=_body(patient_id, str(uuid.uuid4()))).status_code == 412
 
 
