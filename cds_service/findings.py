@@ -146,10 +146,9 @@ class _Extractor:
         reason = self.stale(sign, onset, applies=sign.acute, undated_ok=True)
         if reason:
             return self.exclude(f"condition-{reason}")
-        kind = "order" if sign.order_marker else "done" if sign.done_marker else "evidence"
         self.out.findings.append(Finding(
             sign=sign.id, present=True, display=_display(record), reference=_reference(record), resource_type="Condition",
-            date=onset, side=side, site=site, kind=kind, certainty=certainty))
+            date=onset, side=side, site=site, certainty=certainty))
         return None
 
     # -- Observation -------------------------------------------------------------------

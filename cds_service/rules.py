@@ -33,7 +33,6 @@ class Sign:
     discriminating: bool = False
     discriminating_with_exertional: bool = False
     exertional: bool = False
-    warning: bool = False
     acute: bool = False
     lookback_days: int | None = None
     history_sign: str | None = None
@@ -41,8 +40,6 @@ class Sign:
     red_flag: str | None = None
     red_flag_requires_any: tuple[str, ...] = ()
     done_marker: bool = False
-    order_marker: bool = False
-    symptom_site: bool = False
     present: Weights = Weights()
     absent: Weights = Weights()
 
@@ -114,8 +111,8 @@ def _weights(raw: dict | None, where: str, problems: list[str]) -> Weights:
 
 
 _SIGN_KEYS = {"seed", "read_from", "derived", "discriminating", "discriminating_with_exertional", "exertional",
-              "warning", "acute", "lookback_days", "history_sign", "measurement", "red_flag",
-              "red_flag_requires_any", "done_marker", "order_marker", "symptom_site", "present", "absent"}
+              "acute", "lookback_days", "history_sign", "measurement", "red_flag",
+              "red_flag_requires_any", "done_marker", "present", "absent"}
 
 
 def parse(data: dict) -> Rules:
@@ -148,11 +145,10 @@ def parse(data: dict) -> Rules:
             id=sign_id, seed=raw.get("seed", ""), read_from=read_from, derived=bool(raw.get("derived")),
             discriminating=bool(raw.get("discriminating")),
             discriminating_with_exertional=bool(raw.get("discriminating_with_exertional")),
-            exertional=bool(raw.get("exertional")), warning=bool(raw.get("warning")), acute=bool(raw.get("acute")),
+            exertional=bool(raw.get("exertional")), acute=bool(raw.get("acute")),
             lookback_days=lookback, history_sign=raw.get("history_sign"), measurement=raw.get("measurement"),
             red_flag=raw.get("red_flag"), red_flag_requires_any=tuple(raw.get("red_flag_requires_any") or ()),
-            done_marker=bool(raw.get("done_marker")), order_marker=bool(raw.get("order_marker")),
-            symptom_site=bool(raw.get("symptom_site")),
+            done_marker=bool(raw.get("done_marker")),
             present=_weights(raw.get("present"), f"{where}.present", problems),
             absent=_weights(raw.get("absent"), f"{where}.absent", problems),
         )
