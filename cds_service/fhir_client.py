@@ -67,6 +67,14 @@ _SESSION = _session()
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fhir-fetch")
 
 
+def _unobtainable(given: KeyResult, resources: list, reason: str) -> KeyResult:
+    """A key the server could not complete: what the client chose to send stands (a first page
+    with a next link), and a key it did not send has failed."""
+    if given.state == "present":
+        return KeyResult("present", resources=resources, reason=f"later pages not fetched: {reason}")
+    return KeyResult("failed", reason=reason)
+
+
 @dataclass
 class Fetcher:
     """Fetches the keys of one hook request; created per request by FallbackFactory."""
@@ -89,8 +97,7 @@ class Fetcher:
                 results.append(future.result(timeout=max(deadline - time.monotonic(), 0.0) + _GRACE_S))
             except FuturesTimeout:  # the worker ends on its own at its next read; the request does not wait
                 self._count("failure")
-                results.append(KeyResult("present", resources=given.resources) if given.state == "present"
-                               else KeyResult("failed", reason="the overall deadline for FHIR calls passed"))
+                results.append(_unobtainable(given, given.resources, "the overall deadline for FHIR calls passed"))
         return results
 
     def _one(self, key: PrefetchKey, given: KeyResult, deadline: float) -> KeyResult:
@@ -117,10 +124,7 @@ class Fetcher:
                 pages += 1
         except FetchFailed as exc:
             self._count("failure")
-            if given.state == "present":
-                # What the client chose to send stands; the later pages could not be had.
-                return KeyResult("present", resources=resources, reason=f"later pages not fetched: {exc}")
-            return KeyResult("failed", reason=str(exc))
+            return _unobtainable(given, resources, str(exc))
         self._count("success")
         return KeyResult("present", resources=resources)
 
