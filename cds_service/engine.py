@@ -71,7 +71,14 @@ class Engine:
             validator(name)
         records.warm_up()
 
-    def parse_request(self, body) -> HookRequest:
+    def parse_request(self, body, stats: "Stats | None" = None) -> HookRequest:
+        started = time.perf_counter()
+        request = self._parse(body)
+        if stats is not None:
+            stats.timings_ms["request"] = (time.perf_counter() - started) * 1e3
+        return request
+
+    def _parse(self, body) -> HookRequest:
         if not isinstance(body, dict):
             raise BadRequest("the request body must be a JSON object")
         require_valid("request", body)
@@ -120,10 +127,8 @@ class Engine:
         stats = stats or Stats()
         clock = time.perf_counter
         now = now or datetime.now(timezone.utc)
-        t0 = clock()
         if request is None:
-            request = self.parse_request(body)
-            stats.timings_ms["request"] = (clock() - t0) * 1e3
+            request = self.parse_request(body, stats)
         t1 = clock()
         resources = self.gather(request, fetcher, stats)
         t2 = clock()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from flask import Blueprint, g
 
@@ -18,9 +17,8 @@ audit = logging.getLogger(logs.AUDIT_LOGGER)
 def call_service(service_id: str):
     svc = require_service(service_id)
     body = read_json()
-    started = time.perf_counter()
-    request = svc.engine.parse_request(body)
-    stats = Stats(timings_ms={"request": (time.perf_counter() - started) * 1e3})
+    stats = Stats()
+    request = svc.engine.parse_request(body, stats)
     note(hookInstance=request.hook_instance, service=service_id)
     fetcher = svc.fetcher_factory(request, client=g.get("client")) if svc.fetcher_factory else None
     result = svc.engine.evaluate(body, request=request, fetcher=fetcher, stats=stats)
