@@ -7,6 +7,7 @@ skipped and counted, never fatal.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -141,6 +142,7 @@ def select(resources: Iterable[dict], terminology: Terminology, patient_id: str)
     return intake
 
 
+@functools.cache  # once per process: the models' validators are class-level state
 def warm_up() -> None:
     """Validate one resource of each type with the parts the service reads (codings, statuses, body
     sites, quantities, components): fhir.resources prepares each nested model's validator lazily."""
