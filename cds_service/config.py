@@ -11,11 +11,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
+from .errors import ConfigError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-
-class ConfigError(ValueError):
-    """A setting has a value the service cannot start with."""
+__all__ = ["ConfigError", "Settings", "from_env", "REPO_ROOT"]
 
 
 def _bool(value: str, name: str) -> bool:

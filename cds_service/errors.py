@@ -1,10 +1,62 @@
-"""Typed HTTP errors, each rendered as a FHIR OperationOutcome.
+"""The service's two families of errors.
 
-Any stage may raise one of these; the app's error handler turns it into the JSON body and
-status code. Messages are written for the integration engineer reading them and never
-carry patient data or tokens.
+Request errors are raised by any stage and rendered by the app's error handler as a FHIR
+OperationOutcome with their status. Start-up errors stop the service before it serves
+(``cds-service`` prints one line and exits non-zero). Messages are written for the
+integration engineer or reviewer reading them and never carry patient data or tokens::
+
+    Exception
+    +-- CDSError                  a request fails: status + OperationOutcome issue code
+    |   +-- BadRequest            400 invalid
+    |   +-- Unauthorized          401 login (the reason goes to the log only)
+    |   +-- NotFound              404 not-found
+    |   +-- MethodNotAllowed      405 not-supported
+    |   +-- PreconditionFailed    412 incomplete
+    |   +-- PayloadTooLarge       413 too-costly
+    |   +-- ServiceUnavailable    503 transient
+    +-- ValueError
+        +-- StartupError          the service cannot start
+            +-- ConfigError       a CDS_* setting (config.py)
+            +-- KnowledgeError    the knowledge files (knowledge.py), naming file, line and key
+                +-- TerminologyError   valuesets/
+                +-- RulesError         knowledge/patterns.yaml
+                +-- TemplateError      cards/
 """
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .documents import Problem
+
+
+class StartupError(ValueError):
+    """The service cannot start: a setting or a knowledge file is wrong. Raised before serving."""
+
+
+class ConfigError(StartupError):
+    """A setting has a value the service cannot start with."""
+
+
+class KnowledgeError(StartupError):
+    """A knowledge file is broken, or the files disagree; ``problems`` name file, line and key."""
+
+    def __init__(self, heading: str, problems: "list[Problem] | None" = None):
+        self.problems = list(problems or [])
+        lines = [heading, *(str(p) for p in self.problems)]
+        super().__init__("\n  ".join(lines))
+
+
+class TerminologyError(KnowledgeError):
+    """A value set file is broken; the service refuses to start with it."""
+
+
+class RulesError(KnowledgeError):
+    """The pattern table is broken; the service refuses to start with it."""
+
+
+class TemplateError(KnowledgeError):
+    """A card template is broken; the service refuses to start with it."""
 
 
 class CDSError(Exception):

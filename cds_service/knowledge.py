@@ -1,7 +1,10 @@
 """The three reviewed knowledge files, loaded and cross-checked together at start.
 
-A broken value set, pattern table or card template stops the service at start with a
-message that names the file and the problem, never at request time.
+Each file is first checked on its own against its schema (``documents``); then the
+references between files: every value set is a sign of the pattern table, every coded sign
+has a value set, and every sign a card names exists. A problem stops the service at start
+with a line that names the file, the line and the key, never at request time. Every
+problem of a stage is reported at once, so a reviewer fixes them in one pass.
 """
 from __future__ import annotations
 
@@ -9,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import rules as rules_mod, templates as templates_mod, terminology as terminology_mod
+from .documents import Document, Problem
+from .errors import KnowledgeError
 
-
-class KnowledgeError(ValueError):
-    pass
+__all__ = ["Knowledge", "KnowledgeError", "load"]
 
 
 @dataclass(frozen=True)
@@ -25,28 +28,47 @@ class Knowledge:
 
 def load(base: Path) -> Knowledge:
     """Load ``valuesets/``, ``knowledge/patterns.yaml`` and ``cards/`` under ``base``."""
+    problems: list[Problem] = []
+    terminology: terminology_mod.Terminology | None = None
     try:
         terminology = terminology_mod.load(base / "valuesets")
-        rules = rules_mod.load(base / "knowledge" / "patterns.yaml")
-        common, templates = templates_mod.load(base / "cards")
-    except (terminology_mod.TerminologyError, rules_mod.RulesError, templates_mod.TemplateError) as exc:
-        raise KnowledgeError(str(exc)) from None
-    problems = []
-    coded = terminology.signs
-    for sign in coded - set(rules.signs):
-        problems.append(f"value set {sign!r} has no entry in the pattern table")
-    for sign in rules.signs.values():
-        if not sign.derived and sign.id not in coded:
-            problems.append(f"pattern table sign {sign.id!r} has no value set")
-    for template in templates.values():
-        for variant in template.variants:
-            for ref in [*variant.when.get("red_flags_any", ()), *variant.when.get("signs_any", ())]:
-                if ref not in rules.signs:
-                    problems.append(f"card {template.pattern} variant {variant.id}: unknown sign {ref!r}")
-        for s in template.suggestions.values():
-            for ref in s.skip_recent + s.skip_ordered + s.when_signs_any:
-                if ref not in rules.signs:
-                    problems.append(f"card {template.pattern} suggestion {s.id}: unknown sign {ref!r}")
+    except KnowledgeError as exc:
+        problems += exc.problems
+    rules_doc, found = rules_mod.read(base / "knowledge" / "patterns.yaml")
+    problems += found
+    common_doc, template_docs, found = templates_mod.read(base / "cards")
+    problems += found
+    if problems or terminology is None or rules_doc is None or common_doc is None:
+        raise KnowledgeError("broken knowledge files:", problems)
+    problems = _cross_check(terminology, rules_doc, template_docs)
     if problems:
-        raise KnowledgeError("knowledge files disagree:\n  " + "\n  ".join(problems))
-    return Knowledge(terminology=terminology, rules=rules, common=common, templates=templates)
+        raise KnowledgeError("knowledge files disagree:", problems)
+    return Knowledge(terminology=terminology, rules=rules_mod.parse(rules_doc.data),
+                     common=templates_mod.parse_common(common_doc.data),
+                     templates={p: templates_mod.parse_template(d.data) for p, d in template_docs.items()})
+
+
+def _cross_check(terminology: terminology_mod.Terminology, rules_doc: Document,
+                 template_docs: dict[str, Document]) -> list[Problem]:
+    """References from one file to another: value set <-> pattern table sign, card -> sign."""
+    problems: list[Problem] = []
+    signs = rules_doc.data["signs"]
+    for name in sorted(terminology.signs - set(signs)):
+        problems.append(Problem(f"valuesets/{name}.json", None, "id", f"value set {name!r} has no entry in the pattern table"))
+    for sid, raw in signs.items():
+        if not raw.get("derived") and sid not in terminology.signs:
+            problems.append(rules_doc.problem(("signs", sid), f"pattern table sign {sid!r} has no value set"))
+    for doc in template_docs.values():
+        for i, variant in enumerate(doc.data["variants"]):
+            for key in ("red_flags_any", "signs_any"):
+                for j, ref in enumerate(variant["when"].get(key) or ()):
+                    if ref not in signs:
+                        problems.append(doc.problem(("variants", i, "when", key, j), f"unknown sign {ref!r}"))
+        for sid, suggestion in (doc.data.get("suggestions") or {}).items():
+            for path, refs in (((sid, "skip_if", "recent"), (suggestion.get("skip_if") or {}).get("recent")),
+                               ((sid, "skip_if", "ordered"), (suggestion.get("skip_if") or {}).get("ordered")),
+                               ((sid, "when_signs_any"), suggestion.get("when_signs_any"))):
+                for j, ref in enumerate(refs or ()):
+                    if ref not in signs:
+                        problems.append(doc.problem(("suggestions", *path, j), f"unknown sign {ref!r}"))
+    return problems

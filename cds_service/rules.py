@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import yaml
+from . import documents
+from .documents import Document, Problem
+from .errors import RulesError
+
+__all__ = ["PATTERNS", "RESOURCE_TYPES", "RulesError", "Rules", "Sign", "Band", "Measurement", "Combination", "load", "parse"]
 
 PATTERNS = ("arterial-claudication", "venous-claudication", "neurogenic-claudication", "musculoskeletal-leg-pain")
 RESOURCE_TYPES = frozenset({"Condition", "Observation", "Procedure", "ServiceRequest"})
-
-
-class RulesError(ValueError):
-    """The pattern table is broken; the service refuses to start with it."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,6 @@ class Band:
 class Measurement:
     id: str
     source: str
-    recent_days: int
     bands: tuple[Band, ...]
 
     def band(self, value: float) -> Band:
@@ -96,112 +96,91 @@ class Rules:
         return {k: s for k, s in self.signs.items() if s.red_flag}
 
 
-def _weights(raw: dict | None, where: str, problems: list[str]) -> Weights:
+def _weights(raw: dict[str, Any] | None) -> Weights:
     raw = raw or {}
-    result = {}
-    for key in ("supports", "against"):
-        table = raw.get(key) or {}
-        for pattern, weight in table.items():
-            if pattern not in PATTERNS:
-                problems.append(f"{where}.{key}: unknown pattern {pattern!r}")
-            if not isinstance(weight, (int, float)) or weight < 0:
-                problems.append(f"{where}.{key}.{pattern}: weight must be a number >= 0")
-        result[key] = {p: float(w) for p, w in table.items() if isinstance(w, (int, float))}
-    return Weights(**result)
+    return Weights(supports={p: float(w) for p, w in (raw.get("supports") or {}).items()},
+                   against={p: float(w) for p, w in (raw.get("against") or {}).items()})
 
 
-_SIGN_KEYS = {"seed", "read_from", "derived", "discriminating", "discriminating_with_exertional", "exertional",
-              "acute", "lookback_days", "history_sign", "measurement", "red_flag",
-              "red_flag_requires_any", "done_marker", "present", "absent"}
+def _sign(sign_id: str, raw: dict[str, Any]) -> Sign:
+    return Sign(
+        id=sign_id, seed=raw.get("seed", ""), read_from=frozenset(raw.get("read_from") or ()),
+        derived=raw.get("derived", False), discriminating=raw.get("discriminating", False),
+        discriminating_with_exertional=raw.get("discriminating_with_exertional", False),
+        exertional=raw.get("exertional", False), acute=raw.get("acute", False),
+        lookback_days=raw.get("lookback_days"), history_sign=raw.get("history_sign"), measurement=raw.get("measurement"),
+        red_flag=raw.get("red_flag"), red_flag_requires_any=tuple(raw.get("red_flag_requires_any") or ()),
+        done_marker=raw.get("done_marker", False), present=_weights(raw.get("present")), absent=_weights(raw.get("absent")))
 
 
-def parse(data: dict) -> Rules:
-    problems: list[str] = []
-    if not isinstance(data, dict):
-        raise RulesError("pattern table must be a mapping")
-    patterns = data.get("patterns") or {}
-    if set(patterns) != set(PATTERNS):
-        problems.append(f"patterns must be exactly {', '.join(PATTERNS)}")
-    signs: dict[str, Sign] = {}
-    for sign_id, raw in (data.get("signs") or {}).items():
-        where = f"signs.{sign_id}"
-        if not isinstance(raw, dict):
-            problems.append(f"{where}: must be a mapping")
-            continue
-        unknown = set(raw) - _SIGN_KEYS
-        if unknown:
-            problems.append(f"{where}: unknown keys {sorted(unknown)}")
-        read_from = frozenset(raw.get("read_from") or ())
-        if read_from - RESOURCE_TYPES:
-            problems.append(f"{where}.read_from: unknown resource types {sorted(read_from - RESOURCE_TYPES)}")
-        if not raw.get("derived") and not read_from:
-            problems.append(f"{where}: a sign with codes needs read_from")
-        if raw.get("red_flag") and raw["red_flag"] not in PATTERNS:
-            problems.append(f"{where}.red_flag: unknown pattern {raw['red_flag']!r}")
-        lookback = raw.get("lookback_days")
-        if lookback is not None and (not isinstance(lookback, int) or lookback <= 0):
-            problems.append(f"{where}.lookback_days must be a positive whole number or null")
-        signs[sign_id] = Sign(
-            id=sign_id, seed=raw.get("seed", ""), read_from=read_from, derived=bool(raw.get("derived")),
-            discriminating=bool(raw.get("discriminating")),
-            discriminating_with_exertional=bool(raw.get("discriminating_with_exertional")),
-            exertional=bool(raw.get("exertional")), acute=bool(raw.get("acute")),
-            lookback_days=lookback, history_sign=raw.get("history_sign"), measurement=raw.get("measurement"),
-            red_flag=raw.get("red_flag"), red_flag_requires_any=tuple(raw.get("red_flag_requires_any") or ()),
-            done_marker=bool(raw.get("done_marker")),
-            present=_weights(raw.get("present"), f"{where}.present", problems),
-            absent=_weights(raw.get("absent"), f"{where}.absent", problems),
-        )
-    measurements: dict[str, Measurement] = {}
-    for mid, raw in (data.get("measurements") or {}).items():
-        bands = tuple(Band(sign=b["sign"], label=b.get("label", b["sign"]), max=b.get("max"), below=b.get("below"))
-                      for b in raw.get("bands") or ())
-        if not bands:
-            problems.append(f"measurements.{mid}: no bands")
-            continue
-        if bands[-1].max is not None or bands[-1].below is not None:
-            problems.append(f"measurements.{mid}: the last band must be open-ended")
-        measurements[mid] = Measurement(id=mid, source=raw.get("source", ""), recent_days=int(raw.get("recent_days", 365)),
-                                        bands=bands)
-    combinations = {
-        cid: Combination(id=cid, all_of=tuple(raw.get("all_of") or ()), any_of=tuple(raw.get("any_of") or ()),
-                         within_days=int(raw.get("within_days", 14)), recent_days=int(raw.get("recent_days", 14)))
-        for cid, raw in (data.get("combinations") or {}).items()
-    }
-    laterality = frozenset(data.get("laterality_signs") or ())
-    scoring = data.get("scoring") or {}
-    rules = Rules(patterns=patterns, signs=signs, measurements=measurements, combinations=combinations,
-                  laterality_signs=laterality, min_score=float(scoring.get("min_score", 3)),
-                  strong_score=float(scoring.get("strong_score", 6)))
-    # cross references
-    for sign in signs.values():
-        for ref in (sign.history_sign, sign.measurement):
-            if ref and ref not in signs and ref not in measurements:
-                problems.append(f"signs.{sign.id}: refers to unknown {ref!r}")
-        for ref in sign.red_flag_requires_any:
-            if ref not in signs:
-                problems.append(f"signs.{sign.id}.red_flag_requires_any: unknown sign {ref!r}")
-    for m in measurements.values():
-        for band in m.bands:
-            if band.sign not in signs or not signs[band.sign].derived:
-                problems.append(f"measurements.{m.id}: band sign {band.sign!r} must be a derived sign")
-    for c in combinations.values():
-        if c.id not in signs or not signs[c.id].derived:
-            problems.append(f"combinations.{c.id}: must be a derived sign")
-        for ref in c.all_of + c.any_of:
-            if ref not in signs:
-                problems.append(f"combinations.{c.id}: unknown sign {ref!r}")
-    for ref in laterality:
+def _measurement(mid: str, raw: dict[str, Any]) -> Measurement:
+    bands = tuple(Band(sign=b["sign"], label=b.get("label", b["sign"]), max=b.get("max"), below=b.get("below"))
+                  for b in raw["bands"])
+    return Measurement(id=mid, source=raw["source"], bands=bands)
+
+
+def parse(data: dict[str, Any]) -> Rules:
+    """Build the rules from a pattern table that already conforms to ``patterns.schema.json``."""
+    scoring = data["scoring"]
+    return Rules(
+        patterns=data["patterns"],
+        signs={sid: _sign(sid, raw) for sid, raw in data["signs"].items()},
+        measurements={mid: _measurement(mid, raw) for mid, raw in data["measurements"].items()},
+        combinations={cid: Combination(id=cid, all_of=tuple(raw["all_of"]), any_of=tuple(raw["any_of"]),
+                                       within_days=raw.get("within_days", 14), recent_days=raw.get("recent_days", 14))
+                      for cid, raw in data["combinations"].items()},
+        laterality_signs=frozenset(data["laterality_signs"]),
+        min_score=float(scoring["min_score"]), strong_score=float(scoring["strong_score"]))
+
+
+def cross_check(doc: Document) -> list[Problem]:
+    """What the schema cannot say: every sign named inside the table exists (and is derived
+    where it must be computed), and a measurement's last band catches every value."""
+    data = doc.data
+    signs: dict[str, Any] = data["signs"]
+    problems: list[Problem] = []
+
+    def need(path: tuple[str | int, ...], ref: str, derived: bool = False) -> None:
         if ref not in signs:
-            problems.append(f"laterality_signs: unknown sign {ref!r}")
-    if problems:
-        raise RulesError("broken pattern table:\n  " + "\n  ".join(problems))
-    return rules
+            problems.append(doc.problem(path, f"unknown sign {ref!r}"))
+        elif derived and not signs[ref].get("derived"):
+            problems.append(doc.problem(path, f"{ref!r} must be a derived sign"))
+
+    for sid, raw in signs.items():
+        for key in ("history_sign", "measurement"):
+            ref = raw.get(key)
+            if ref and ref not in signs and ref not in data["measurements"]:
+                problems.append(doc.problem(("signs", sid, key), f"unknown sign or measurement {ref!r}"))
+        for i, ref in enumerate(raw.get("red_flag_requires_any") or ()):
+            need(("signs", sid, "red_flag_requires_any", i), ref)
+    for mid, raw in data["measurements"].items():
+        for i, band in enumerate(raw["bands"]):
+            need(("measurements", mid, "bands", i, "sign"), band["sign"], derived=True)
+        last = raw["bands"][-1]
+        if "max" in last or "below" in last:
+            problems.append(doc.problem(("measurements", mid, "bands", len(raw["bands"]) - 1),
+                                        "the last band must be open-ended (no max, no below)"))
+    for cid, raw in data["combinations"].items():
+        need(("combinations", cid), cid, derived=True)
+        for key in ("all_of", "any_of"):
+            for i, ref in enumerate(raw[key]):
+                need(("combinations", cid, key, i), ref)
+    for i, ref in enumerate(data["laterality_signs"]):
+        need(("laterality_signs", i), ref)
+    return problems
+
+
+def read(path: Path, label: str = "knowledge/patterns.yaml") -> tuple[Document | None, list[Problem]]:
+    """The pattern table file and everything wrong with it on its own."""
+    doc = documents.read(path, label)
+    if isinstance(doc, Problem):
+        return None, [doc]
+    problems = documents.validate(doc, "patterns")
+    return doc, problems or cross_check(doc)
 
 
 def load(path: Path) -> Rules:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise RulesError(f"pattern table {path} is not readable YAML: {exc}") from None
-    return parse(data)
+    doc, problems = read(path)
+    if doc is None or problems:
+        raise RulesError("broken pattern table:", problems)
+    return parse(doc.data)

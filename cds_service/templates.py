@@ -8,19 +8,18 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
-import yaml
 
+from . import documents
+from .documents import Document, Problem
+from .errors import TemplateError
 from .rules import PATTERNS
 
-INDICATORS = ("info", "warning", "critical")
+__all__ = ["CardTemplate", "Common", "Suggestion", "TemplateError", "Variant", "load", "parse_common", "parse_template", "read"]
+
 PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "finding"})  # see cards._placeholders
-_WHEN_KEYS = frozenset({"red_flags_any", "signs_any", "exertional"})
-
-
-class TemplateError(ValueError):
-    """A card template is broken; the service refuses to start with it."""
 
 
 @dataclass(frozen=True)
@@ -74,98 +73,81 @@ def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def _check_indicator(value, where: str, problems: list[str]) -> None:
-    values = [value] if isinstance(value, str) else list((value or {}).values())
-    if not values or any(v not in INDICATORS for v in values):
-        problems.append(f"{where}: indicator must be one of {INDICATORS} (or a map by strength)")
+def parse_template(raw: dict[str, Any]) -> CardTemplate:
+    """Build a template from data that already conforms to ``card-template.schema.json``."""
+    suggestions = {
+        sid: Suggestion(id=sid, label=s["label"], resource=s["resource"],
+                        skip_recent=tuple((s.get("skip_if") or {}).get("recent") or ()),
+                        skip_ordered=tuple((s.get("skip_if") or {}).get("ordered") or ()),
+                        when_signs_any=tuple(s.get("when_signs_any") or ()), resource_json=orjson.dumps(s["resource"]))
+        for sid, s in (raw.get("suggestions") or {}).items()}
+    variants = tuple(
+        Variant(id=v["id"], when=v["when"], indicator=v["indicator"], summary=v["summary"], lead=v.get("lead", ""),
+                consider=tuple(v.get("consider") or ()), suggestions=tuple(v.get("suggestions") or ()),
+                drop_when_no_suggestion=v.get("drop_when_no_suggestion", False))
+        for v in raw["variants"])
+    return CardTemplate(pattern=raw["pattern"], title=raw["title"], source=raw["source"],
+                        links=tuple(raw.get("links") or ()), variants=variants, suggestions=suggestions)
 
 
-def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | None:
-    if not isinstance(raw, dict):
-        problems.append(f"{name}: must be a mapping")
-        return None
-    pattern = raw.get("pattern")
-    if pattern not in PATTERNS:
-        problems.append(f"{name}: pattern {pattern!r} is not one of {PATTERNS}")
-    source = raw.get("source") or {}
-    if not source.get("label"):
-        problems.append(f"{name}: source.label is required")
-    links = tuple(raw.get("links") or ())
-    for link in links:
-        if not str(link.get("url", "")).startswith(("https://", "http://")) or not link.get("label"):
-            problems.append(f"{name}: every link needs a label and an absolute url")
-    suggestions = {}
-    for sid, s in (raw.get("suggestions") or {}).items():
-        resource = s.get("resource") or {}
-        if resource.get("resourceType") != "ServiceRequest" or not resource.get("code"):
-            problems.append(f"{name}.suggestions.{sid}: resource must be a ServiceRequest with a code")
-        if not s.get("label"):
-            problems.append(f"{name}.suggestions.{sid}: label is required")
-        skip = s.get("skip_if") or {}
-        suggestions[sid] = Suggestion(id=sid, label=s.get("label", ""), resource=resource,
-                                      skip_recent=tuple(skip.get("recent") or ()),
-                                      skip_ordered=tuple(skip.get("ordered") or ()),
-                                      when_signs_any=tuple(s.get("when_signs_any") or ()),
-                                      resource_json=orjson.dumps(resource))
-    variants = []
-    for i, v in enumerate(raw.get("variants") or ()):
-        where = f"{name}.variants[{i}]"
-        when = v.get("when") or {}
-        if set(when) - _WHEN_KEYS:
-            problems.append(f"{where}.when: unknown keys {sorted(set(when) - _WHEN_KEYS)}")
-        _check_indicator(v.get("indicator"), where, problems)
-        summary = v.get("summary", "")
-        if not summary:
-            problems.append(f"{where}: summary is required")
-        unknown = _placeholders(summary) - PLACEHOLDERS
+def cross_check(doc: Document) -> list[Problem]:
+    """What the schema cannot say: placeholders the cards module fills, suggestions the
+    template defines, and a last variant that always holds."""
+    problems: list[Problem] = []
+    defined = (doc.data.get("suggestions") or {}).keys()
+    variants = doc.data["variants"]
+    for i, v in enumerate(variants):
+        unknown = _placeholders(v["summary"]) - PLACEHOLDERS
         if unknown:
-            problems.append(f"{where}: summary uses unknown placeholders {sorted(unknown)}")
-        for sid in v.get("suggestions") or ():
-            if sid not in suggestions:
-                problems.append(f"{where}: suggestion {sid!r} is not defined")
-        variants.append(Variant(id=v.get("id", f"variant-{i}"), when=when, indicator=v.get("indicator", "info"),
-                                summary=summary, lead=v.get("lead", ""), consider=tuple(v.get("consider") or ()),
-                                suggestions=tuple(v.get("suggestions") or ()),
-                                drop_when_no_suggestion=bool(v.get("drop_when_no_suggestion"))))
-    if not variants or variants[-1].when:
-        problems.append(f"{name}: the last variant must have an empty `when` (the default)")
-    return CardTemplate(pattern=pattern, title=raw.get("title", pattern), source=source, links=links,
-                        variants=tuple(variants), suggestions=suggestions)
+            problems.append(doc.problem(("variants", i, "summary"), f"unknown placeholders {sorted(unknown)} "
+                                                                     f"(known: {', '.join(sorted(PLACEHOLDERS))})"))
+        for j, sid in enumerate(v.get("suggestions") or ()):
+            if sid not in defined:
+                problems.append(doc.problem(("variants", i, "suggestions", j), f"suggestion {sid!r} is not defined"))
+    if variants[-1]["when"]:
+        problems.append(doc.problem(("variants", len(variants) - 1, "when"),
+                                    "the last variant must have an empty `when` (the default)"))
+    return problems
 
 
-def load(directory: Path) -> tuple[Common, dict[str, CardTemplate]]:
-    problems: list[str] = []
+def read(directory: Path) -> tuple[Document | None, dict[str, Document], list[Problem]]:
+    """``_common.yaml`` and every template file, with everything wrong with each on its own."""
+    problems: list[Problem] = []
     if not directory.is_dir():
-        raise TemplateError(f"card template folder {directory} does not exist")
-    try:
-        raw_common = yaml.safe_load((directory / "_common.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise TemplateError(f"{directory}/_common.yaml is not readable: {exc}") from None
-    for key in ("topic_system", "override_system", "override_reasons", "disclaimer", "seed_citation"):
-        if not raw_common.get(key):
-            problems.append(f"_common: {key} is required")
-    for reason in raw_common.get("override_reasons") or ():
-        if not reason.get("code") or not reason.get("display"):
-            problems.append("_common: every override reason needs code and display")
-    common = Common(topic_system=raw_common.get("topic_system", ""), override_system=raw_common.get("override_system", ""),
-                    override_reasons=tuple(raw_common.get("override_reasons") or ()),
-                    disclaimer=str(raw_common.get("disclaimer", "")).strip(),
-                    seed_citation=raw_common.get("seed_citation", ""))
-    templates: dict[str, CardTemplate] = {}
+        return None, {}, [Problem(str(directory), None, "", "card template folder does not exist")]
+    common = documents.read(directory / "_common.yaml", f"{directory.name}/_common.yaml")
+    if isinstance(common, Problem):
+        problems.append(common)
+        common = None
+    else:
+        problems += documents.validate(common, "card-common")
+    docs: dict[str, Document] = {}
     for path in sorted(directory.glob("*.yaml")):
         if path.name.startswith("_"):
             continue
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            problems.append(f"{path.stem}: not readable YAML ({exc})")
+        doc = documents.read(path, f"{directory.name}/{path.name}")
+        if isinstance(doc, Problem):
+            problems.append(doc)
             continue
-        template = parse_template(path.stem, raw, problems)
-        if template is not None:
-            templates[template.pattern] = template
-    missing = set(PATTERNS) - set(templates)
-    if missing:
-        problems.append(f"no card template for {sorted(missing)}")
-    if problems:
-        raise TemplateError("broken card templates:\n  " + "\n  ".join(problems))
-    return common, templates
+        found = documents.validate(doc, "card-template") or cross_check(doc)
+        if not found and doc.data["pattern"] in docs:
+            found = [doc.problem(("pattern",), f"{docs[doc.data['pattern']].label} is already the template for this pattern")]
+        problems += found
+        if not found:
+            docs[doc.data["pattern"]] = doc
+    if not problems and set(PATTERNS) - set(docs):
+        problems.append(Problem(directory.name, None, "", f"no card template for {sorted(set(PATTERNS) - set(docs))}"))
+    return common, docs, problems
+
+
+def parse_common(raw: dict[str, Any]) -> Common:
+    return Common(topic_system=raw["topic_system"], override_system=raw["override_system"],
+                  override_reasons=tuple(raw["override_reasons"]), disclaimer=raw["disclaimer"].strip(),
+                  seed_citation=raw["seed_citation"])
+
+
+def load(directory: Path) -> tuple[Common, dict[str, CardTemplate]]:
+    common, docs, problems = read(directory)
+    if common is None or problems:
+        raise TemplateError("broken card templates:", problems)
+    return parse_common(common.data), {pattern: parse_template(doc.data) for pattern, doc in docs.items()}

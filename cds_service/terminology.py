@@ -5,9 +5,13 @@ lets the records stage skip irrelevant resources before any model is built.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from . import documents
+from .documents import Problem
+from .errors import TerminologyError
 
 SNOMED = "http://snomed.info/sct"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -19,10 +23,6 @@ EXT_LATERALITY = _EXT_BASE + "concept-laterality"
 EXT_SITE_LABEL = _EXT_BASE + "concept-site-label"
 EXT_SOURCE = _EXT_BASE + "concept-source"
 SIDES = frozenset({"left", "right", "bilateral"})
-
-
-class TerminologyError(ValueError):
-    """A value set file is broken; the service refuses to start with it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,65 +64,33 @@ def _extension(concept: dict, url: str) -> str | None:
     return None
 
 
-def check_valueset(name: str, vs: dict) -> list[str]:
-    """Problems with one ValueSet resource, as human-readable lines (empty when sound)."""
-    problems = []
-    if vs.get("resourceType") != "ValueSet":
-        return [f"{name}: resourceType must be ValueSet"]
-    if vs.get("id") != name:
-        problems.append(f"{name}: id {vs.get('id')!r} must match the file name")
-    if not vs.get("description"):
-        problems.append(f"{name}: description (the seed sign it stands for) is missing")
-    includes = vs.get("compose", {}).get("include")
-    if not includes:
-        problems.append(f"{name}: compose.include is empty")
-        return problems
-    for include in includes:
-        system = include.get("system")
-        if system not in ALLOWED_SYSTEMS:
-            problems.append(f"{name}: system {system!r} is not SNOMED CT, ICD-10-CM or LOINC")
-        concepts = include.get("concept") or []
-        if not concepts:
-            problems.append(f"{name}: include for {system} lists no concept")
-        for concept in concepts:
-            code = concept.get("code")
-            if not code or not isinstance(code, str):
-                problems.append(f"{name}: a concept in {system} has no code")
-                continue
-            if not concept.get("display"):
-                problems.append(f"{name}: {system}|{code} has no display")
-            if not _extension(concept, EXT_SOURCE):
-                problems.append(f"{name}: {system}|{code} does not cite its source")
-            side = _extension(concept, EXT_LATERALITY)
-            if side is not None and side not in SIDES:
-                problems.append(f"{name}: {system}|{code} laterality {side!r} is not left, right or bilateral")
-    return problems
-
-
 def load(directory: Path) -> Terminology:
-    """Load every ``*.json`` ValueSet in ``directory``; raise TerminologyError on any problem."""
+    """Load every ``*.json`` ValueSet in ``directory``; raise TerminologyError on any problem.
+
+    The shape of each file is ``valueset.schema.json``'s; Python checks only that a value set's
+    id is its file name and that no code means two signs."""
     if not directory.is_dir():
-        raise TerminologyError(f"value set folder {directory} does not exist")
+        raise TerminologyError("broken value sets:", [Problem(str(directory), None, "", "value set folder does not exist")])
     concepts: dict[tuple[str, str], Concept] = {}
     body_sites: dict[tuple[str, str], Concept] = {}
-    valuesets: dict[str, dict] = {}
-    problems: list[str] = []
+    valuesets: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
     for path in sorted(directory.glob("*.json")):
         name = path.stem
-        try:
-            vs = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            problems.append(f"{name}: not readable JSON ({exc})")
+        doc = documents.read(path, f"{directory.name}/{path.name}")
+        if isinstance(doc, Problem):
+            problems.append(doc)
             continue
-        found = check_valueset(name, vs)
+        found = documents.validate(doc, "valueset")
+        if not found and doc.data["id"] != name:
+            found = [doc.problem(("id",), f"{doc.data['id']!r} must match the file name")]
         if found:
             problems.extend(found)
             continue
-        if vs.get("resourceType") == "ValueSet":
-            valuesets[name] = vs
+        valuesets[name] = doc.data
         target = body_sites if name == BODY_SITE_VALUESET else concepts
-        for include in vs["compose"]["include"]:
-            for raw in include["concept"]:
+        for i, include in enumerate(doc.data["compose"]["include"]):
+            for j, raw in enumerate(include["concept"]):
                 concept = Concept(
                     sign=name, system=include["system"], code=raw["code"], display=raw["display"],
                     side=_extension(raw, EXT_LATERALITY), site_label=_extension(raw, EXT_SITE_LABEL),
@@ -131,12 +99,13 @@ def load(directory: Path) -> Terminology:
                 key = (concept.system, concept.code)
                 other = target.get(key)
                 if other is not None and other.sign != concept.sign:
-                    problems.append(
-                        f"{name}: {concept.system}|{concept.code} already means {other.sign!r}; a code may have one meaning only")
+                    problems.append(doc.problem(("compose", "include", i, "concept", j, "code"),
+                                                f"{concept.system}|{concept.code} already means {other.sign!r}; "
+                                                "a code may have one meaning only"))
                     continue
                 target[key] = concept
-    if not valuesets:
-        problems.append(f"{directory}: no value sets found")
+    if not valuesets and not problems:
+        problems.append(Problem(directory.name, None, "", "no value sets found"))
     if problems:
-        raise TerminologyError("broken value sets:\n  " + "\n  ".join(problems))
+        raise TerminologyError("broken value sets:", problems)
     return Terminology(concepts=concepts, body_sites=body_sites, valuesets=valuesets)

@@ -68,7 +68,7 @@ def test_loader_accepts_a_sound_folder(tmp_path):
 
 @pytest.mark.parametrize("vs,message", [
     (_vs("a", "http://example.org/local", "1"), "is not SNOMED CT, ICD-10-CM or LOINC"),
-    (_vs("a", terminology.SNOMED, "123456", display=""), "has no display"),
+    (_vs("a", terminology.SNOMED, "123456", display=""), r"concept\[0\]\.display: .* should be non-empty"),
     ({**_vs("a", terminology.SNOMED, "123456"), "id": "b"}, "must match the file name"),
     ({**_vs("a", terminology.SNOMED, "123456"), "description": ""}, "description"),
 ])

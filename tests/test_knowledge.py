@@ -1,0 +1,287 @@
+"""The knowledge files cannot be mistyped: each schema rule and each cross-reference, broken once.
+
+Each case edits one shipped file in a copy of the knowledge folder and expects `check` (or the
+loader) to name the file, the line and the key. The line is that of the edited text.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from cds_service import cli, knowledge as knowledge_mod, rules
+from cds_service.config import REPO_ROOT
+from cds_service.documents import SCHEMA_DIR
+
+PT = "knowledge/patterns.yaml"
+ART, VEN, NEU, COMMON = "cards/arterial-claudication.yaml", "cards/venous-claudication.yaml", \
+    "cards/neurogenic-claudication.yaml", "cards/_common.yaml"
+PALLOR = "valuesets/pallor.json"
+
+
+@pytest.fixture
+def base(tmp_path):
+    for name in ("valuesets", "knowledge", "cards"):
+        shutil.copytree(REPO_ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def edit(base, file, old, new):
+    path = base / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {file}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def line_of(base, file, marker, last=False):
+    lines = [n for n, line in enumerate((base / file).read_text(encoding="utf-8").splitlines(), 1) if marker in line]
+    assert lines, f"{marker!r} not in {file}"
+    return lines[-1] if last else lines[0]
+
+
+def failure(base) -> str:
+    with pytest.raises(knowledge_mod.KnowledgeError) as caught:
+        knowledge_mod.load(base)
+    return str(caught.value)
+
+
+# ----------------------------------------------------------------- the five named in issue #12
+
+@pytest.mark.parametrize("file,old,new,at,key,message", [
+    (PT, "{sign: abi-normal, max: 1.40", "{sign: abi-normal, maxx: 1.40", "maxx: 1.40",
+     "measurements.ankle-brachial-index.bands[2].maxx", "unknown key"),
+    (PT, "  min_score: 3", "  min_scor: 3", "  min_scor:", "scoring.min_scor", "unknown key"),
+    (PT, "    all_of: [absent-pedal-pulse]\n", "    all_of: [absent-pedal-pulse]\n    all_of: [pallor]\n", "all_of: [pallor]",
+     "combinations.ali-signs.all_of", "given twice"),
+    (PT, "  pallor:\n", '  pallor:\n    discriminating: "false"\n', 'discriminating: "false"',
+     "signs.pallor.discriminating", "'false' is a string; expected boolean"),
+    (VEN, "red_flags_any: [pulmonary-embolism,", "red_flags_any: [pulmonary-embolsm,", "pulmonary-embolsm",
+     "variants[0].when.red_flags_any[0]", "unknown sign 'pulmonary-embolsm'"),
+])
+def test_check_names_file_line_and_key(base, capsys, file, old, new, at, key, message):
+    edit(base, file, old, new)
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    err = capsys.readouterr().err
+    assert f"{file}:{line_of(base, file, at)}: {key}: " in err, err
+    assert message in err
+
+
+# ----------------------------------------------------------------- pattern table schema rules
+
+@pytest.mark.parametrize("old,new,at,key,message", [
+    ("version: 1", "version: 2", "version: 2", "version", "must be 1"),
+    ("  strong_score: 6", "  strong_score: six", "strong_score: six", "scoring.strong_score", "expected number"),
+    ("    seed: \"Venous claudication is", "    display: Venous\n    seed: \"Venous claudication is", "display: Venous",
+     "patterns.venous-claudication.display", "unknown key"),
+    ("  musculoskeletal-leg-pain:\n    seed", "  musculoskeletal-leg-pains:\n    seed", "musculoskeletal-leg-pains:",
+     "patterns.musculoskeletal-leg-pains", "unknown key"),
+    ("    bands:\n", "    recent_days: 365\n    bands:\n", "recent_days: 365", "measurements.ankle-brachial-index.recent_days",
+     "unknown key"),
+    ("{sign: abi-borderline, below: 1.00,", "{sign: abi-borderline, below: 1.00, max: 0.99,", "abi-borderline, below",
+     "measurements.ankle-brachial-index.bands[1]", "max or below, not both"),
+    ("{sign: abi-abnormal, max: 0.90,", "{sign: abi-abnormal, max: \"0.90\",", "sign: abi-abnormal",
+     "measurements.ankle-brachial-index.bands[0].max", "expected number"),
+    ("  pallor:\n    seed", "  pallor:\n    disciminating: true\n    seed", "disciminating", "signs.pallor.disciminating",
+     "unknown key"),
+    ("    present: {supports: {arterial-claudication: 1}, against: {neurogenic-claudication: 1}}",
+     "    present: {supports: {arterial-claudication: -1}, against: {neurogenic-claudication: 1}}", "arterial-claudication: -1",
+     "signs.pallor.present.supports.arterial-claudication", "minimum"),
+    ("    present: {supports: {arterial-claudication: 1}, against: {neurogenic-claudication: 1}}",
+     "    present: {supports: {arterial-claudicaton: 1}, against: {neurogenic-claudication: 1}}", "arterial-claudicaton",
+     "signs.pallor.present.supports.arterial-claudicaton", "unknown key"),
+    ("    present: {supports: {arterial-claudication: 1}, against: {neurogenic-claudication: 1}}",
+     "    presnt: {supports: {arterial-claudication: 1}, against: {neurogenic-claudication: 1}}", "presnt",
+     "signs.pallor.presnt", "unknown key"),
+    ("    present: {supports: {arterial-claudication: 1}, against: {neurogenic-claudication: 1}}",
+     "    present: {support: {arterial-claudication: 1}, against: {neurogenic-claudication: 1}}", "support:",
+     "signs.pallor.present.support", "unknown key"),
+    ("    read_from: [Condition, Observation]\n    lookback_days: 180\n    present: {supports: {arterial-claudication: 1}",
+     "    read_from: [Condition, Observations]\n    lookback_days: 180\n    present: {supports: {arterial-claudication: 1}",
+     "Observations", "signs.pallor.read_from[1]", "is not one of"),
+    ("    read_from: [Condition, Observation]\n    lookback_days: 180\n    present: {supports: {arterial-claudication: 1}",
+     "    lookback_days: 180\n    present: {supports: {arterial-claudication: 1}", "  pallor:", "signs.pallor.read_from",
+     "missing"),
+    ("  abi-normal:\n    derived: true\n", "  abi-normal:\n    derived: true\n    read_from: [Observation]\n",
+     "  abi-normal:", "signs.abi-normal", "no read_from"),
+    ("  pallor:\n    seed", "  pallor:\n    derived: yes please\n    seed", "yes please", "signs.pallor.derived",
+     "expected boolean"),
+    ("    lookback_days: 180\n    present: {supports: {arterial-claudication: 1}",
+     "    lookback_days: 0\n    present: {supports: {arterial-claudication: 1}", "lookback_days: 0",
+     "signs.pallor.lookback_days", "minimum"),
+    ("    lookback_days: 180\n    present: {supports: {arterial-claudication: 1}",
+     "    lookback_days: \"180\"\n    present: {supports: {arterial-claudication: 1}", "lookback_days: \"180\"",
+     "signs.pallor.lookback_days", "expected integer or null"),
+    ("    red_flag: musculoskeletal-leg-pain", "    red_flag: musculoskeletal", "red_flag: musculoskeletal",
+     "signs.compartment-syndrome.red_flag", "is not one of"),
+    ("  pallor:\n", "  Pallor:\n", "Pallor:", "signs.Pallor", "lower-case words joined by '-'"),
+    ("    within_days: 14", "    within_days: two weeks", "within_days: two weeks", "combinations.ali-signs.within_days",
+     "expected integer"),
+    ("    within_days: 14", "    within_day: 14", "within_day: 14", "combinations.ali-signs.within_day", "unknown key"),
+    ("laterality_signs: [intermittent-claudication,", "laterality_signs: [intermittent-claudication, intermittent-claudication,",
+     "laterality_signs:", "laterality_signs", "lists an item twice"),
+])
+def test_pattern_table_schema(base, old, new, at, key, message):
+    edit(base, PT, old, new)
+    text = failure(base)
+    assert f"{PT}:{line_of(base, PT, at)}: {key}: " in text, text
+    assert message in text, text
+
+
+# ----------------------------------------------------------------- pattern table references (Python)
+
+@pytest.mark.parametrize("old,new,at,key,message", [
+    ("{sign: abi-noncompressible, label:", "{sign: abi-noncompressible, max: 9, label:", "abi-noncompressible, max",
+     "measurements.ankle-brachial-index.bands[3]", "open-ended"),
+    ("{sign: abi-abnormal, max", "{sign: pallor, max", "sign: pallor, max", "measurements.ankle-brachial-index.bands[0].sign",
+     "must be a derived sign"),
+    ("    history_sign: history-of-dvt", "    history_sign: history-of-dvd", "history-of-dvd",
+     "signs.deep-vein-thrombosis.history_sign", "unknown sign or measurement"),
+    ("    red_flag_requires_any: [peripheral-arterial-disease,", "    red_flag_requires_any: [peripheral-arterial-diseases,",
+     "red_flag_requires_any", "signs.gangrene.red_flag_requires_any[0]", "unknown sign"),
+    ("    any_of: [pallor, numbness-paresthesia]", "    any_of: [pallor, numbness]", "any_of:",
+     "combinations.ali-signs.any_of[1]", "unknown sign 'numbness'"),
+    ("laterality_signs: [intermittent-claudication,", "laterality_signs: [intermittent-claudicatio,", "laterality_signs:",
+     "laterality_signs[0]", "unknown sign"),
+    ("  muscle-tenderness:\n", "  muscle-tendernes:\n", "muscle-tendernes:", "signs.muscle-tendernes", "has no value set"),
+])
+def test_pattern_table_references(base, old, new, at, key, message):
+    edit(base, PT, old, new)
+    text = failure(base)
+    assert f"{PT}:{line_of(base, PT, at)}: {key}: " in text, text
+    assert message in text, text
+
+
+def test_a_combination_must_be_a_derived_sign(base):
+    edit(base, PT, "combinations:\n  ali-signs:", "combinations:\n  pallor:")
+    assert f"{PT}:{line_of(base, PT, '  pallor:', last=True)}: combinations.pallor: 'pallor' must be a derived sign" in failure(base)
+
+
+# ----------------------------------------------------------------- card template schema rules
+
+@pytest.mark.parametrize("file,old,new,at,key,message", [
+    (VEN, "title: Venous claudication", "titel: Venous claudication", "titel:", "titel", "unknown key"),
+    (VEN, "pattern: venous-claudication", "pattern: venous", "pattern: venous", "pattern", "is not one of"),
+    (VEN, "  url: https://www.ncbi", "  url: www.ncbi", "  url: www.ncbi", "source.url", "does not match"),
+    (VEN, "    url: https://www.ncbi", "    url: /table", "url: /table", "links[0].url", "does not match"),
+    (VEN, "    indicator: critical", "    indicator: urgent", "indicator: urgent", "variants[0].indicator", "is not one of"),
+    (VEN, "    indicator: {moderate: info, strong: warning}", "    indicator: {moderate: info, strongest: warning}",
+     "strongest", "variants[1].indicator.strongest", "unknown key"),
+    (VEN, "    when: {red_flags_any:", "    when: {red_flag_any:", "red_flag_any", "variants[0].when.red_flag_any",
+     "unknown key"),
+    (ART, "    when: {signs_any: [abi-abnormal], exertional: true}", "    when: {signs_any: [abi-abnormal], exertional: \"true\"}",
+     "exertional: \"true\"", "variants[2].when.exertional", "expected boolean"),
+    (VEN, "    lead: \"**Red flag**", "    laed: \"**Red flag**", "laed:", "variants[0].laed", "unknown key"),
+    (VEN, "    summary: \"{red_flag} recorded", "    summary: \"\"\n    x: \"{red_flag} recorded", "summary: \"\"",
+     "variants[0].summary", "non-empty"),
+    (NEU, "    drop_when_no_suggestion: true", "    drop_when_no_suggestion: 1", "drop_when_no_suggestion",
+     "variants[2].drop_when_no_suggestion", "expected boolean"),
+    (VEN, "    label: Order a venous duplex", "    labl: Order a venous duplex", "labl:", "suggestions.venous-duplex.labl",
+     "unknown key"),
+    (VEN, "    skip_if: {ordered: [order-venous-duplex]}", "    skip_if: {order: [order-venous-duplex]}", "skip_if:",
+     "suggestions.venous-duplex.skip_if.order", "unknown key"),
+    (VEN, "      resourceType: ServiceRequest", "      resourceType: MedicationRequest", "MedicationRequest",
+     "suggestions.venous-duplex.resource.resourceType", "must be 'ServiceRequest'"),
+    (VEN, "      intent: proposal", "      intent: order", "intent: order", "suggestions.venous-duplex.resource.intent",
+     "must be 'proposal'"),
+    (VEN, "suggestions:\n  venous-duplex:", "suggestions:\n  venous-duplex:\n    label: twice", "label: Order a venous",
+     "suggestions.venous-duplex.label", "given twice"),
+    (COMMON, "disclaimer: >-", "disclaimr: >-", "disclaimr", "disclaimr", "unknown key"),
+    (COMMON, "  - {code: patient-declined, display: Patient declined}", "  - {code: patient-declined}",
+     "patient-declined", "override_reasons[2].display", "missing"),
+    (COMMON, "topic_system: https://", "topic_system: //", "topic_system", "topic_system", "does not match"),
+])
+def test_card_template_schema(base, file, old, new, at, key, message):
+    edit(base, file, old, new)
+    text = failure(base)
+    assert f"{file}:{line_of(base, file, at)}: {key}: " in text, text
+    assert message in text, text
+
+
+# ----------------------------------------------------------------- card template references (Python)
+
+@pytest.mark.parametrize("file,old,new,at,key,message", [
+    (VEN, "summary: \"{red_flag} recorded", "summary: \"{redflag} recorded", "{redflag}", "variants[0].summary",
+     "unknown placeholders ['redflag']"),
+    (VEN, "    suggestions: [venous-duplex]\n  - id: default", "    suggestions: [venous-duplx]\n  - id: default",
+     "venous-duplx", "variants[0].suggestions[0]", "not defined"),
+    (VEN, "    when: {}\n", "    when: {signs_any: [leg-swelling]}\n", "signs_any: [leg-swelling]", "variants[1].when",
+     "must have an empty `when`"),
+    (VEN, "    skip_if: {ordered: [order-venous-duplex]}", "    skip_if: {ordered: [order-venous-duplx]}", "skip_if:",
+     "suggestions.venous-duplex.skip_if.ordered[0]", "unknown sign"),
+    (NEU, "    when_signs_any: [diabetic-neuropathy,", "    when_signs_any: [diabetic-neuropath,", "when_signs_any",
+     "suggestions.foot-exam.when_signs_any[0]", "unknown sign"),
+    (ART, "signs_any: [abi-abnormal], exertional", "signs_any: [abi-abnormall], exertional", "abi-abnormall",
+     "variants[2].when.signs_any[0]", "unknown sign"),
+])
+def test_card_template_references(base, file, old, new, at, key, message):
+    edit(base, file, old, new)
+    text = failure(base)
+    assert f"{file}:{line_of(base, file, at)}: {key}: " in text, text
+    assert message in text, text
+
+
+def test_two_templates_for_one_pattern_are_refused(base):
+    shutil.copy(base / VEN, base / "cards" / "venous-copy.yaml")
+    assert "cards/venous-copy.yaml:2: pattern: cards/venous-claudication.yaml is already the template" in failure(base)
+
+
+# ----------------------------------------------------------------- value set schema rules and references
+
+def _pallor(base, change):
+    path = base / PALLOR
+    vs = json.loads(path.read_text())
+    change(vs)
+    path.write_text(json.dumps(vs, indent=2))
+
+
+@pytest.mark.parametrize("change,at,key,message", [
+    (lambda vs: vs.update(desciption="x"), '"desciption"', "desciption", "unknown key"),
+    (lambda vs: vs.update(resourceType="CodeSystem"), '"CodeSystem"', "resourceType", "must be 'ValueSet'"),
+    (lambda vs: vs["compose"]["include"][0].update(system="http://example.org/x"), "example.org/x",
+     "compose.include[0].system", "is not SNOMED CT, ICD-10-CM or LOINC"),
+    (lambda vs: vs["compose"]["include"][0]["concept"][0].update(dispaly="x"), '"dispaly"',
+     "compose.include[0].concept[0].dispaly", "unknown key"),
+    (lambda vs: vs["compose"]["include"][0]["concept"][0].update(extension=[]), '"extension": []',
+     "compose.include[0].concept[0].extension", "cites the public source"),
+    (lambda vs: vs["compose"]["include"][0]["concept"][0]["extension"].append(
+        {"url": "https://claudication-cds.example.org/fhir/StructureDefinition/concept-laterality", "valueCode": "up"}),
+     '"up"', "compose.include[0].concept[0].extension[1].valueCode", "is not one of"),
+    (lambda vs: vs.update(experimental="no"), '"experimental"', "experimental", "expected boolean"),
+    (lambda vs: vs.update(id="pallor2"), '"id"', "id", "must match the file name"),
+])
+def test_value_set_schema(base, change, at, key, message):
+    _pallor(base, change)
+    text = failure(base)
+    assert f"{PALLOR}:{line_of(base, PALLOR, at)}: {key}: " in text, text
+    assert message in text, text
+
+
+def test_value_set_with_a_duplicated_key_is_refused(base):
+    path = base / PALLOR
+    path.write_text(path.read_text().replace('"id": "pallor",', '"id": "pallor",\n  "id": "pallor",', 1))
+    assert f"{PALLOR}:4: id: key 'id' given twice (first on line 3)" in failure(base)
+
+
+def test_a_value_set_without_a_sign_is_refused(base):
+    shutil.copy(base / PALLOR, base / "valuesets" / "pallid.json")
+    _vs_path = base / "valuesets" / "pallid.json"
+    _vs_path.write_text(_vs_path.read_text().replace('"id": "pallor"', '"id": "pallid"').replace('"code": "', '"code": "9'))
+    assert "valuesets/pallid.json: id: value set 'pallid' has no entry in the pattern table" in failure(base)
+
+
+# ----------------------------------------------------------------- the schemas themselves
+
+def test_every_schema_names_the_four_patterns_of_the_code():
+    """PATTERNS is also in Python (the engine iterates it): the schemas must agree with it."""
+    for name in ("patterns", "card-template"):
+        text = (SCHEMA_DIR / f"{name}.schema.json").read_text()
+        for enum in re.findall(r'"enum": \[("arterial[^\]]*)\]', text):
+            assert tuple(json.loads(f"[{enum}]")) == rules.PATTERNS
+
+
+def test_every_key_of_a_sign_is_read_by_the_loader():
+    """A key the schema allows but no code reads is the `recent_days` defect again."""
+    sign_keys = set(json.loads((SCHEMA_DIR / "patterns.schema.json").read_text())["$defs"]["sign"]["properties"])
+    assert sign_keys == {f for f in rules.Sign.__dataclass_fields__ if f != "id"}
