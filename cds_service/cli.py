@@ -9,18 +9,38 @@ import tempfile
 from pathlib import Path
 
 from . import config as config_mod
+from .errors import StartupError
 
 
-def _serve(args) -> int:
+def preflight(settings: config_mod.Settings) -> None:
+    """Everything a worker would trip over, checked once in the master before any fork: the
+    trusted clients, the knowledge files, the database (reached, schema created). A mistake
+    raises a StartupError naming the variable, so the operator reads one line, not one
+    traceback per worker."""
+    from . import knowledge
+    from .auth import SANDBOX_CLIENTS, load_clients
+    from .store import Store, StoreError
+    for variable, path in (("CDS_TRUSTED_CLIENTS", settings.trusted_clients),
+                           ("CDS_ALLOW_SANDBOX", settings.knowledge_dir / SANDBOX_CLIENTS if settings.allow_sandbox else None)):
+        try:
+            if path is not None:
+                load_clients(path)
+        except config_mod.ConfigError as exc:
+            raise config_mod.ConfigError(f"{variable}: {exc}") from None
+    knowledge.load(settings.knowledge_dir)
+    try:
+        store = Store(settings.database_url)
+        store.create_schema()  # once, in the master, before the workers start
+        store.dispose()
+    except StoreError as exc:
+        raise config_mod.ConfigError(f"CDS_DATABASE_URL: {exc}") from None
+
+
+def _serve(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
     settings = config_mod.from_env()
-    from . import knowledge
-    knowledge.load(settings.knowledge_dir)  # fail fast with a clear message before forking workers
-    from .store import Store
-    store = Store(settings.database_url)
-    store.create_schema()  # once, in the master, before the workers start
-    store.dispose()
+    preflight(settings)
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cds-metrics-")
 
@@ -126,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     except config_mod.ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, RuntimeError) as exc:  # broken knowledge files, unreachable database
+    except StartupError as exc:  # broken knowledge files
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2
 

@@ -1,24 +1,36 @@
-"""Settings from the environment, with safe defaults for local development.
+"""Settings from the environment, declared once.
 
-Every setting is a ``CDS_*`` variable; the README's configuration table lists them all.
-``CDS_ENV=production`` switches on the production preset (auth required, https-only FHIR
-servers configured per client); explicit variables still win over the preset.
+Every setting is a ``CDS_*`` variable declared below as a field of ``Settings``: its name, its
+parser (which validates), its development default, its production preset and what it means.
+``from_env`` reads them from that declaration, and the README's configuration table is
+generated from it (``python -m tools.readme_settings``; a test fails when the two disagree).
+``CDS_ENV=production`` switches on the production preset; explicit variables still win.
+
+A wrong value is a ``ConfigError`` whose message starts with the variable's name, raised
+once, in the gunicorn master (``cds-service serve`` checks everything before forking).
 """
 from __future__ import annotations
 
+import logging
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Callable, Literal, Mapping, TypeVar, cast
 
 from .errors import ConfigError
 
+__all__ = ["ConfigError", "REPO_ROOT", "Settings", "from_env", "declared", "markdown_table", "AuthMode", "EnvName"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+AuthMode = Literal["off", "required"]
+EnvName = Literal["development", "production"]
+T = TypeVar("T")
+_SAME = object()
 
-__all__ = ["ConfigError", "Settings", "from_env", "REPO_ROOT"]
 
+# -- parsers: text of the variable -> value, or ConfigError naming the variable ---------------
 
-def _bool(value: str, name: str) -> bool:
+def _bool(name: str, value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
         return True
@@ -27,117 +39,164 @@ def _bool(value: str, name: str) -> bool:
     raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
-def _int(value: str, name: str, minimum: int = 0) -> int:
+def _int(minimum: int) -> Callable[[str, str], int]:
+    def parse(name: str, value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+        if number < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, not {number}")
+        return number
+    return parse
+
+
+def _choice(*choices: str) -> Callable[[str, str], Any]:
+    def parse(name: str, value: str) -> str:
+        value = value.strip().lower()
+        if value not in choices:
+            raise ConfigError(f"{name} must be {' or '.join(choices)}, not {value!r}")
+        return value
+    return parse
+
+
+def _path(name: str, value: str) -> Path:
+    return Path(value)
+
+
+def _url(name: str, value: str) -> str:
+    value = value.strip().rstrip("/")
+    if not value.startswith(("https://", "http://")):
+        raise ConfigError(f"{name} must be an absolute http(s) URL, not {value!r}")
+    return value
+
+
+def _origins(name: str, value: str) -> tuple[str, ...]:
+    return tuple(o.strip() for o in value.split(",") if o.strip())
+
+
+def _database_url(name: str, value: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
     try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
-    if number < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}")
-    return number
+        url = make_url(value)
+        url.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        raise ConfigError(f"{name} is not a database URL SQLAlchemy knows (sqlite:///file or postgresql://...)") from None
+    if url.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ConfigError(f"{name} must name SQLite or PostgreSQL, not {url.get_backend_name()!r}")
+    return value
+
+
+def _log_level(name: str, value: str) -> str:
+    level = value.strip().upper()
+    if level not in logging.getLevelNamesMapping() or level == "NOTSET":
+        raise ConfigError(f"{name} must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {value!r}")
+    return level
+
+
+def setting(env: str, default: T, parse: Callable[[str, str], T], doc: str, *, production: Any = _SAME,
+            shown: str | None = None, shown_production: str | None = None) -> T:
+    """Declare one ``CDS_*`` setting (a dataclass field carrying its own metadata)."""
+    meta = {"env": env, "parse": parse, "doc": doc, "production": production, "shown": shown,
+            "shown_production": shown_production}
+    return cast(T, field(default=default, metadata=meta))
 
 
 @dataclass(frozen=True)
 class Settings:
-    env: str = "development"
-    auth: str = "off"  # off | required
-    trusted_clients: Path | None = None
-    allow_sandbox: bool = False
-    public_base_url: str | None = None
-    database_url: str = "sqlite:///cds-service.db"
-    knowledge_dir: Path = REPO_ROOT
-    cors_origins: tuple[str, ...] = ("*",)
-    max_body_bytes: int = 5 * 1024 * 1024
-    max_prefetch_resources: int = 50_000
-    fhir_deadline_ms: int = 300
-    fhir_timeout_ms: int = 250
-    fhir_page_cap: int = 10
-    fhir_max_response_bytes: int = 8 * 1024 * 1024
-    fhir_allow_any_server: bool = True
-    fhir_require_https: bool = False
-    jwt_max_lifetime_s: int = 3600
-    jwt_leeway_s: int = 30
-    jwks_cache_s: int = 3600
-    jwks_refetch_cooldown_s: int = 60
-    jwks_timeout_ms: int = 2000
-    audit_log: bool = False
-    log_level: str = "INFO"
-    service_id: str = "leg-pain-claudication"
-    extra: Mapping[str, str] = field(default_factory=dict)
+    env: EnvName = setting("CDS_ENV", "development", _choice("development", "production"), "preset",
+                           production="production")
+    auth: AuthMode = setting("CDS_AUTH", "off", _choice("off", "required"),
+                             "require a signed client JWT on discovery, service and feedback calls", production="required")
+    trusted_clients: Path | None = setting("CDS_TRUSTED_CLIENTS", None, _path, "JSON file of trusted clients (see below)",
+                                           shown_production="required")
+    allow_sandbox: bool = setting("CDS_ALLOW_SANDBOX", False, _bool,
+                                  "trust the public sandbox's published keys (`knowledge/sandbox-client.json`)",
+                                  shown_production="refused")
+    public_base_url: str | None = setting("CDS_PUBLIC_BASE_URL", None, _url,
+                                          "base URL used to check a JWT's `aud` (otherwise the request's own URL)",
+                                          shown_production="set behind a proxy")
+    database_url: str = setting("CDS_DATABASE_URL", "sqlite:///cds-service.db", _database_url,
+                                "feedback and seen JWT ids; PostgreSQL lets several instances share them",
+                                shown_production="`postgresql://…`")
+    knowledge_dir: Path = setting("CDS_KNOWLEDGE_DIR", REPO_ROOT, _path, "folder holding `valuesets/`, `knowledge/`, `cards/`",
+                                  shown="the checkout", shown_production="`/app` in the image")
+    cors_origins: tuple[str, ...] = setting("CDS_CORS_ORIGINS", ("*",), _origins, "comma-separated allowed origins",
+                                            production=(), shown_production="none")
+    max_body_bytes: int = setting("CDS_MAX_BODY_BYTES", 5 * 1024 * 1024, _int(1024), "larger request bodies get 413")
+    max_prefetch_resources: int = setting("CDS_MAX_PREFETCH_RESOURCES", 50_000, _int(1),
+                                          "more resources in one request get 413")
+    fhir_deadline_ms: int = setting("CDS_FHIR_DEADLINE_MS", 300, _int(10),
+                                    "overall deadline for all FHIR fallback calls of one request")
+    fhir_timeout_ms: int = setting("CDS_FHIR_TIMEOUT_MS", 250, _int(10), "timeout of one FHIR call")
+    fhir_page_cap: int = setting("CDS_FHIR_PAGE_CAP", 10, _int(1), "most `next` pages followed per key")
+    fhir_max_response_bytes: int = setting("CDS_FHIR_MAX_RESPONSE_BYTES", 8 * 1024 * 1024, _int(1024),
+                                           "a larger FHIR answer makes the key unobtainable (bounds memory)")
+    fhir_allow_any_server: bool = setting(
+        "CDS_FHIR_ALLOW_ANY_SERVER", True, _bool,
+        "call any `fhirServer` (the sandbox's); in production only a client's configured `fhir_servers`", production=False)
+    fhir_require_https: bool = setting("CDS_FHIR_REQUIRE_HTTPS", False, _bool, "refuse plain-http FHIR servers",
+                                       production=True)
+    jwt_max_lifetime_s: int = setting("CDS_JWT_MAX_LIFETIME_S", 3600, _int(1), "longest accepted `exp - iat`")
+    jwt_leeway_s: int = setting("CDS_JWT_LEEWAY_S", 30, _int(0), "clock leeway for `exp` and `iat`")
+    jwks_cache_s: int = setting("CDS_JWKS_CACHE_S", 3600, _int(0), "how long a fetched JWK Set is trusted")
+    jwks_refetch_cooldown_s: int = setting("CDS_JWKS_REFETCH_COOLDOWN_S", 60, _int(0),
+                                           "at most one JWK Set fetch per client in this interval")
+    jwks_timeout_ms: int = setting("CDS_JWKS_TIMEOUT_MS", 2000, _int(10), "timeout of a JWK Set fetch")
+    audit_log: bool = setting("CDS_AUDIT_LOG", False, _bool,
+                              "log each card issued and each feedback item (ids and codes only)", shown_production="opt-in")
+    log_level: str = setting("CDS_LOG_LEVEL", "INFO", _log_level, "log level")
+    extra: Mapping[str, str] = field(default_factory=dict)  # not a variable: room for tests and tools
 
     @property
     def production(self) -> bool:
         return self.env == "production"
 
-    def with_overrides(self, **changes) -> "Settings":
+    def with_overrides(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
 
 
-_PRESETS = {
-    "development": {},
-    "production": {
-        "auth": "required",
-        "fhir_allow_any_server": False,
-        "fhir_require_https": True,
-        "cors_origins": (),
-    },
-}
+def declared() -> list[Field[Any]]:
+    """The ``CDS_*`` settings, in declaration order."""
+    return [f for f in fields(Settings) if "env" in f.metadata]
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from ``CDS_*`` variables over the preset named by ``CDS_ENV``."""
-    env = dict(os.environ if environ is None else environ)
-    name = env.get("CDS_ENV", "development").strip().lower()
-    if name not in _PRESETS:
-        raise ConfigError(f"CDS_ENV must be development or production, not {name!r}")
-    values: dict = {"env": name, **_PRESETS[name]}
-
-    def get(key: str) -> str | None:
-        value = env.get(key)
-        return value if value not in (None, "") else None
-
-    if (v := get("CDS_AUTH")) is not None:
-        if v not in {"off", "required"}:
-            raise ConfigError(f"CDS_AUTH must be off or required, not {v!r}")
-        values["auth"] = v
-    if (v := get("CDS_TRUSTED_CLIENTS")) is not None:
-        values["trusted_clients"] = Path(v)
-    if (v := get("CDS_ALLOW_SANDBOX")) is not None:
-        values["allow_sandbox"] = _bool(v, "CDS_ALLOW_SANDBOX")
-    if (v := get("CDS_PUBLIC_BASE_URL")) is not None:
-        values["public_base_url"] = v.rstrip("/")
-    if (v := get("CDS_DATABASE_URL")) is not None:
-        values["database_url"] = v
-    if (v := get("CDS_KNOWLEDGE_DIR")) is not None:
-        values["knowledge_dir"] = Path(v)
-    if (v := get("CDS_CORS_ORIGINS")) is not None:
-        values["cors_origins"] = tuple(o.strip() for o in v.split(",") if o.strip())
-    for key, attr, minimum in (
-        ("CDS_MAX_BODY_BYTES", "max_body_bytes", 1024),
-        ("CDS_MAX_PREFETCH_RESOURCES", "max_prefetch_resources", 1),
-        ("CDS_FHIR_DEADLINE_MS", "fhir_deadline_ms", 10),
-        ("CDS_FHIR_TIMEOUT_MS", "fhir_timeout_ms", 10),
-        ("CDS_FHIR_PAGE_CAP", "fhir_page_cap", 1),
-        ("CDS_FHIR_MAX_RESPONSE_BYTES", "fhir_max_response_bytes", 1024),
-        ("CDS_JWT_MAX_LIFETIME_S", "jwt_max_lifetime_s", 1),
-        ("CDS_JWT_LEEWAY_S", "jwt_leeway_s", 0),
-        ("CDS_JWKS_CACHE_S", "jwks_cache_s", 0),
-        ("CDS_JWKS_REFETCH_COOLDOWN_S", "jwks_refetch_cooldown_s", 0),
-        ("CDS_JWKS_TIMEOUT_MS", "jwks_timeout_ms", 10),
-    ):
-        if (v := get(key)) is not None:
-            values[attr] = _int(v, key, minimum)
-    if (v := get("CDS_FHIR_ALLOW_ANY_SERVER")) is not None:
-        values["fhir_allow_any_server"] = _bool(v, "CDS_FHIR_ALLOW_ANY_SERVER")
-    if (v := get("CDS_FHIR_REQUIRE_HTTPS")) is not None:
-        values["fhir_require_https"] = _bool(v, "CDS_FHIR_REQUIRE_HTTPS")
-    if (v := get("CDS_AUDIT_LOG")) is not None:
-        values["audit_log"] = _bool(v, "CDS_AUDIT_LOG")
-    if (v := get("CDS_LOG_LEVEL")) is not None:
-        values["log_level"] = v.upper()
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in declared():
+        raw = env.get(f.metadata["env"])
+        if raw not in (None, ""):
+            values[f.name] = f.metadata["parse"](f.metadata["env"], raw)
+    if values.get("env") == "production":
+        preset = {f.name: f.metadata["production"] for f in declared() if f.metadata["production"] is not _SAME}
+        values = {**preset, **values}
     settings = Settings(**values)
     if settings.auth == "required" and settings.trusted_clients is None and not settings.allow_sandbox:
         raise ConfigError("CDS_AUTH=required needs CDS_TRUSTED_CLIENTS (or CDS_ALLOW_SANDBOX=true in development)")
     if settings.production and settings.allow_sandbox:
         raise ConfigError("CDS_ALLOW_SANDBOX trusts a publicly known key: it is refused when CDS_ENV=production")
     return settings
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, tuple):
+        return f"`{','.join(value)}`" if value else "none"
+    return f"`{value}`"
+
+
+def markdown_table() -> str:
+    """The README's configuration table, from the declaration."""
+    rows = ["| variable | default (development) | production preset | meaning |", "|---|---|---|---|"]
+    for f in declared():
+        m = f.metadata
+        dev = m["shown"] or _shown(f.default)
+        prod = m["shown_production"] or ("same" if m["production"] is _SAME else _shown(m["production"]))
+        rows.append(f"| `{m['env']}` | {dev} | {prod} | {m['doc']} |")
+    return "\n".join(rows) + "\n"
