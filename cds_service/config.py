@@ -147,7 +147,9 @@ class Settings:
     audit_log: bool = setting("CDS_AUDIT_LOG", False, _bool,
                               "log each card issued and each feedback item (ids and codes only)", shown_production="opt-in")
     log_level: str = setting("CDS_LOG_LEVEL", "INFO", _log_level, "log level")
-    extra: Mapping[str, str] = field(default_factory=dict)  # not a variable: room for tests and tools
+    # not variables:
+    service_id: str = "leg-pain-claudication"  # the one CDS service's id in discovery and its URL
+    extra: Mapping[str, str] = field(default_factory=dict)  # room for tests and tools
 
     @property
     def production(self) -> bool:
