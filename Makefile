@@ -34,6 +34,7 @@ run: $(STAMP)
 
 test: $(STAMP) $(FHIR_STAMP) postgres-server
 	$(BIN)/ruff check cds_service bench tests tools
+	$(BIN)/mypy
 	$(BIN)/cds-service check
 	$(BIN)/python -m pytest
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from cds_service import localsearch
+from bench import localsearch
 from cds_service.config import REPO_ROOT
 
 SYNTHETIC = REPO_ROOT.parent / "shared" / "data" / "synthea-r4-diabetic-neuropathy"

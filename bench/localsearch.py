@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
-from . import dates
+from cds_service import dates
 
 _DATE_FIELDS = ("effectiveDateTime", "performedDateTime", "onsetDateTime", "authoredOn", "recordedDate", "issued")
 
@@ -70,5 +70,5 @@ def patient_resources(bundle: dict) -> tuple[str, list[dict]]:
 
 
 def prefetch_for(resources: list[dict], templates: dict[str, str], patient_id: str) -> dict:
-    from .prefetch import fill
+    from cds_service.prefetch import fill
     return {key: search(resources, fill(t, {"patientId": patient_id}), patient_id) for key, t in templates.items()}

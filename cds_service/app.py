@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from typing import TYPE_CHECKING
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
@@ -17,9 +18,12 @@ from . import config as config_mod, knowledge as knowledge_mod, logs
 from .api import discovery, feedback, health, hooks, metrics as metrics_api
 from .engine import Engine
 from .errors import CDSError, Unauthorized, operation_outcome
-from .http import Services, json_response
+from .http import FetcherFactory, Services, json_response
 from .metrics import Metrics
 from .store import Store
+
+if TYPE_CHECKING:
+    from .auth import Authenticator
 
 log = logging.getLogger(logs.REQUEST_LOGGER)
 auth_log = logging.getLogger(logs.AUTH_LOGGER)
@@ -33,7 +37,8 @@ def _endpoint_label() -> str:
 
 
 def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowledge_mod.Knowledge | None = None,
-               store: Store | None = None, fetcher_factory=None, authenticator=None) -> Flask:
+               store: Store | None = None, fetcher_factory: FetcherFactory | None = None,
+               authenticator: Authenticator | None = None) -> Flask:
     settings = settings or config_mod.from_env()
     logs.configure(settings.log_level)
     knowledge = knowledge or knowledge_mod.load(settings.knowledge_dir)
@@ -50,7 +55,7 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's setting
     app.extensions["cds"] = Services(settings=settings, engine=engine, store=store, authenticator=authenticator,
                                      fetcher_factory=fetcher_factory, metrics=metrics)
     if settings.cors_origins:
@@ -60,7 +65,7 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
         app.register_blueprint(blueprint)
 
     @app.before_request
-    def _start():
+    def _start() -> None:
         g.started = time.perf_counter()
         g.log_fields = {}
         if authenticator is not None and request.method != "OPTIONS" and request.path not in _OPEN_PATHS:
@@ -71,7 +76,7 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
             g.log_fields["iss"] = client.iss
 
     @app.after_request
-    def _finish(response):
+    def _finish(response: Response) -> Response:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         endpoint = _endpoint_label()
         metrics.observe_request(endpoint, request.method, response.status_code, elapsed)
@@ -80,7 +85,7 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
         return response
 
     @app.errorhandler(CDSError)
-    def _cds_error(exc: CDSError):
+    def _cds_error(exc: CDSError) -> Response:
         if isinstance(exc, Unauthorized):
             metrics.auth_failures.inc()
             auth_log.warning("unauthorized", extra={"reason": exc.reason, **getattr(exc, "log_fields", {})})
@@ -88,15 +93,16 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
         return json_response(exc.outcome(), status=exc.status, headers=exc.headers)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
+    def _http_error(exc: HTTPException) -> Response:
         code = exc.code or 500
         message = {404: "no such endpoint", 405: "method not allowed on this endpoint",
                    413: f"request body is larger than {settings.max_body_bytes} bytes"}.get(code, exc.name)
-        headers = {"Allow": ", ".join(exc.valid_methods)} if code == 405 and getattr(exc, "valid_methods", None) else None
+        allowed = getattr(exc, "valid_methods", None)  # set on MethodNotAllowed only
+        headers = {"Allow": ", ".join(allowed)} if code == 405 and allowed else None
         return json_response(operation_outcome(message, _HTTP_ISSUE.get(code, "processing")), status=code, headers=headers)
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
+    def _unexpected(exc: Exception) -> Response:
         # Log where it happened and the exception type only: messages may quote request data.
         frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         log.error("unhandled error", extra={"error_type": type(exc).__name__,

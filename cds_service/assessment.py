@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Literal
 
 from . import dates, laterality
 from .findings import Finding
+from .terminology import Side
 from .rules import PATTERNS, Rules
 
 
@@ -18,6 +20,9 @@ from .rules import PATTERNS, Rules
 class Evidence:
     finding: Finding
     weight: float
+
+
+Strength = Literal["none", "moderate", "strong"]
 
 
 @dataclass
@@ -30,8 +35,8 @@ class PatternAssessment:
     support: float = 0.0
     score: float = 0.0
     raised: bool = False
-    strength: str = "none"  # none | moderate | strong
-    side: str | None = None
+    strength: Strength = "none"
+    side: Side | None = None
     site: str | None = None
 
 
@@ -85,8 +90,10 @@ def _abi_bands(findings: list[Finding], rules: Rules) -> list[Finding]:
     out = []
     for group in by_side.values():
         latest = _latest(group)
-        measurement = rules.measurements[rules.signs[latest.sign].measurement]
-        band = measurement.band(latest.value)
+        measurement_id, value = rules.signs[latest.sign].measurement, latest.value
+        if measurement_id is None or value is None:  # never: the loop above kept only measured values
+            continue
+        band = rules.measurements[measurement_id].band(value)
         out.append(replace(latest, sign=band.sign, note=band.label))
     return sorted(out, key=lambda f: (f.value or 0.0))
 
@@ -113,7 +120,8 @@ def _combinations(findings: list[Finding], rules: Rules, now: datetime) -> list[
         if {f.sign for f in anchors} != set(combo.all_of):
             continue
         partners = [f for f in findings if f.sign in combo.any_of and recent(f)
-                    and any(abs(dates.days_between(a.date, f.date)) <= combo.within_days for a in anchors)]
+                    and any(a.date and f.date and abs(dates.days_between(a.date, f.date)) <= combo.within_days
+                            for a in anchors)]
         if partners:
             anchor = _latest(anchors)
             names = ", ".join(sorted({p.display for p in partners}))
@@ -124,6 +132,8 @@ def _combinations(findings: list[Finding], rules: Rules, now: datetime) -> list[
 
 
 def assess(findings: list[Finding], rules: Rules, now: datetime) -> Assessment:
+    """Stage 5: derive ABI bands, laterality and combinations, then score each pattern with the
+    pattern table's weights; a pattern is raised by score and a discriminating finding, or a red flag."""
     evidence = [f for f in findings if f.kind == "evidence"]
     done: dict[str, Finding] = {}
     for f in findings:  # work already done: completed procedures and any measurement on file

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import jwt
 import requests
+from flask import Request
 
 from .config import ConfigError, Settings
 from .errors import Unauthorized
@@ -116,7 +117,7 @@ class Authenticator:
         cache.last_attempt = time.monotonic()
         cache.fetches += 1
         try:
-            resp = self.http.get(client.jwks_url, timeout=self.settings.jwks_timeout_ms / 1000.0,
+            resp = self.http.get(client.jwks_url or "", timeout=self.settings.jwks_timeout_ms / 1000.0,
                                  allow_redirects=False, headers={"Accept": "application/json"})
             if resp.status_code != 200:
                 return
@@ -141,12 +142,12 @@ class Authenticator:
             return cache.keys.get(kid)
 
     # -- verification ----------------------------------------------------------------------
-    def expected_audience(self, request) -> str:
+    def expected_audience(self, request: Request) -> str:
         if self.settings.public_base_url:
             return self.settings.public_base_url + request.path
         return request.base_url
 
-    def verify(self, request) -> VerifiedClient:
+    def verify(self, request: Request) -> VerifiedClient:
         header_value = request.headers.get("Authorization", "")
         scheme, _, token = header_value.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

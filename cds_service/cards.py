@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -157,7 +158,7 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
               *(f"- {c}" for c in variant.consider), *(f"- {a}" for a in already), "",
               f"_{common.disclaimer}_", "",
               "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in template.links)]) + "."]
-    card = {
+    card: dict[str, Any] = {
         "uuid": str(card_uuid),
         "summary": _summary(variant.summary.format(**values)),
         "indicator": variant.indicator_for(pa.strength),
@@ -180,6 +181,7 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
     return card
 
 
-def render(assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> list[dict]:
+def render(assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> list[dict[str, Any]]:
+    """Stage 6: one card per raised pattern from its template's first matching variant, critical first."""
     cards = [c for pa in assessment.raised() if (c := render_card(pa, assessment, knowledge, ctx)) is not None]
     return sorted(cards, key=lambda c: _INDICATOR_ORDER[c["indicator"]])

@@ -6,10 +6,15 @@ import json
 import os
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import config as config_mod
 from .errors import StartupError
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def preflight(settings: config_mod.Settings) -> None:
@@ -45,7 +50,7 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cds-metrics-")
 
     class App(BaseApplication):
-        def load_config(self):
+        def load_config(self) -> None:
             self.cfg.set("bind", f"{args.host}:{args.port}")
             self.cfg.set("workers", args.workers)
             self.cfg.set("worker_class", "gthread")
@@ -57,7 +62,7 @@ def _serve(args: argparse.Namespace) -> int:
             self.cfg.set("child_exit", _child_exit)
             self.cfg.set("post_worker_init", _post_worker_init)
 
-        def load(self):
+        def load(self) -> Flask:
             from .app import create_app
             return create_app(config_mod.from_env())
 
@@ -65,7 +70,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _post_worker_init(worker):
+def _post_worker_init(worker: Any) -> None:
     """Move the start-up heap (models, value sets, templates) out of the garbage collector's
     sight: decoding a large prefetch then no longer re-scans it (halves the 10,000-resource cost)."""
     import gc
@@ -73,13 +78,13 @@ def _post_worker_init(worker):
     gc.freeze()
 
 
-def _child_exit(server, worker):
+def _child_exit(server: Any, worker: Any) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
         multiprocess.mark_process_dead(worker.pid)
 
 
-def _evaluate(args) -> int:
+def _evaluate(args: argparse.Namespace) -> int:
     from .engine import Engine
     from .errors import CDSError
     from .knowledge import load
@@ -100,7 +105,7 @@ def _evaluate(args) -> int:
     return 0
 
 
-def _instant(text: str):
+def _instant(text: str) -> datetime:
     from . import dates
     parsed = dates.parse(text)
     if parsed is None:
@@ -108,7 +113,7 @@ def _instant(text: str):
     return parsed
 
 
-def _check(args) -> int:
+def _check(args: argparse.Namespace) -> int:
     from .knowledge import KnowledgeError, load
 
     settings = config_mod.from_env()

@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 _PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
-def parse(value) -> datetime | None:
+def parse(value: object) -> datetime | None:
     """Return an aware UTC datetime, the start of a partial date, or None when unusable."""
     if value is None:
         return None

@@ -55,7 +55,7 @@ class StrictLoader(_SafeLoader):  # type: ignore[misc,valid-type]
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
             if isinstance(key, (str, int, float, bool)) and key in seen:
                 raise DuplicateKeyError(str(key), line, seen[key])
@@ -167,7 +167,7 @@ def schema(kind: str) -> jsonschema.protocols.Validator:
     raw = json.loads((SCHEMA_DIR / f"{kind}.schema.json").read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(raw)
     cls.check_schema(raw)
-    return cls(raw)  # type: ignore[no-any-return]
+    return cls(raw)
 
 
 def validate(doc: Document, kind: str) -> list[Problem]:
@@ -182,12 +182,14 @@ _PY_TO_JSON = {bool: "boolean", int: "integer", float: "number", str: "string", 
 
 def _explain(doc: Document, error: jsonschema.ValidationError) -> list[Problem]:
     path: KeyPath = tuple(error.absolute_path)
-    kind, value, expected = error.validator, error.instance, error.validator_value
+    kind, value = error.validator, error.instance
+    expected: Any = error.validator_value
+    rule: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
     if "propertyNames" in error.relative_schema_path:  # the error is about a key's name, not its value
         path = (*path, str(value))
     if kind == "additionalProperties" and isinstance(value, dict):
-        allowed = sorted(error.schema.get("properties", {}))
-        patterns = list(error.schema.get("patternProperties", {}))
+        allowed = sorted(rule.get("properties", {}))
+        patterns = list(rule.get("patternProperties", {}))
         extra = [k for k in value if k not in allowed and not any(re.search(p, k) for p in patterns)]
         hint = f" (allowed here: {', '.join(allowed)})" if allowed else ""
         return [doc.problem((*path, k), f"unknown key{hint}") for k in extra]
@@ -199,7 +201,7 @@ def _explain(doc: Document, error: jsonschema.ValidationError) -> list[Problem]:
         got = _PY_TO_JSON.get(type(value), type(value).__name__)
         return [doc.problem(path, f"{value!r} is a {got}; expected {wanted.replace('object', 'mapping')}")]
     if kind == "enum":
-        words = error.schema.get("description") if isinstance(error.schema, dict) else None
+        words = rule.get("description")
         return [doc.problem(path, f"{value!r} is not {words or 'one of ' + ', '.join(map(str, expected))}")]
     if kind == "const":
         return [doc.problem(path, f"{value!r} must be {expected!r}")]

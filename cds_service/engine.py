@@ -1,14 +1,16 @@
 """The clinical pipeline for one hook request, without any web framework.
 
-request dict -> envelope checks -> prefetch resolution -> records -> findings -> assessment
--> cards. The HTTP layer and the ``cds-service evaluate`` command both call ``evaluate``.
+request body -> ``parse_request`` (envelope checks) -> ``evaluate_request``: ``gather`` (prefetch
+resolution, FHIR fallback) -> ``records.select`` -> ``findings.extract`` -> ``assessment.assess``
+-> ``cards.render``. Each stage returns what it measured; ``evaluate_request`` assembles the
+request's ``Stats`` once from those returns.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from . import assessment as assessment_mod, cards as cards_mod, findings as findings_mod, prefetch as prefetch_mod, records
 from .config import Settings
@@ -32,11 +34,24 @@ class HookRequest:
     encounter_id: str | None
     fhir_server: str | None
     access_token: str | None
-    prefetch: dict
+    prefetch: dict[str, Any]
+    parse_ms: float = field(default=0.0, compare=False)  # what the parse stage measured
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """What the gather stage returns: the resources, and what it measured."""
+
+    resources: list[Any]
+    keys: dict[str, str]  # prefetch key -> its state (present, null, failed-skipped, ...)
+    fetched_keys: int = 0
+    fetch_ms: float | None = None
 
 
 @dataclass
 class Stats:
+    """What one request measured, assembled once from what each stage returned (for the log line)."""
+
     timings_ms: dict[str, float] = field(default_factory=dict)
     resources_seen: int = 0
     resources_used: int = 0
@@ -50,12 +65,16 @@ class Stats:
 
 @dataclass
 class Result:
-    response: dict
+    response: dict[str, Any]
     stats: Stats
 
 
 class Engine:
-    """Holds the loaded knowledge and the prefetch keys derived from it; stateless per request."""
+    """Holds the loaded knowledge and the prefetch keys derived from it; stateless per request.
+
+    One contract: ``parse_request(body) -> HookRequest`` then
+    ``evaluate_request(request) -> Result``. ``evaluate(body)`` is the two in one call, for the
+    ``evaluate`` command, the tests and the benchmarks."""
 
     def __init__(self, knowledge: Knowledge, settings: Settings):
         self.knowledge = knowledge
@@ -71,14 +90,10 @@ class Engine:
             validator(name)
         records.warm_up()
 
-    def parse_request(self, body, stats: "Stats | None" = None) -> HookRequest:
+    def parse_request(self, body: Any) -> HookRequest:
+        """Stage 1: check the envelope against the request schema and keep what later stages need.
+        Raises BadRequest (400) naming the first problem."""
         started = time.perf_counter()
-        request = self._parse(body)
-        if stats is not None:
-            stats.timings_ms["request"] = (time.perf_counter() - started) * 1e3
-        return request
-
-    def _parse(self, body) -> HookRequest:
         if not isinstance(body, dict):
             raise BadRequest("the request body must be a JSON object")
         require_valid("request", body)
@@ -90,22 +105,26 @@ class Engine:
             hook_instance=body["hookInstance"], patient_id=context["patientId"], user_id=context["userId"],
             encounter_id=context.get("encounterId"), fhir_server=body.get("fhirServer"),
             access_token=auth.get("access_token"), prefetch=body.get("prefetch") or {},
+            parse_ms=(time.perf_counter() - started) * 1e3,
         )
 
-    def gather(self, request: HookRequest, fetcher: Fetcher | None, stats: Stats) -> list:
-        """Resources from every prefetch key; absent, failed or paged keys go to the fetcher when given."""
+    def gather(self, request: HookRequest, fetcher: Fetcher | None) -> Gathered:
+        """Stage 2: resources from every prefetch key; absent, failed or paged keys go to the
+        fetcher when given. A required key that cannot be had is a 412; too many resources a 413."""
         results = {k.key: prefetch_mod.classify(k.key, request.prefetch.get(k.key), k.key in request.prefetch)
                    for k in self.prefetch_keys}
+        fetched_keys, fetch_ms = 0, None
         if fetcher is not None:
             jobs = [(k, results[k.key]) for k in self.prefetch_keys
                     if results[k.key].state in ("absent", "failed") or results[k.key].next_url]
             if jobs:
-                stats.fetched_keys += len(jobs)
+                fetched_keys = len(jobs)
                 started = time.perf_counter()
                 for (k, _), fetched in zip(jobs, fetcher(jobs), strict=True):
                     results[k.key] = fetched
-                stats.timings_ms["fetch"] = (time.perf_counter() - started) * 1e3
-        resources: list = []
+                fetch_ms = (time.perf_counter() - started) * 1e3
+        resources: list[Any] = []
+        states: dict[str, str] = {}
         for key in self.prefetch_keys:
             result = results[key.key]
             if result.state in ("absent", "failed"):
@@ -113,26 +132,25 @@ class Engine:
                     why = result.reason or "not prefetched and no FHIR server to fetch it from"
                     raise PreconditionFailed(f"prefetch key '{key.key}' could not be had: {why}",
                                              expression=f"prefetch.{key.key}")
-                stats.keys[key.key] = f"{result.state}-skipped"
+                states[key.key] = f"{result.state}-skipped"
                 continue
-            stats.keys[key.key] = result.state
+            states[key.key] = result.state
             resources.extend(result.resources)
         if len(resources) > self.settings.max_prefetch_resources:
             raise PayloadTooLarge(f"prefetch holds {len(resources)} resources; the limit is "
                                   f"{self.settings.max_prefetch_resources}")
-        return resources
+        return Gathered(resources=resources, keys=states, fetched_keys=fetched_keys, fetch_ms=fetch_ms)
 
-    def evaluate(self, body, *, now: datetime | None = None, fetcher: Fetcher | None = None,
-                 request: HookRequest | None = None, stats: Stats | None = None) -> Result:
-        stats = stats or Stats()
+    def evaluate_request(self, request: HookRequest, *, now: datetime | None = None,
+                         fetcher: Fetcher | None = None) -> Result:
+        """Stages 2-5 on a parsed request: gather, records, findings and assessment, cards.
+        The stats are assembled here, once, from what each stage returned."""
         clock = time.perf_counter
         now = now or datetime.now(timezone.utc)
-        if request is None:
-            request = self.parse_request(body, stats)
         t1 = clock()
-        resources = self.gather(request, fetcher, stats)
+        gathered = self.gather(request, fetcher)
         t2 = clock()
-        intake = records.select(resources, self.knowledge.terminology, request.patient_id)
+        intake = records.select(gathered.resources, self.knowledge.terminology, request.patient_id)
         extraction = findings_mod.extract(intake.records, self.knowledge.rules, self.knowledge.terminology, now)
         assessment = assessment_mod.assess(extraction.findings, self.knowledge.rules, now)
         t3 = clock()
@@ -140,11 +158,13 @@ class Engine:
                                     user_id=request.user_id)
         cards = cards_mod.render(assessment, self.knowledge, ctx)
         t4 = clock()
-        stats.timings_ms.update(prefetch=(t2 - t1) * 1e3, evaluation=(t3 - t2) * 1e3, render=(t4 - t3) * 1e3)
-        stats.resources_seen += intake.seen
-        stats.resources_used = len(intake.records)
-        stats.malformed += intake.malformed
-        stats.other_patient += intake.other_patient
-        stats.duplicates += intake.duplicates
-        stats.excluded = dict(extraction.excluded)
+        timings = {"request": request.parse_ms, **({"fetch": gathered.fetch_ms} if gathered.fetch_ms is not None else {}),
+                   "prefetch": (t2 - t1) * 1e3, "evaluation": (t3 - t2) * 1e3, "render": (t4 - t3) * 1e3}
+        stats = Stats(timings_ms=timings, resources_seen=intake.seen, resources_used=len(intake.records),
+                      malformed=intake.malformed, other_patient=intake.other_patient, duplicates=intake.duplicates,
+                      excluded=dict(extraction.excluded), keys=gathered.keys, fetched_keys=gathered.fetched_keys)
         return Result(response={"cards": cards}, stats=stats)
+
+    def evaluate(self, body: Any, *, now: datetime | None = None, fetcher: Fetcher | None = None) -> Result:
+        """``parse_request`` then ``evaluate_request``: the whole pipeline on a request body."""
+        return self.evaluate_request(self.parse_request(body), now=now, fetcher=fetcher)

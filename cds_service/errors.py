@@ -24,7 +24,7 @@ integration engineer or reviewer reading them and never carry patient data or to
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .documents import Problem
@@ -66,13 +66,13 @@ class CDSError(Exception):
     issue_code = "exception"
     severity = "error"
 
-    def __init__(self, message: str, *, expression: str | None = None, headers: dict | None = None):
+    def __init__(self, message: str, *, expression: str | None = None, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.expression = expression
         self.headers = headers or {}
 
-    def outcome(self) -> dict:
+    def outcome(self) -> dict[str, Any]:
         return operation_outcome(self.message, self.issue_code, self.severity, self.expression)
 
 
@@ -120,8 +120,8 @@ class ServiceUnavailable(CDSError):
 
 
 def operation_outcome(message: str, code: str = "exception", severity: str = "error",
-                      expression: str | None = None) -> dict:
-    issue = {"severity": severity, "code": code, "diagnostics": message}
+                      expression: str | None = None) -> dict[str, Any]:
+    issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": message}
     if expression:
         issue["expression"] = [expression]
     return {"resourceType": "OperationOutcome", "issue": [issue]}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from .errors import BadRequest
 from .store import FeedbackRow
@@ -20,7 +21,7 @@ def _timestamp(value: str, where: str) -> str:
     return parsed.isoformat()
 
 
-def parse(body, service_id: str) -> list[FeedbackRow]:
+def parse(body: Any, service_id: str) -> list[FeedbackRow]:
     if not isinstance(body, dict):
         raise BadRequest("the feedback body must be a JSON object")
     require_valid("feedback", body)

@@ -20,8 +20,15 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from typing import TYPE_CHECKING
+
 from .config import Settings
 from .prefetch import KeyResult, PrefetchKey, classify, fill
+
+if TYPE_CHECKING:
+    from .auth import VerifiedClient
+    from .engine import HookRequest
+    from .metrics import Metrics
 
 log = logging.getLogger("cds_service.fhir")
 ACCEPT = "application/fhir+json, application/json;q=0.9"
@@ -39,7 +46,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
-def server_allowed(fhir_server: str, settings: Settings, client) -> str | None:
+def server_allowed(fhir_server: str, settings: Settings, client: VerifiedClient | None) -> str | None:
     """None when the service may call this server for this caller, else the reason it may not."""
     scheme = urlsplit(fhir_server).scheme
     if settings.fhir_require_https and scheme != "https":
@@ -84,7 +91,7 @@ class Fetcher:
     access_token: str | None
     context: dict
     denied: str | None
-    metrics: object | None = None
+    metrics: Metrics | None = None
 
     def __call__(self, jobs: list[tuple[PrefetchKey, KeyResult]]) -> list[KeyResult]:
         deadline = time.monotonic() + self.settings.fhir_deadline_ms / 1000.0
@@ -105,7 +112,7 @@ class Fetcher:
         if given.state == "present":
             url = given.next_url
         else:
-            url = urljoin(self.fhir_server.rstrip("/") + "/", fill(f"{key.resource_type}?patient={{{{context.patientId}}}}&{key.params}", self.context))
+            url = urljoin(self.fhir_server.rstrip("/") + "/", fill(key.template, self.context))
         pages = 0
         try:
             while url:
@@ -175,11 +182,11 @@ class Fetcher:
 class FallbackFactory:
     """Makes a Fetcher for a hook request that names a fhirServer (None otherwise)."""
 
-    def __init__(self, settings: Settings, metrics=None):
+    def __init__(self, settings: Settings, metrics: Metrics | None = None):
         self.settings = settings
         self.metrics = metrics
 
-    def __call__(self, request, client=None) -> Fetcher | None:
+    def __call__(self, request: HookRequest, client: VerifiedClient | None = None) -> Fetcher | None:
         if not request.fhir_server:
             return None
         denied = server_allowed(request.fhir_server, self.settings, client)

@@ -11,12 +11,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
 from . import dates, laterality
 from .records import Record
 from .rules import Rules, Sign
-from .terminology import SNOMED, Terminology
+from .terminology import SNOMED, Side, Terminology
 
 CURRENT_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 HISTORY_CLINICAL = frozenset({"inactive", "remission", "resolved"})
@@ -33,6 +33,9 @@ _SEMANTIC_TAG = re.compile(r"\s*\((disorder|finding|procedure|observable entity|
 FUTURE_TOLERANCE = timedelta(days=1)
 
 
+FindingKind = Literal["evidence", "done", "order"]  # a sign's evidence, work done (a recent exam), an open order
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     sign: str
@@ -41,11 +44,11 @@ class Finding:
     reference: str
     resource_type: str
     date: datetime | None = None
-    side: str | None = None
+    side: Side | None = None
     site: str | None = None
     value: float | None = None
     unit: str | None = None
-    kind: str = "evidence"  # evidence | done | order
+    kind: FindingKind = "evidence"
     certainty: str | None = None  # None, "unconfirmed" or "preliminary"
     note: str | None = None  # e.g. the ABI band label, added by the assessment
 
@@ -75,7 +78,8 @@ def _codings(concepts: Iterable[Any] | None) -> list[tuple[str | None, str | Non
     return out
 
 
-def _side_site(record: Record, terminology: Terminology, body_sites: list[Any] | None, *texts: str | None):
+def _side_site(record: Record, terminology: Terminology, body_sites: list[Any] | None,
+               *texts: str | None) -> tuple[Side | None, str | None]:
     side = record.concept.side
     site_side, site = laterality.from_codings(_codings(body_sites), terminology)
     side = laterality.combine([side, site_side])
@@ -253,6 +257,8 @@ class _Extractor:
 
 
 def extract(records: Iterable[Record], rules: Rules, terminology: Terminology, now: datetime) -> Extraction:
+    """Stage 4: each record -> dated findings (present, absent, history, done, ordered), with the
+    lookback windows of the pattern table applied; returns them with the count excluded per reason."""
     extractor = _Extractor(rules, terminology, now)
     handlers = {"Condition": extractor.condition, "Observation": extractor.observation,
                 "Procedure": extractor.procedure, "ServiceRequest": extractor.service_request}

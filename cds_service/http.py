@@ -2,31 +2,45 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from flask import Response, current_app, g, request
 
 from .errors import BadRequest, NotFound
 
+if TYPE_CHECKING:
+    from .auth import Authenticator, VerifiedClient
+    from .config import Settings
+    from .engine import Engine, Fetcher, HookRequest
+    from .metrics import Metrics
+    from .store import Store
+
+
+class FetcherFactory(Protocol):
+    """Makes the FHIR fallback for one request (None when it names no fhirServer)."""
+
+    def __call__(self, request: HookRequest, client: VerifiedClient | None = None) -> Fetcher | None: ...
+
 
 @dataclass
 class Services:
     """Everything a request handler needs, built once by create_app."""
 
-    settings: Any
-    engine: Any
-    store: Any
-    authenticator: Any
-    fetcher_factory: Any
-    metrics: Any
+    settings: Settings
+    engine: Engine
+    store: Store
+    authenticator: Authenticator | None
+    fetcher_factory: FetcherFactory | None
+    metrics: Metrics
 
 
 def services() -> Services:
-    return current_app.extensions["cds"]
+    svc: Services = current_app.extensions["cds"]
+    return svc
 
 
-def json_response(document: Any, status: int = 200, headers: dict | None = None) -> Response:
+def json_response(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(document), status=status, mimetype="application/json", headers=headers)
 
 

@@ -8,21 +8,21 @@ or in a post-coordinated expression), and plain text as the last fallback.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Iterable, Pattern
 
-from .terminology import SNOMED, Terminology
+from .terminology import SNOMED, Side, Terminology
 
 LATERALITY_ATTRIBUTE = "272741003"
 _POSTCOORD = re.compile(r"^\s*(\d+)\s*:\s*(.*)$")
 _REFINEMENT = re.compile(rf"{LATERALITY_ATTRIBUTE}\s*=\s*(\d+)")
-_WORDS = (
+_WORDS: tuple[tuple[Pattern[str], Side], ...] = (
     (re.compile(r"\b(bilateral|both)\b", re.I), "bilateral"),
     (re.compile(r"\bleft\b", re.I), "left"),
     (re.compile(r"\bright\b", re.I), "right"),
 )
 
 
-def combine(sides: Iterable[str | None]) -> str | None:
+def combine(sides: Iterable[Side | None]) -> Side | None:
     """Merge sides: left and right together make bilateral."""
     found = {s for s in sides if s}
     if not found:
@@ -32,16 +32,17 @@ def combine(sides: Iterable[str | None]) -> str | None:
     return found.pop()
 
 
-def from_text(text: str | None) -> str | None:
+def from_text(text: str | None) -> Side | None:
     if not text or not isinstance(text, str):
         return None
     hits = [side for pattern, side in _WORDS if pattern.search(text)]
     return combine(hits)
 
 
-def from_codings(codings: Iterable[tuple[str | None, str | None]], terminology: Terminology) -> tuple[str | None, str | None]:
+def from_codings(codings: Iterable[tuple[str | None, str | None]], terminology: Terminology) -> tuple[Side | None, str | None]:
     """Side and site label from body-site codings, including post-coordinated SNOMED expressions."""
-    sides, site = [], None
+    sides: list[Side | None] = []
+    site: str | None = None
     for system, code in codings:
         if not code:
             continue
@@ -57,7 +58,7 @@ def from_codings(codings: Iterable[tuple[str | None, str | None]], terminology: 
                     q = terminology.body_sites.get((SNOMED, qualifier))
                     sides.append(q.side if q else None)
                 continue
-        concept = terminology.body_sites.get((system, code))
+        concept = terminology.body_sites.get((system, code)) if system else None
         if concept is not None:
             sides.append(concept.side)
             site = site or concept.site_label

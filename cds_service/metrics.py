@@ -7,9 +7,14 @@ does) and /metrics aggregates every worker.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any, Iterable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import multiprocess
+
+if TYPE_CHECKING:
+    from .engine import Stats
+    from .store import FeedbackRow
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -33,13 +38,13 @@ class Metrics:
         self.requests.labels(endpoint, method, str(status)).inc()
         self.latency.labels(endpoint).observe(seconds)
 
-    def observe_cards(self, cards: list[dict], stats) -> None:
+    def observe_cards(self, cards: list[dict[str, Any]], stats: Stats) -> None:
         for card in cards:
             self.cards.labels(card["source"]["topic"]["code"], card["indicator"]).inc()
         if stats.malformed:
             self.malformed.inc(stats.malformed)
 
-    def observe_feedback(self, rows) -> None:
+    def observe_feedback(self, rows: Iterable[FeedbackRow]) -> None:
         for row in rows:
             self.feedback.labels(row.outcome).inc()
 

@@ -8,6 +8,7 @@ OperationOutcome or a Bundle carrying an error (failed), or nothing (absent).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Literal
 from urllib.parse import quote
 
 from .errors import BadRequest
@@ -21,10 +22,18 @@ class PrefetchKey:
     params: str
     required: bool
 
+    @property
+    def template(self) -> str:
+        """The key's prefetch template (discovery) and, once filled, its FHIR search (fallback)."""
+        return f"{self.resource_type}?patient={{{{context.patientId}}}}&{self.params}"
+
+
+KeyState = Literal["present", "null", "failed", "absent"]  # what a request's prefetch key held
+
 
 @dataclass
 class KeyResult:
-    state: str  # present | null | failed | absent
+    state: KeyState
     resources: list = field(default_factory=list)
     next_url: str | None = None
     reason: str | None = None
@@ -48,7 +57,7 @@ def keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
 
 
 def templates(prefetch_keys: tuple[PrefetchKey, ...]) -> dict[str, str]:
-    return {k.key: f"{k.resource_type}?patient={{{{context.patientId}}}}&{k.params}" for k in prefetch_keys}
+    return {k.key: k.template for k in prefetch_keys}
 
 
 def fill(template: str, context: dict) -> str:
@@ -74,7 +83,7 @@ def _error_outcome(resource: dict) -> str | None:
     return None
 
 
-def classify(key: str, value, provided: bool) -> KeyResult:
+def classify(key: str, value: Any, provided: bool) -> KeyResult:
     """What one prefetch key holds. Raises BadRequest when it is not FHIR at all."""
     if not provided:
         return KeyResult("absent")

@@ -18,7 +18,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from .terminology import Concept, Terminology
 
-MODELS = {"Condition": Condition, "Observation": Observation, "Procedure": Procedure, "ServiceRequest": ServiceRequest}
+MODELS: dict[str, type[Any]] = {"Condition": Condition, "Observation": Observation, "Procedure": Procedure, "ServiceRequest": ServiceRequest}
 
 
 class Malformed(ValueError):
@@ -102,7 +102,9 @@ def _belongs_to(resource: dict, patient_id: str) -> bool:
     return reference in (f"Patient/{patient_id}", f"urn:uuid:{patient_id}") or reference.endswith(f"/Patient/{patient_id}")
 
 
-def select(resources: Iterable[dict], terminology: Terminology, patient_id: str) -> Intake:
+def select(resources: Iterable[dict[str, Any]], terminology: Terminology, patient_id: str) -> Intake:
+    """Stage 3: keep the patient's resources whose codes a value set knows, validated as R4B
+    models; returns them with what was seen, malformed, another patient's or duplicated."""
     intake = Intake()
     seen_ids: set[tuple[str, str]] = set()
     for resource in resources:
@@ -110,7 +112,7 @@ def select(resources: Iterable[dict], terminology: Terminology, patient_id: str)
         if not isinstance(resource, dict):
             intake.malformed += 1
             continue
-        model_cls = MODELS.get(resource.get("resourceType"))
+        model_cls = MODELS.get(str(resource.get("resourceType")))
         if model_cls is None:
             intake.irrelevant += 1
             continue
@@ -149,7 +151,7 @@ def warm_up() -> None:
     cc = {"coding": [{"system": "http://snomed.info/sct", "code": "0", "display": "x"}], "text": "x"}
     ref = {"reference": "Patient/x"}
     quantity = {"value": 1.0, "unit": "1", "system": "http://unitsofmeasure.org", "code": "1"}
-    examples = {
+    examples: dict[str, dict[str, Any]] = {
         "Condition": {"clinicalStatus": cc, "verificationStatus": cc, "code": cc, "bodySite": [cc], "subject": ref,
                       "onsetPeriod": {"start": "2020"}, "abatementDateTime": "2021-01-01",
                       "recordedDate": "2020-01-01"},

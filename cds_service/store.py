@@ -8,6 +8,7 @@ under an advisory lock on PostgreSQL so several instances may start at once.
 from __future__ import annotations
 
 import time
+from typing import Any
 from dataclasses import dataclass
 
 from sqlalchemy import (Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine,
@@ -61,7 +62,7 @@ class FeedbackRow:
     user_comment: str | None
 
 
-def _sqlite_pragmas(dbapi_connection, _record):
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
@@ -73,7 +74,7 @@ class Store:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://"):]
         self.url = url
-        kwargs = {"pool_pre_ping": True}
+        kwargs: dict[str, Any] = {"pool_pre_ping": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 5, "check_same_thread": False}
         self.engine: Engine = create_engine(url, **kwargs)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -16,6 +16,9 @@ from . import documents
 from .documents import Document, Problem
 from .errors import TemplateError
 from .rules import PATTERNS
+
+if TYPE_CHECKING:
+    from .assessment import Strength
 
 __all__ = ["CardTemplate", "Common", "Suggestion", "TemplateError", "Variant", "load", "parse_common", "parse_template", "read"]
 
@@ -44,7 +47,7 @@ class Variant:
     suggestions: tuple[str, ...]
     drop_when_no_suggestion: bool = False
 
-    def indicator_for(self, strength: str) -> str:
+    def indicator_for(self, strength: Strength) -> str:
         if isinstance(self.indicator, str):
             return self.indicator
         return self.indicator.get(strength, "info")
@@ -117,10 +120,8 @@ def read(directory: Path) -> tuple[Document | None, dict[str, Document], list[Pr
         return None, {}, [Problem(str(directory), None, "", "card template folder does not exist")]
     common = documents.read(directory / "_common.yaml", f"{directory.name}/_common.yaml")
     if isinstance(common, Problem):
-        problems.append(common)
-        common = None
-    else:
-        problems += documents.validate(common, "card-common")
+        return None, {}, [common]
+    problems += documents.validate(common, "card-common")
     docs: dict[str, Document] = {}
     for path in sorted(directory.glob("*.yaml")):
         if path.name.startswith("_"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from . import documents
 from .documents import Problem
@@ -22,7 +22,8 @@ _EXT_BASE = "https://claudication-cds.example.org/fhir/StructureDefinition/"
 EXT_LATERALITY = _EXT_BASE + "concept-laterality"
 EXT_SITE_LABEL = _EXT_BASE + "concept-site-label"
 EXT_SOURCE = _EXT_BASE + "concept-source"
-SIDES = frozenset({"left", "right", "bilateral"})
+Side = Literal["left", "right", "bilateral"]
+SIDES: frozenset[Side] = frozenset({"left", "right", "bilateral"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ class Concept:
     system: str
     code: str
     display: str
-    side: str | None = None
+    side: Side | None = None
     site_label: str | None = None
     source: str | None = None
 
@@ -57,7 +58,7 @@ class Terminology:
         return {c.sign for c in self.concepts.values()}
 
 
-def _extension(concept: dict, url: str) -> str | None:
+def _extension(concept: dict[str, Any], url: str) -> str | None:
     for ext in concept.get("extension", ()):
         if ext.get("url") == url:
             return ext.get("valueCode") or ext.get("valueString")
@@ -93,7 +94,8 @@ def load(directory: Path) -> Terminology:
             for j, raw in enumerate(include["concept"]):
                 concept = Concept(
                     sign=name, system=include["system"], code=raw["code"], display=raw["display"],
-                    side=_extension(raw, EXT_LATERALITY), site_label=_extension(raw, EXT_SITE_LABEL),
+                    side=cast("Side | None", _extension(raw, EXT_LATERALITY)),  # the schema allows only the three
+                    site_label=_extension(raw, EXT_SITE_LABEL),
                     source=_extension(raw, EXT_SOURCE),
                 )
                 key = (concept.system, concept.code)

@@ -9,7 +9,9 @@ import json
 from functools import lru_cache
 from importlib import resources
 
-from jsonschema import Draft202012Validator
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
 
 from .errors import BadRequest
 
@@ -22,11 +24,11 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
-def _where(error) -> str:
+def _where(error: ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "(body)"
 
 
-def require_valid(name: str, document) -> None:
+def require_valid(name: str, document: Any) -> None:
     """Raise BadRequest naming the first problem (by path, never echoing values)."""
     error = next(iter(sorted(validator(name).iter_errors(document), key=lambda e: list(e.absolute_path))), None)
     if error is None:

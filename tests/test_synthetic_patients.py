@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from cds_service import localsearch
+from bench import localsearch
 from helpers import checked, SYNTHETIC, by_topic
 from builders import NOW
 

@@ -1,7 +1,12 @@
 """GET /cds-services: the discovery document, built once from the knowledge files."""
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, Response
+
+from ..config import Settings
+from ..engine import Engine
 
 from ..http import json_response, services
 
@@ -13,7 +18,7 @@ DESCRIPTION = ("Reads the patient's Conditions and Observations and recognises t
                "(pedal pulses and ankle-brachial index, venous assessment, foot examination).")
 
 
-def discovery_document(engine, settings) -> dict:
+def discovery_document(engine: Engine, settings: Settings) -> dict[str, Any]:
     return {"services": [{
         "hook": "patient-view",
         "id": settings.service_id,
@@ -27,6 +32,6 @@ def discovery_document(engine, settings) -> dict:
 
 
 @bp.get("/cds-services")
-def discovery():
+def discovery() -> Response:
     svc = services()
     return json_response(discovery_document(svc.engine, svc.settings))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from .. import feedback as feedback_mod, logs
 from ..errors import ServiceUnavailable
@@ -15,7 +15,7 @@ audit = logging.getLogger(logs.AUDIT_LOGGER)
 
 
 @bp.post("/cds-services/<service_id>/feedback")
-def post_feedback(service_id: str):
+def post_feedback(service_id: str) -> Response:
     svc = require_service(service_id)
     rows = feedback_mod.parse(read_json(), service_id)
     try:

@@ -1,7 +1,7 @@
 """GET /healthz: liveness and readiness (knowledge loaded, database reachable). Open, no patient data."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from ..http import json_response, services
 
@@ -9,7 +9,7 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> Response:
     svc = services()
     knowledge = svc.engine.knowledge
     database = svc.store.ping()

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, g
+from flask import Blueprint, Response, g
 
 from .. import logs
-from ..engine import Stats
 from ..http import json_response, note, read_json, require_service
 
 bp = Blueprint("hooks", __name__)
@@ -14,14 +13,13 @@ audit = logging.getLogger(logs.AUDIT_LOGGER)
 
 
 @bp.post("/cds-services/<service_id>")
-def call_service(service_id: str):
+def call_service(service_id: str) -> Response:
     svc = require_service(service_id)
-    body = read_json()
-    stats = Stats()
-    request = svc.engine.parse_request(body, stats)
+    request = svc.engine.parse_request(read_json())
     note(hookInstance=request.hook_instance, service=service_id)
     fetcher = svc.fetcher_factory(request, client=g.get("client")) if svc.fetcher_factory else None
-    result = svc.engine.evaluate(body, request=request, fetcher=fetcher, stats=stats)
+    result = svc.engine.evaluate_request(request, fetcher=fetcher)
+    stats = result.stats
     note(cards=len(result.response["cards"]), timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
          resources=stats.resources_seen, used=stats.resources_used, malformed=stats.malformed,
          other_patient=stats.other_patient, duplicates=stats.duplicates, fetched_keys=stats.fetched_keys, keys=stats.keys)

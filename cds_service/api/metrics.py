@@ -9,6 +9,6 @@ bp = Blueprint("metrics", __name__)
 
 
 @bp.get("/metrics")
-def metrics():
+def metrics() -> Response:
     m = services().metrics
     return Response(m.render(), mimetype=None, content_type=m.content_type)
