@@ -98,7 +98,7 @@ class Document:
 def _line_index(text: str) -> dict[KeyPath, int]:
     """Key path -> line, from YAML's node tree (JSON files are read the same way)."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_SafeLoader)
     except yaml.YAMLError:
         return {}
     lines: dict[KeyPath, int] = {}
@@ -112,7 +112,6 @@ def _line_index(text: str) -> dict[KeyPath, int]:
                 key_path = (*path, str(key_node.value))
                 lines[key_path] = key_node.start_mark.line + 1
                 walk(value_node, key_path)
-                lines[key_path] = key_node.start_mark.line + 1
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 walk(item, (*path, i))
@@ -199,20 +198,26 @@ def _explain(doc: Document, error: jsonschema.ValidationError) -> list[Problem]:
     if kind == "type":
         wanted = " or ".join([expected] if isinstance(expected, str) else expected)
         got = _PY_TO_JSON.get(type(value), type(value).__name__)
-        return [doc.problem(path, f"{value!r} is a {got}; expected {wanted.replace('object', 'mapping')}")]
+        article = "an" if got[0] in "aeiou" else "a"
+        return [doc.problem(path, f"{_short(value)} is {article} {got}; expected {wanted.replace('object', 'mapping')}")]
     if kind == "enum":
         words = rule.get("description")
-        return [doc.problem(path, f"{value!r} is not {words or 'one of ' + ', '.join(map(str, expected))}")]
+        return [doc.problem(path, f"{_short(value)} is not {words or 'one of ' + ', '.join(map(str, expected))}")]
     if kind == "const":
-        return [doc.problem(path, f"{value!r} must be {expected!r}")]
+        return [doc.problem(path, f"{_short(value)} must be {expected!r}")]
     if kind is None or error.schema is False:  # a key a `false` schema forbids
         return [doc.problem(path, "not allowed here" + _why(error))]
     if kind == "pattern":
-        return [doc.problem(path, f"{value!r} does not match {expected!r}" + _why(error))]
+        return [doc.problem(path, f"{_short(value)} does not match {expected!r}" + _why(error))]
     if kind == "uniqueItems":
         return [doc.problem(path, "lists an item twice")]
     summary = error.message if len(error.message) <= 160 else f"breaks the {kind!r} rule"
     return [doc.problem(path, summary + _why(error))]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _why(error: jsonschema.ValidationError) -> str:
