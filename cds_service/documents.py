@@ -209,6 +209,8 @@ def _explain(doc: Document, error: jsonschema.ValidationError) -> list[Problem]:
         return [doc.problem(path, "not allowed here" + _why(error))]
     if kind == "pattern":
         return [doc.problem(path, f"{_short(value)} does not match {expected!r}" + _why(error))]
+    if kind == "not":
+        return [doc.problem(path, "does not follow the rule" + _why(error))]
     if kind == "uniqueItems":
         return [doc.problem(path, "lists an item twice")]
     summary = error.message if len(error.message) <= 160 else f"breaks the {kind!r} rule"

@@ -36,6 +36,8 @@ def edit(base, file, old, new):
 
 
 def line_of(base, file, marker, last=False):
+    if isinstance(marker, tuple):  # (marker, offset): a line near a unique marker
+        return line_of(base, file, marker[0], last) + marker[1]
     lines = [n for n, line in enumerate((base / file).read_text(encoding="utf-8").splitlines(), 1) if marker in line]
     assert lines, f"{marker!r} not in {file}"
     return lines[-1] if last else lines[0]
@@ -80,7 +82,7 @@ def test_check_names_file_line_and_key(base, capsys, file, old, new, at, key, me
     ("    bands:\n", "    recent_days: 365\n    bands:\n", "recent_days: 365", "measurements.ankle-brachial-index.recent_days",
      "unknown key"),
     ("{sign: abi-borderline, below: 1.00,", "{sign: abi-borderline, below: 1.00, max: 0.99,", "abi-borderline, below",
-     "measurements.ankle-brachial-index.bands[1]", "max or below, not both"),
+     "measurements.ankle-brachial-index.bands[1]", "does not follow the rule (a band has max or below, not both)"),
     ("{sign: abi-abnormal, max: 0.90,", "{sign: abi-abnormal, max: \"0.90\",", "sign: abi-abnormal",
      "measurements.ankle-brachial-index.bands[0].max", "expected number"),
     ("  pallor:\n    seed", "  pallor:\n    disciminating: true\n    seed", "disciminating", "signs.pallor.disciminating",
@@ -119,6 +121,12 @@ def test_check_names_file_line_and_key(base, capsys, file, old, new, at, key, me
     ("    within_days: 14", "    within_days: two weeks", "within_days: two weeks", "combinations.ali-signs.within_days",
      "expected integer"),
     ("    within_days: 14", "    within_day: 14", "within_day: 14", "combinations.ali-signs.within_day", "unknown key"),
+    ("    seed: \"Venous claudication is leg pain", "    sed: \"Venous claudication is leg pain", "    sed:",
+     "patterns.venous-claudication.sed", "unknown key"),
+    ("    source: \"G1 (2016 AHA/ACC)", "    sourc: \"G1 (2016 AHA/ACC)", ("sourc:", -1), "measurements.ankle-brachial-index.source",
+     "missing"),
+    ("{sign: abi-borderline, below: 1.00, label: \"borderline (0.91-0.99)\"}", "{sign: abi-borderline, below: 1.00, label: \"\"}",
+     "abi-borderline", "measurements.ankle-brachial-index.bands[1].label", "non-empty"),
     ("laterality_signs: [intermittent-claudication,", "laterality_signs: [intermittent-claudication, intermittent-claudication,",
      "laterality_signs:", "laterality_signs", "lists an item twice"),
 ])
@@ -187,6 +195,14 @@ def test_a_combination_must_be_a_derived_sign(base):
      "must be 'proposal'"),
     (VEN, "suggestions:\n  venous-duplex:", "suggestions:\n  venous-duplex:\n    label: twice", "label: Order a venous",
      "suggestions.venous-duplex.label", "given twice"),
+    (ART, "  - label: 2016 AHA/ACC guideline", "  - labels: 2016 AHA/ACC guideline", "labels:", "links[1].labels", "unknown key"),
+    (ART, "  toe-brachial-index:\n", "  toe_brachial_index:\n", "toe_brachial_index:", "suggestions.toe_brachial_index",
+     "lower-case words joined by '-'"),
+    (ART, "      status: draft\n", "      status: active\n", "status: active", "suggestions.abi.resource.status", "must be 'draft'"),
+    (VEN, "      - \"Previously documented DVT adds a Wells point (G3).\"", "      - 3", "      - 3",
+     "variants[1].consider[1]", "expected string"),
+    (VEN, "      code:\n        coding:", "      cod:\n        coding:", "    resource:", "suggestions.venous-duplex.resource.code",
+     "missing"),
     (COMMON, "disclaimer: >-", "disclaimr: >-", "disclaimr", "disclaimr", "unknown key"),
     (COMMON, "  - {code: patient-declined, display: Patient declined}", "  - {code: patient-declined}",
      "patient-declined", "override_reasons[2].display", "missing"),
@@ -249,6 +265,12 @@ def _pallor(base, change):
         {"url": "https://claudication-cds.example.org/fhir/StructureDefinition/concept-laterality", "valueCode": "up"}),
      '"up"', "compose.include[0].concept[0].extension[1].valueCode", "is not one of"),
     (lambda vs: vs.update(experimental="no"), '"experimental"', "experimental", "expected boolean"),
+    (lambda vs: vs["compose"].update(include=[]), '"include"', "compose.include", "should be non-empty"),
+    (lambda vs: vs["compose"]["include"][0]["concept"][0].pop("display"), ('"concept"', 1), "compose.include[0].concept[0].display",
+     "missing"),
+    (lambda vs: vs["compose"]["include"][0]["concept"][0]["extension"].append(
+        {"url": "https://claudication-cds.example.org/fhir/StructureDefinition/concept-site-label", "valueCode": "leg"}),
+     ('"valueCode": "leg"', -2), "compose.include[0].concept[0].extension[1]", "does not follow the rule (source and site-label"),
     (lambda vs: vs.update(id="pallor2"), '"id"', "id", "must match the file name"),
 ])
 def test_value_set_schema(base, change, at, key, message):
