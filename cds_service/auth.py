@@ -40,7 +40,7 @@ class TrustedClient:
 
 @dataclass
 class _KeyCache:
-    keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
+    keys: dict[str, dict] = field(default_factory=dict)  # kid -> the JWK as published (checked usable)
     fetched_at: float = 0.0
     last_attempt: float = 0.0
     fetches: int = 0
@@ -101,16 +101,29 @@ class Authenticator:
 
     # -- keys ----------------------------------------------------------------------------
     @staticmethod
-    def _parse_jwks(jwks: dict) -> dict[str, jwt.PyJWK]:
+    def _parse_jwks(jwks: dict) -> dict[str, dict]:
+        """kid -> JWK, keeping only keys PyJWT can build; unusable ones are skipped, not fatal."""
         keys = {}
         for raw in jwks.get("keys", ()):
+            if not isinstance(raw, dict) or not isinstance(raw.get("kid"), str) or not raw["kid"]:
+                continue
             try:
-                key = jwt.PyJWK(raw)
+                jwt.PyJWK(raw)
             except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
                 continue
-            if raw.get("kid"):
-                keys[raw["kid"]] = key
+            keys[raw["kid"]] = raw
         return keys
+
+    @staticmethod
+    def key_object(jwk: dict, alg: str) -> jwt.PyJWK:
+        """The key as a PyJWK bound to one algorithm: the JWK's own ``alg`` when it publishes one,
+        else the token's. PyJWT then refuses a token whose ``alg`` is not the key's, and a key of
+        the wrong type cannot be built for it, so an RS384 header on an EC key's kid (or the
+        reverse) is a 401, never a TypeError deep in the signature check."""
+        try:
+            return jwt.PyJWK(jwk, algorithm=jwk.get("alg") or alg)
+        except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
+            raise Unauthorized(f"the key for this kid cannot be used with {alg}") from None
 
     def _fetch(self, client: TrustedClient, cache: _KeyCache) -> None:
         cache.last_attempt = time.monotonic()
@@ -127,7 +140,7 @@ class Authenticator:
             cache.keys = keys
             cache.fetched_at = time.monotonic()
 
-    def key_for(self, client: TrustedClient, kid: str) -> jwt.PyJWK | None:
+    def key_for(self, client: TrustedClient, kid: str) -> dict | None:
         """The client's key for ``kid``: cached for a lifetime, refetched once on an unknown kid,
         at most once per cool-down so a flood of bad tokens cannot hammer the key server."""
         cache = self._caches[client.iss]
@@ -189,12 +202,13 @@ class Authenticator:
         jku = header.get("jku")
         if jku is not None and jku != client.jwks_url:
             raise Unauthorized("jku is not the client's configured JWK Set URL")
-        key = self.key_for(client, kid)
-        if key is None:
+        jwk = self.key_for(client, kid)
+        if jwk is None:
             raise Unauthorized("unknown kid")
+        key = self.key_object(jwk, alg)
         leeway = self.settings.jwt_leeway_s
         try:
-            claims = jwt.decode(token, key=key.key, algorithms=[alg], audience=audience, issuer=client.iss,
+            claims = jwt.decode(token, key=key, algorithms=[alg], audience=audience, issuer=client.iss,
                                 leeway=leeway, options={"require": ["iss", "aud", "exp", "iat", "jti"]})
         except jwt.ExpiredSignatureError:
             raise Unauthorized("token expired") from None

@@ -117,6 +117,20 @@ def _bad_signature(keys):
     return ".".join([head, body, other])
 
 
+def _unsigned(header: dict, payload: dict, signature: bytes = b"junk-signature") -> str:
+    import base64
+    enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
+    return ".".join([enc(json.dumps(header).encode()), enc(json.dumps(payload).encode()), enc(signature)])
+
+
+def _mismatched(keys, alg, key_of):
+    """A token any caller can make from public values: a trusted iss, the kid of a key of the
+    other type, an alg the client allows, and a junk signature."""
+    now = int(time.time())
+    payload = {"iss": ISS, "aud": BASE + SERVICE, "iat": now, "exp": now + 60, "jti": str(uuid.uuid4()), "tenant": "t1"}
+    return _unsigned({"alg": alg, "typ": "JWT", "kid": keys[key_of][1]}, payload)
+
+
 CASES = {
     "no header": lambda k: None,
     "not a JWT": lambda k: "not-a-jwt",
@@ -136,6 +150,8 @@ CASES = {
     "missing exp": lambda k: token(k, drop=("exp",)),
     "wrong tenant": lambda k: token(k, tenant="t2"),
     "typ not JWT": lambda k: token(k, header={"typ": "at+jwt"}),
+    "RS384 header on an EC key's kid": lambda k: _mismatched(k, "RS384", "ES384"),
+    "ES384 header on an RSA key's kid": lambda k: _mismatched(k, "ES384", "RS384"),
 }
 
 
@@ -214,3 +230,24 @@ def test_sandbox_keys_load_in_development(settings, knowledge):
     app = create_app(settings.with_overrides(auth="required", allow_sandbox=True), knowledge=knowledge)
     authenticator = app.extensions["cds"].authenticator
     assert "https://sandbox.cds-hooks.org" in authenticator.clients
+
+
+@pytest.fixture
+def keys_without_alg_file(tmp_path, keys):
+    """JWKs as many EHRs publish them: no ``alg`` member, so only the key type says what fits."""
+    jwks = {"keys": [{k: v for k, v in _jwk(priv, kid, alg).items() if k != "alg"} for alg, (priv, kid) in keys.items()]}
+    path = tmp_path / "no-alg.json"
+    path.write_text(json.dumps({"clients": [{"iss": ISS, "jwks": jwks, "algorithms": ["ES384", "RS384"]}]}))
+    return path
+
+
+@pytest.mark.parametrize("alg,key_of", [("RS384", "ES384"), ("ES384", "RS384")])
+def test_mismatched_key_type_is_401_also_when_the_jwk_names_no_alg(settings, knowledge, keys, keys_without_alg_file,
+                                                                  alg, key_of):
+    app = create_app(settings.with_overrides(auth="required", trusted_clients=keys_without_alg_file), knowledge=knowledge)
+    response = call(app, _mismatched(keys, alg, key_of))
+    assert response.status_code == 401
+    assert response.get_json()["issue"][0]["diagnostics"] == "Unauthorized"
+    # the same keys still verify the tokens they did sign (RS384 is not RS256 by default)
+    assert call(app, token(keys, "RS384")).status_code == 200
+    assert call(app, token(keys, "ES384")).status_code == 200
