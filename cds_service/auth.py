@@ -4,8 +4,9 @@ Every call to discovery, a service or feedback must carry ``Authorization: Beare
 signed by a trusted client. Keys come only from the client's configured JWK Set (inline or
 its configured URL); a ``jku`` in the token is accepted only when it *is* that URL, so a
 token can never make the service fetch a key from where it likes. ``aud`` must be the URL
-actually called, ``jti`` is refused on replay across workers and instances (kept in the
-database), and the lifetime is bounded. Failures answer 401 with no detail; the reason is
+actually called (under CDS_PUBLIC_BASE_URL; never taken from the Host header in production),
+``jti`` is refused on replay across workers and instances (kept in the database), and the
+lifetime is bounded. Failures answer 401 with no detail; the reason is
 logged with ``iss``, ``tenant`` and ``jti`` only.
 """
 from __future__ import annotations
@@ -67,6 +68,34 @@ def load_clients(path: Path) -> list[TrustedClient]:
     return clients
 
 
+def check_client_for_production(client: TrustedClient, settings: Settings) -> None:
+    """A trusted client entry production refuses to start with (ConfigError, one line): keys
+    fetched over plain http could be swapped on the way, and a FHIR server the service is
+    told to call must be reachable the way the settings allow (https by default)."""
+    if client.jwks_url and not client.jwks_url.startswith("https://"):
+        raise ConfigError(f"trusted client {client.iss}: jwks_url must be https when CDS_ENV=production")
+    if settings.fhir_require_https:
+        for server in client.fhir_servers:
+            if not server.startswith("https://"):
+                raise ConfigError(f"trusted client {client.iss}: fhir_servers entry {server} must be https "
+                                  "when CDS_ENV=production")
+
+
+def load_trusted_clients(settings: Settings) -> list[TrustedClient]:
+    """Every client the settings trust, checked for production when CDS_ENV=production. The
+    serve command calls this before starting workers, so a bad file stops the start with one
+    line instead of failing inside each worker."""
+    clients: list[TrustedClient] = []
+    if settings.trusted_clients is not None:
+        clients += load_clients(settings.trusted_clients)
+    if settings.allow_sandbox:
+        clients += load_clients(settings.knowledge_dir / SANDBOX_CLIENTS)
+    if settings.production:
+        for client in clients:
+            check_client_for_production(client, settings)
+    return clients
+
+
 @dataclass(frozen=True)
 class VerifiedClient:
     iss: str
@@ -92,12 +121,7 @@ class Authenticator:
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store) -> "Authenticator":
-        clients: list[TrustedClient] = []
-        if settings.trusted_clients is not None:
-            clients += load_clients(settings.trusted_clients)
-        if settings.allow_sandbox:
-            clients += load_clients(settings.knowledge_dir / SANDBOX_CLIENTS)
-        return cls(clients, store, settings)
+        return cls(load_trusted_clients(settings), store, settings)
 
     # -- keys ----------------------------------------------------------------------------
     @staticmethod
@@ -155,8 +179,13 @@ class Authenticator:
 
     # -- verification ----------------------------------------------------------------------
     def expected_audience(self, request) -> str:
+        """The URL a token's ``aud`` must name. Only development falls back to the URL the
+        request says it was sent to (Host header), which a caller chooses; production refuses
+        every token rather than do that (``config.check_production`` stops the start first)."""
         if self.settings.public_base_url:
             return self.settings.public_base_url + request.path
+        if self.settings.production:
+            raise Unauthorized("CDS_PUBLIC_BASE_URL is not set; the Host header is never trusted in production")
         return request.base_url
 
     def verify(self, request) -> VerifiedClient:

@@ -251,3 +251,47 @@ def test_mismatched_key_type_is_401_also_when_the_jwk_names_no_alg(settings, kno
     # the same keys still verify the tokens they did sign (RS384 is not RS256 by default)
     assert call(app, token(keys, "RS384")).status_code == 200
     assert call(app, token(keys, "ES384")).status_code == 200
+
+
+# -- production --------------------------------------------------------------------------------
+def test_production_never_takes_aud_from_the_host_header(auth_settings, knowledge, keys):
+    """A token minted for another host, sent with that host in the Host header, is refused: the
+    audience is CDS_PUBLIC_BASE_URL (start-up refuses production without it; even settings built
+    in code without one refuse every token rather than trust Host)."""
+    foreign = "http://evil.example.org"
+    for public in (None, "https://cds.example.org"):
+        app = create_app(auth_settings.with_overrides(env="production", public_base_url=public,
+                                                      fhir_allow_any_server=False), knowledge=knowledge)
+        response = app.test_client().post(SERVICE, json=hook_request([]), base_url=foreign, headers={
+            "Host": "evil.example.org", "Authorization": f"Bearer {token(keys, aud=foreign + SERVICE)}"})
+        assert response.status_code == 401, public
+    assert call(app, token(keys, aud="https://cds.example.org" + SERVICE)).status_code == 200
+
+
+def _client_file(tmp_path, **entry):
+    path = tmp_path / "prod-clients.json"
+    path.write_text(json.dumps({"clients": [{"iss": ISS, "algorithms": ["ES384"], **entry}]}))
+    return path
+
+
+@pytest.mark.parametrize("entry,message", [
+    ({"jwks_url": "http://ehr.example.org/jwks.json"}, "jwks_url must be https"),
+    ({"jwks_url": JWKS_URL, "fhir_servers": ["http://fhir.example.org/r4"]}, "must be https"),
+])
+def test_production_refuses_an_unsafe_trusted_client(settings, tmp_path, entry, message):
+    from cds_service.auth import load_trusted_clients
+    prod = settings.with_overrides(env="production", auth="required", public_base_url="https://cds.example.org",
+                                   fhir_allow_any_server=False, fhir_require_https=True,
+                                   trusted_clients=_client_file(tmp_path, **entry))
+    with pytest.raises(ConfigError, match=message):
+        load_trusted_clients(prod)
+    assert load_trusted_clients(prod.with_overrides(env="development"))  # development lets a local key server be http
+
+
+def test_production_accepts_a_safe_trusted_client(settings, tmp_path):
+    from cds_service.auth import load_trusted_clients
+    prod = settings.with_overrides(env="production", auth="required", public_base_url="https://cds.example.org",
+                                   fhir_allow_any_server=False, fhir_require_https=True,
+                                   trusted_clients=_client_file(tmp_path, jwks_url=JWKS_URL,
+                                                                fhir_servers=["https://fhir.example.org/r4"]))
+    assert [c.iss for c in load_trusted_clients(prod)] == [ISS]
