@@ -278,14 +278,14 @@ def _client_file(tmp_path, **entry):
     ({"jwks_url": "http://ehr.example.org/jwks.json"}, "jwks_url must be https"),
     ({"jwks_url": JWKS_URL, "fhir_servers": ["http://fhir.example.org/r4"]}, "must be https"),
 ])
-def test_production_refuses_an_unsafe_trusted_client(settings, tmp_path, entry, message):
-    from cds_service.auth import load_trusted_clients
+def test_production_refuses_an_unsafe_trusted_client(settings, knowledge, tmp_path, entry, message):
     prod = settings.with_overrides(env="production", auth="required", public_base_url="https://cds.example.org",
                                    fhir_allow_any_server=False, fhir_require_https=True,
                                    trusted_clients=_client_file(tmp_path, **entry))
     with pytest.raises(ConfigError, match=message):
-        load_trusted_clients(prod)
-    assert load_trusted_clients(prod.with_overrides(env="development"))  # development lets a local key server be http
+        create_app(prod, knowledge=knowledge)
+    # development lets a local key server be http
+    assert create_app(prod.with_overrides(env="development", fhir_require_https=False), knowledge=knowledge)
 
 
 def test_production_accepts_a_safe_trusted_client(settings, tmp_path):
