@@ -60,6 +60,13 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
+def _same_origin(url: str, base: str) -> bool:
+    try:
+        return _origin(url) == _origin(base)
+    except ValueError:  # a server's next link with a port that is not one
+        return False
+
+
 def _within(url: str, base: str) -> bool:
     """``url`` is ``base`` or below it: same scheme, host and port, no user info, query or
     fragment, and a path under base's path with no dot segments (``/r4/../admin`` would leave
@@ -80,7 +87,12 @@ def _within(url: str, base: str) -> bool:
 
 def server_allowed(fhir_server: str, settings: Settings, client) -> str | None:
     """None when the service may call this server for this caller, else the reason it may not."""
-    scheme = urlsplit(fhir_server).scheme
+    try:
+        scheme, host, _ = _origin(fhir_server)
+    except ValueError:  # a port out of range or not a number, an unclosed IPv6 bracket
+        return "fhirServer is not a usable URL"
+    if not host:
+        return "fhirServer is not a usable URL"
     if settings.fhir_require_https and scheme != "https":
         return "fhirServer must use https"
     if client is not None and getattr(client, "fhir_servers", None):
@@ -147,7 +159,7 @@ class Fetcher:
         pages = 0
         try:
             while url:
-                if _origin(url) != _origin(self.fhir_server):
+                if not _same_origin(url, self.fhir_server):
                     raise FetchFailed("a next link points to another server; not followed")
                 if pages >= self.settings.fhir_page_cap:
                     break

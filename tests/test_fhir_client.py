@@ -80,6 +80,16 @@ def test_next_link_on_another_host_is_refused_and_no_token_leaks(client):
 
 
 @responses.activate
+@pytest.mark.parametrize("link", ["https://fhir.example.org:99999/r4/Condition?page=2", "https://[::1/Condition"])
+def test_an_unparseable_next_link_is_not_followed_and_not_a_500(client, link):
+    first = bundle([])
+    first["link"] = [{"relation": "next", "url": link}]
+    prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None}
+    assert client.post(URL, json=fallback_body(prefetch)).status_code == 200  # the first page stands
+    assert len(responses.calls) == 0
+
+
+@responses.activate
 def test_page_cap_stops_endless_next_links(client, app):
     cap = app.extensions["cds"].settings.fhir_page_cap
     def endless(request):
@@ -227,3 +237,10 @@ def test_a_client_may_only_send_its_configured_fhir_servers(settings, server):
     assert server_allowed(FHIR, strict, client) is None and server_allowed(FHIR + "/", strict, client) is None
     assert server_allowed(FHIR + "/tenant-a", strict, client) is None
     assert server_allowed(server, strict, client) == "fhirServer is not configured for this client"
+
+
+@pytest.mark.parametrize("server", ["https://fhir.example.org:99999/r4", "https://fhir.example.org:abc/r4",
+                                    "https://[::1/r4"])
+def test_an_unparseable_fhir_server_is_412_not_500(client, server):
+    body = fallback_body(server=server)
+    assert _diagnostics(client.post(URL, json=body)).endswith("fhirServer is not a usable URL")
