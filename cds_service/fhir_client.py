@@ -37,21 +37,27 @@ class FetchFailed(Exception):
     """One key could not be had; the message is safe to return in an OperationOutcome."""
 
 
+def _cause(exc: BaseException) -> BaseException | None:
+    """The error behind ``exc``: urllib3 keeps it in ``reason``, requests in ``args``, Python in
+    ``__cause__``/``__context__``."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, BaseException):
+        return reason
+    nested = [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]
+    return nested[0] if nested else exc.__cause__ or exc.__context__
+
+
 def transport_failure(exc: BaseException) -> str:
     """``ConnectionError/ECONNREFUSED``-style name of a socket-level failure, for the log only:
-    the exception class and the errno name of the first OSError in its chain, never a message."""
-    names = [type(exc).__name__]
+    the exception class and the errno name of the first OSError behind it, never a message."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, OSError) and current.errno in errno.errorcode:
-            names.append(errno.errorcode[current.errno])
-            break
-        nested = [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
-        current = getattr(current, "reason", None) if isinstance(getattr(current, "reason", None), BaseException) \
-            else (nested[0] if nested else current.__cause__ or current.__context__)
-    return "/".join(names)
+            return f"{type(exc).__name__}/{errno.errorcode[current.errno]}"
+        current = _cause(current)
+    return type(exc).__name__
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -71,12 +77,9 @@ def _within(url: str, base: str) -> bool:
     """``url`` is ``base`` or below it: same scheme, host and port, no user info, query or
     fragment, and a path under base's path with no dot segments (``/r4/../admin`` would leave
     it once the HTTP library normalises the path)."""
-    try:
-        parts, base_parts = urlsplit(url), urlsplit(base)
-        if _origin(url) != _origin(base):
-            return False
-    except ValueError:  # a port that is not a number
+    if not _same_origin(url, base):
         return False
+    parts, base_parts = urlsplit(url), urlsplit(base)
     if "@" in parts.netloc or parts.query or parts.fragment:
         return False
     if any(seg.lower().replace("%2e", ".") in (".", "..") for seg in parts.path.split("/")):
