@@ -215,9 +215,10 @@ def test_unreachable_server_is_412_without_socket_detail(client, caplog):
     finally:
         listener.close()
     assert refused.endswith(": the FHIR server could not be reached")
-    assert silent == refused
+    # a silent server ends in its read timeout or, on a loaded machine, in the overall deadline
+    assert silent == refused or silent.endswith(": the overall deadline for FHIR calls passed")
     for word in ("Error", "refused", "Errno", "timed out", "Timeout", "in time", str(closed)):
-        assert word not in refused
+        assert word not in refused and word not in silent
     reasons = [r.reason for r in caplog.records if r.name == "cds_service.fhir"]
     assert "ConnectionError/ECONNREFUSED" in reasons
     logged = " ".join(r.getMessage() + str(r.__dict__) for r in caplog.records if r.name == "cds_service.fhir")
