@@ -23,13 +23,14 @@ def preflight(settings: config_mod.Settings) -> None:
     raises a StartupError naming the variable, so the operator reads one line, not one
     traceback per worker."""
     from . import knowledge
-    from .auth import SANDBOX_CLIENTS, load_clients
+    from .auth import SANDBOX_CLIENTS, check_client_for_production, load_clients
     from .store import Store, StoreError
     for variable, path in (("CDS_TRUSTED_CLIENTS", settings.trusted_clients),
                            ("CDS_ALLOW_SANDBOX", settings.knowledge_dir / SANDBOX_CLIENTS if settings.allow_sandbox else None)):
         try:
-            if path is not None:
-                load_clients(path)
+            for client in load_clients(path) if path is not None else ():
+                if settings.production and settings.auth == "required":
+                    check_client_for_production(client, settings)
         except config_mod.ConfigError as exc:
             raise config_mod.ConfigError(f"{variable}: {exc}") from None
     knowledge.load(settings.knowledge_dir)

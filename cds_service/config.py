@@ -4,7 +4,9 @@ Every setting is a ``CDS_*`` variable declared below as a field of ``Settings``:
 parser (which validates), its development default, its production preset and what it means.
 ``from_env`` reads them from that declaration, and the README's configuration table is
 generated from it (``python -m tools.readme_settings``; a test fails when the two disagree).
-``CDS_ENV=production`` switches on the production preset; explicit variables still win.
+``CDS_ENV=production`` switches on the production preset (auth required, https-only FHIR
+servers configured per client, no CORS); explicit variables still win over the preset, but
+not over the production checks (``check_production``), which stop the start instead.
 
 A wrong value is a ``ConfigError`` whose message starts with the variable's name, raised
 once, in the gunicorn master (``cds-service serve`` checks everything before forking).
@@ -19,9 +21,14 @@ from typing import Any, Callable, Literal, Mapping, TypeVar, cast
 
 from .errors import ConfigError
 
-__all__ = ["ConfigError", "REPO_ROOT", "Settings", "from_env", "declared", "markdown_table", "AuthMode", "EnvName"]
+__all__ = ["ConfigError", "DEFAULT_CORS_ORIGINS", "REPO_ROOT", "Settings", "from_env", "check_production", "declared",
+           "markdown_table", "AuthMode", "EnvName"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The public CDS Hooks sandbox (https://github.com/cds-hooks/sandbox, served from its CNAME
+# sandbox.cds-hooks.org) and a developer's own tools on this machine, on any port. The retired
+# legacy-sandbox.cds-hooks.org is left out: it speaks the pre-1.0 request this service refuses.
+DEFAULT_CORS_ORIGINS = ("https://sandbox.cds-hooks.org", "http://localhost:*", "http://127.0.0.1:*")
 AuthMode = Literal["off", "required"]
 EnvName = Literal["development", "production"]
 T = TypeVar("T")
@@ -72,7 +79,15 @@ def _url(name: str, value: str) -> str:
 
 
 def _origins(name: str, value: str) -> tuple[str, ...]:
-    return tuple(o.strip() for o in value.split(",") if o.strip())
+    """Comma-separated origins (``:*`` for any port), or ``none``."""
+    from .cors import origin_problem
+    if value.strip().lower() == "none":
+        return ()
+    origins = tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+    for origin in origins:
+        if (problem := origin_problem(origin)) is not None:
+            raise ConfigError(f"{name}: {problem}")
+    return origins
 
 
 def _database_url(name: str, value: str) -> str:
@@ -106,24 +121,27 @@ def setting(env: str, default: T, parse: Callable[[str, str], T], doc: str, *, p
 @dataclass(frozen=True)
 class Settings:
     env: EnvName = setting("CDS_ENV", "development", _choice("development", "production"), "preset",
-                           production="production")
+                           production="production", shown_production="`production` (the image's default)")
     auth: AuthMode = setting("CDS_AUTH", "off", _choice("off", "required"),
                              "require a signed client JWT on discovery, service and feedback calls", production="required")
-    trusted_clients: Path | None = setting("CDS_TRUSTED_CLIENTS", None, _path, "JSON file of trusted clients (see below)",
-                                           shown_production="required")
+    trusted_clients: Path | None = setting(
+        "CDS_TRUSTED_CLIENTS", None, _path, "JSON file of trusted clients (see below)",
+        shown_production="required; each `jwks_url` and `fhir_servers` entry must be https")
     allow_sandbox: bool = setting("CDS_ALLOW_SANDBOX", False, _bool,
                                   "trust the public sandbox's published keys (`knowledge/sandbox-client.json`)",
                                   shown_production="refused")
-    public_base_url: str | None = setting("CDS_PUBLIC_BASE_URL", None, _url,
-                                          "base URL used to check a JWT's `aud` (otherwise the request's own URL)",
-                                          shown_production="set behind a proxy")
+    public_base_url: str | None = setting(
+        "CDS_PUBLIC_BASE_URL", None, _url,
+        "the URL clients call; a JWT's `aud` must be this plus the path. Unset in development, the request's own URL "
+        "(Host header) is used; production never does that", shown_production="required (with auth), https")
     database_url: str = setting("CDS_DATABASE_URL", "sqlite:///cds-service.db", _database_url,
                                 "feedback and seen JWT ids; PostgreSQL lets several instances share them",
                                 shown_production="`postgresql://…`")
     knowledge_dir: Path = setting("CDS_KNOWLEDGE_DIR", REPO_ROOT, _path, "folder holding `valuesets/`, `knowledge/`, `cards/`",
                                   shown="the checkout", shown_production="`/app` in the image")
-    cors_origins: tuple[str, ...] = setting("CDS_CORS_ORIGINS", ("*",), _origins, "comma-separated allowed origins",
-                                            production=(), shown_production="none")
+    cors_origins: tuple[str, ...] = setting(
+        "CDS_CORS_ORIGINS", DEFAULT_CORS_ORIGINS, _origins,
+        "web origins whose pages may call the service from a browser (below)", production=(), shown_production="`none`")
     max_body_bytes: int = setting("CDS_MAX_BODY_BYTES", 5 * 1024 * 1024, _int(1024), "larger request bodies get 413")
     max_prefetch_resources: int = setting("CDS_MAX_PREFETCH_RESOURCES", 50_000, _int(1),
                                           "more resources in one request get 413")
@@ -135,7 +153,8 @@ class Settings:
                                            "a larger FHIR answer makes the key unobtainable (bounds memory)")
     fhir_allow_any_server: bool = setting(
         "CDS_FHIR_ALLOW_ANY_SERVER", True, _bool,
-        "call any `fhirServer` (the sandbox's); in production only a client's configured `fhir_servers`", production=False)
+        "call any `fhirServer` (the sandbox's); otherwise only the calling client's `fhir_servers` (same scheme, host "
+        "and port, path at or below)", production=False, shown_production="`false`; `true` refused with auth required")
     fhir_require_https: bool = setting("CDS_FHIR_REQUIRE_HTTPS", False, _bool, "refuse plain-http FHIR servers",
                                        production=True)
     jwt_max_lifetime_s: int = setting("CDS_JWT_MAX_LIFETIME_S", 3600, _int(1), "longest accepted `exp - iat`")
@@ -178,9 +197,32 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     settings = Settings(**values)
     if settings.auth == "required" and settings.trusted_clients is None and not settings.allow_sandbox:
         raise ConfigError("CDS_AUTH=required needs CDS_TRUSTED_CLIENTS (or CDS_ALLOW_SANDBOX=true in development)")
-    if settings.production and settings.allow_sandbox:
-        raise ConfigError("CDS_ALLOW_SANDBOX trusts a publicly known key: it is refused when CDS_ENV=production")
+    check_production(settings)
     return settings
+
+
+def check_production(settings: Settings) -> None:
+    """What production never starts with, whatever the variables say (one ConfigError each).
+
+    With auth required, the token's ``aud`` is checked against CDS_PUBLIC_BASE_URL, never
+    against the Host header a caller chooses, and the service calls only the FHIR servers a
+    trusted client's entry lists (so it cannot be used as a proxy). The trusted clients file
+    gets its own checks when it is loaded (``auth.check_client_for_production``).
+    """
+    if not settings.production:
+        return
+    if settings.allow_sandbox:
+        raise ConfigError("CDS_ALLOW_SANDBOX trusts a publicly known key: it is refused when CDS_ENV=production")
+    if settings.auth != "required":
+        return
+    if not settings.public_base_url:
+        raise ConfigError("CDS_ENV=production needs CDS_PUBLIC_BASE_URL (the https URL clients call, e.g. "
+                          "https://cds.example.org): a token's aud is never checked against the Host header")
+    if not settings.public_base_url.startswith("https://"):
+        raise ConfigError("CDS_PUBLIC_BASE_URL must be an https URL when CDS_ENV=production")
+    if settings.fhir_allow_any_server:
+        raise ConfigError("CDS_FHIR_ALLOW_ANY_SERVER=true is refused when CDS_ENV=production: every fhirServer "
+                          "must be one listed in the calling client's fhir_servers")
 
 
 def _shown(value: Any) -> str:

@@ -27,7 +27,7 @@ def test_every_declared_variable_is_read():
 
 
 def test_production_column_is_the_preset():
-    s = from_env({"CDS_ENV": "production", "CDS_TRUSTED_CLIENTS": "/x.json"})
+    s = from_env({"CDS_ENV": "production", "CDS_TRUSTED_CLIENTS": "/x.json", "CDS_PUBLIC_BASE_URL": "https://cds.example"})
     for f in config.declared():
         if f.metadata["production"] is not config._SAME:
             assert getattr(s, f.name) == f.metadata["production"], f.name
