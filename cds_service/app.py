@@ -19,6 +19,7 @@ from .engine import Engine
 from .errors import CDSError, Unauthorized, operation_outcome
 from .http import Services, json_response
 from .metrics import Metrics
+from .request_body import BufferedBody
 from .store import Store
 
 log = logging.getLogger(logs.REQUEST_LOGGER)
@@ -33,7 +34,8 @@ def _endpoint_label() -> str:
 
 
 def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowledge_mod.Knowledge | None = None,
-               store: Store | None = None, fetcher_factory=None, authenticator=None) -> Flask:
+               store: Store | None = None, fetcher_factory=None, authenticator=None,
+               body_read_timeout_s: float = 10.0) -> Flask:
     settings = settings or config_mod.from_env()
     logs.configure(settings.log_level)
     knowledge = knowledge or knowledge_mod.load(settings.knowledge_dir)
@@ -50,6 +52,8 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.wsgi_app = BufferedBody(app.wsgi_app, settings.max_body_bytes, read_timeout_s=body_read_timeout_s,
+                                deadline_s=3 * body_read_timeout_s)
     app.json.sort_keys = False
     app.extensions["cds"] = Services(settings=settings, engine=engine, store=store, authenticator=authenticator,
                                      fetcher_factory=fetcher_factory, metrics=metrics)

@@ -21,9 +21,30 @@ def configure(level: str = "INFO") -> None:
         root.setLevel(level)
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                                       rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+    handler.setFormatter(JsonFormatter(_FORMAT, rename_fields=_RENAME))
     handler._cds = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = True
+
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+_RENAME = {"asctime": "time", "levelname": "level", "name": "logger"}
+
+
+def gunicorn_logconfig(level: str = "INFO") -> dict:
+    """gunicorn's own loggers (start, worker exits, errors) in the same JSON lines as ours, so one
+    log pipeline reads everything. The access log stays off: the app's request line replaces it and
+    never carries a query string."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter, "fmt": _FORMAT, "rename_fields": _RENAME}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+                     "none": {"class": "logging.NullHandler"}},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": ["stderr"], "propagate": False},
+            "gunicorn.access": {"level": "CRITICAL", "handlers": ["none"], "propagate": False},
+        },
+        "root": {"level": "WARNING", "handlers": []},
+    }
