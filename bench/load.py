@@ -64,7 +64,7 @@ class Server:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if requests.get(self.url + "/readyz", timeout=1).status_code == 200:
                     break
             except requests.RequestException:
                 pass

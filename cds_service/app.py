@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from . import config as config_mod, knowledge as knowledge_mod, logs
 from .api import discovery, feedback, health, hooks, metrics as metrics_api
 from .engine import Engine
-from .errors import CDSError, Unauthorized, operation_outcome
+from .errors import CDSError, DatabaseUnavailable, Unauthorized, operation_outcome
 from .http import Services, json_response
 from .metrics import Metrics
 from .request_body import BufferedBody
@@ -24,7 +24,7 @@ from .store import Store
 
 log = logging.getLogger(logs.REQUEST_LOGGER)
 auth_log = logging.getLogger(logs.AUTH_LOGGER)
-_OPEN_PATHS = ("/healthz", "/metrics")
+_OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json")
 _HTTP_ISSUE = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "not-supported"}
 
 
@@ -88,6 +88,8 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
         if isinstance(exc, Unauthorized):
             metrics.auth_failures.inc()
             auth_log.warning("unauthorized", extra={"reason": exc.reason, **getattr(exc, "log_fields", {})})
+        if isinstance(exc, DatabaseUnavailable):
+            metrics.database_unavailable.labels(exc.use).inc()
         g.setdefault("log_fields", {})["error"] = exc.issue_code
         return json_response(exc.outcome(), status=exc.status, headers=exc.headers)
 

@@ -29,6 +29,9 @@ class Metrics:
         self.feedback = Counter("cds_feedback_items", "Feedback items received by outcome", ["outcome"], registry=r)
         self.partial_keys = Counter("cds_partial_prefetch_keys", "Prefetch keys read only in part (paging cut short)",
                                     ["key"], registry=r)
+        self.database_unavailable = Counter(
+            "cds_database_unavailable", "Database calls that failed while serving, by use (replay-check and feedback "
+            "answer 503; readiness reports it)", ["use"], registry=r)
         self.auth_failures = Counter("cds_auth_failures", "Requests refused with 401", registry=r)
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
