@@ -14,7 +14,7 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from . import config as config_mod, knowledge as knowledge_mod, logs
-from .api import discovery, feedback, health, hooks, metrics as metrics_api
+from .api import discovery, feedback, health, hooks, metrics as metrics_api, openapi
 from .engine import Engine
 from .errors import CDSError, DatabaseUnavailable, Unauthorized, operation_outcome
 from .http import Services, json_response
@@ -60,7 +60,7 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
     if settings.cors_origins:
         CORS(app, origins=list(settings.cors_origins), allow_headers=["Authorization", "Content-Type"],
              expose_headers=["WWW-Authenticate"], methods=["GET", "POST", "OPTIONS"], max_age=600)
-    for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, metrics_api.bp):
+    for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, metrics_api.bp, openapi.bp):
         app.register_blueprint(blueprint)
 
     @app.before_request

@@ -33,9 +33,13 @@ class FetchFailed(Exception):
     """One key could not be had; the message is safe to return in an OperationOutcome."""
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port), or None for a URL that does not parse (a bad port, a broken IPv6 host)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
@@ -111,7 +115,8 @@ class Fetcher:
         try:
             while url:
                 # Paging that cannot go on ends here, and the key says so (partial), never "present".
-                cut = ("a next link points to another server; not followed" if _origin(url) != _origin(self.fhir_server)
+                origin = _origin(url)
+                cut = ("a next link points to another server; not followed" if origin is None or origin != _origin(self.fhir_server)
                        else "a next link repeats a page already read" if url in seen
                        else f"more than {self.settings.fhir_page_cap} pages" if pages >= self.settings.fhir_page_cap
                        else None)

@@ -50,6 +50,8 @@ def test_unknown_fields_and_extensions_are_ignored(client):
     (lambda b: b.update(fhirAuthorization={"access_token": "t", "token_type": "Bearer", "expires_in": 1,
                                            "scope": "s", "subject": "x"}), "companion field"),
     (lambda b: b.update(fhirServer="ftp://x"), "fhirServer has an invalid format"),
+    (lambda b: b.update(fhirServer="https://n\x15]O,"), "fhirServer is not a usable URL"),  # found by Schemathesis
+    (lambda b: b.update(fhirServer="https://fhir.example.org:99999/r4"), "fhirServer is not a usable URL"),
     (lambda b: b.update(prefetch={"conditions": [1, 2]}), "prefetch.conditions has the wrong type"),
     (lambda b: b.update(prefetch={"conditions": {"no": "resourceType"}, "observations": None}), "must be a FHIR resource"),
 ])
