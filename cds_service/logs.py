@@ -6,6 +6,7 @@ stage timings, counts). Request bodies, tokens and resource contents never reach
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 from pythonjsonlogger.json import JsonFormatter
@@ -29,6 +30,18 @@ def configure(level: str = "INFO") -> None:
 
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+_QUERY = re.compile(r"\?[^\s'\"]*")
+
+
+class DropQueryStrings(logging.Filter):
+    """gunicorn quotes a malformed request line in its warning, query string and all (a patient id,
+    a token): the query string is cut from every message that passes this filter."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "?" in message:
+            record.msg, record.args = _QUERY.sub("?…", message), ()
+        return True
 _RENAME = {"asctime": "time", "levelname": "level", "name": "logger"}
 
 
@@ -40,7 +53,9 @@ def gunicorn_logconfig(level: str = "INFO") -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter, "fmt": _FORMAT, "rename_fields": _RENAME}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+        "filters": {"no_query": {"()": DropQueryStrings}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr",
+                                "filters": ["no_query"]},
                      "none": {"class": "logging.NullHandler"}},
         "loggers": {
             "gunicorn.error": {"level": level, "handlers": ["stderr"], "propagate": False},

@@ -14,12 +14,16 @@ size limit applies everywhere, the test client included.
 from __future__ import annotations
 
 import io
+import logging
 import socket
 import time
 
 import orjson
 
+from . import logs
 from .errors import operation_outcome
+
+log = logging.getLogger(logs.REQUEST_LOGGER)
 
 _CHUNK = 8192
 _NO_BODY = ("GET", "HEAD", "OPTIONS", "DELETE")
@@ -34,6 +38,8 @@ class BodyTooSlow(Exception):
 
 
 def _refuse(start_response, status: str, message: str, code: str):
+    # The app never saw this request, so its request line is written here (no path: it may carry ids).
+    log.info("request", extra={"endpoint": "body refused before routing", "status": int(status[:3])})
     body = orjson.dumps(operation_outcome(message, code))
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
                             ("Connection", "close")])  # the unread rest of the body must not be taken as a request

@@ -145,6 +145,8 @@ def test_logs_never_carry_query_strings_and_are_all_json(server):
     requests.get(server.url + "/cds-services?patient=QUERYSECRET", timeout=ANSWER_S)
     requests.get(server.url + "/nowhere?token=QUERYSECRET", timeout=ANSWER_S)
     requests.get(server.url + "/healthz?x=QUERYSECRET", timeout=ANSWER_S)
+    # a malformed request line, which gunicorn quotes in its own warning
+    assert _raw(server.port, b"GET /x?patient=QUERYSECRET\x01 HTTP/1.1\r\nHost: x\r\n\r\n") == 400
     time.sleep(0.3)
     text = Path(server.stderr_path).read_text()
     assert "QUERYSECRET" not in text
