@@ -3,8 +3,10 @@
 Why: under gunicorn's threaded worker one thread serves a request from its first byte to its
 last. A client that sends its body one byte every 20 seconds would keep that thread for as long
 as it likes, and a handful of such clients would keep every thread (``/healthz`` stops
-answering). Here each wait for the next piece of the body is bounded by a socket timeout and the
-body as a whole by a deadline, so a dripping client gets 408 and gives its thread back. A chunked
+answering). Here each wait for the next piece of the body is bounded by a socket timeout, so a
+dripping client gets 408 and gives its thread back. The body as a whole also has a deadline,
+checked between 8 KiB pieces (gunicorn's reader fills a piece before it returns, so a client that
+sends just inside the socket timeout is cut only at the next piece: the thread count covers that). A chunked
 body (no Content-Length) is cut at the size limit with 413; Werkzeug alone answers such a body
 with 400.
 
