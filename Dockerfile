@@ -24,4 +24,7 @@ EXPOSE 8080
 # Liveness only (/healthz: the process answers); readiness (/readyz) is for the load balancer.
 HEALTHCHECK --interval=30s --timeout=3s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2).status == 200 else 1)"]
+# The image is for deployment: the production preset unless told otherwise (it then needs
+# CDS_TRUSTED_CLIENTS and CDS_PUBLIC_BASE_URL; see compose.prod.yaml). compose.yaml sets development.
+ENV CDS_ENV=production
 CMD ["python", "-m", "cds_service.cli", "serve", "--host", "0.0.0.0", "--port", "8080", "--workers", "4"]

@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
-from urllib.parse import urlsplit
 
 from . import assessment as assessment_mod, cards as cards_mod, findings as findings_mod, prefetch as prefetch_mod, records
 from .config import Settings
@@ -18,16 +17,6 @@ from .knowledge import Knowledge
 from .validation import require_valid, validator
 
 HOOK = "patient-view"
-
-
-def _usable_url(url: str) -> bool:
-    """A URL the FHIR client can call: parses (port, IPv6 host), names a host, no control characters."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return False
-    return bool(parts.hostname) and url.isprintable()
 
 # fetcher([(key, what the client sent)]) -> [KeyResult]; supplied by the FHIR fallback client.
 Fetcher = Callable[[list[tuple[prefetch_mod.PrefetchKey, prefetch_mod.KeyResult]]], list[prefetch_mod.KeyResult]]
@@ -102,8 +91,6 @@ class Engine:
             raise BadRequest(f"this service answers the {HOOK} hook only", expression="hook")
         context = body["context"]
         auth = body.get("fhirAuthorization") or {}
-        if "fhirServer" in body and not _usable_url(body["fhirServer"]):
-            raise BadRequest("fhirServer is not a usable URL", expression="fhirServer")
         return HookRequest(
             hook_instance=body["hookInstance"], patient_id=context["patientId"], user_id=context["userId"],
             encounter_id=context.get("encounterId"), fhir_server=body.get("fhirServer"),
