@@ -194,7 +194,7 @@ def _explain(doc: Document, error: jsonschema.ValidationError) -> list[Problem]:
         return [doc.problem((*path, k), f"unknown key{hint}") for k in extra]
     if kind == "required":
         missing = [k for k in expected if isinstance(value, dict) and k not in value]
-        return [doc.problem((*path, k), "missing (required here)" + _why(error)) for k in missing]
+        return [doc.problem((*path, k), f"{k} is required here" + _why(error)) for k in missing]
     if kind == "type":
         wanted = " or ".join([expected] if isinstance(expected, str) else expected)
         got = _PY_TO_JSON.get(type(value), type(value).__name__)

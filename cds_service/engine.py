@@ -47,6 +47,11 @@ class Gathered:
     fetched_keys: int = 0
     fetch_ms: float | None = None
 
+    @property
+    def incomplete(self) -> bool:
+        """Some key was read only in part: every card then says so."""
+        return "partial" in self.keys.values()
+
 
 @dataclass
 class Stats:
@@ -61,6 +66,11 @@ class Stats:
     excluded: dict[str, int] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     fetched_keys: int = 0
+
+    @property
+    def incomplete(self) -> bool:
+        """Some key was read only in part: every card then says so."""
+        return "partial" in self.keys.values()
 
 
 @dataclass
@@ -134,6 +144,8 @@ class Engine:
                                              expression=f"prefetch.{key.key}")
                 states[key.key] = f"{result.state}-skipped"
                 continue
+            if result.state == "present" and result.next_url:
+                result.state = "partial"  # the client sent a first page and nothing can fetch the rest
             states[key.key] = result.state
             resources.extend(result.resources)
         if len(resources) > self.settings.max_prefetch_resources:
@@ -155,7 +167,7 @@ class Engine:
         assessment = assessment_mod.assess(extraction.findings, self.knowledge.rules, now)
         t3 = clock()
         ctx = cards_mod.CardContext(hook_instance=request.hook_instance, patient_id=request.patient_id,
-                                    user_id=request.user_id)
+                                    user_id=request.user_id, incomplete=gathered.incomplete)
         cards = cards_mod.render(assessment, self.knowledge, ctx)
         t4 = clock()
         timings = {"request": request.parse_ms, **({"fetch": gathered.fetch_ms} if gathered.fetch_ms is not None else {}),

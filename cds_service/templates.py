@@ -70,6 +70,7 @@ class Common:
     override_reasons: tuple[dict, ...]
     disclaimer: str
     seed_citation: str
+    incomplete_record: str
 
 
 def _placeholders(text: str) -> set[str]:
@@ -144,7 +145,7 @@ def read(directory: Path) -> tuple[Document | None, dict[str, Document], list[Pr
 def parse_common(raw: dict[str, Any]) -> Common:
     return Common(topic_system=raw["topic_system"], override_system=raw["override_system"],
                   override_reasons=tuple(raw["override_reasons"]), disclaimer=raw["disclaimer"].strip(),
-                  seed_citation=raw["seed_citation"])
+                  seed_citation=raw["seed_citation"], incomplete_record=raw["incomplete_record"].strip())
 
 
 def load(directory: Path) -> tuple[Common, dict[str, CardTemplate]]:

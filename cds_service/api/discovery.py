@@ -32,6 +32,7 @@ def discovery_document(engine: Engine, settings: Settings) -> dict[str, Any]:
 
 
 @bp.get("/cds-services")
+@bp.get("/cds-services/")  # the sandbox's "Add CDS Services" asks with the slash
 def discovery() -> Response:
     svc = services()
     return json_response(discovery_document(svc.engine, svc.settings))
