@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -91,6 +92,7 @@ class Rules:
     laterality_signs: frozenset[str]
     min_score: float
     strong_score: float
+    arterial: Any = None  # arterial_red_flags.ArterialRules, attached by knowledge.load
 
     def red_flags(self) -> dict[str, Sign]:
         return {k: s for k, s in self.signs.items() if s.red_flag}

@@ -9,7 +9,8 @@ from cds_service import cards
 def test_every_summary_template_fits_with_long_values(knowledge):
     long_values = {"where": "Bilateral posterior tibial", "where_lower": "bilateral posterior tibial", "abi": "0.72",
                    "abi_leg": "right leg", "red_flag": "Acute deep vein thrombosis of lower limb with phlegmasia",
-                   "finding": "Polyneuropathy due to type 2 diabetes mellitus"}
+                   "finding": "Polyneuropathy due to type 2 diabetes mellitus",
+                   "flag_where": "Bilateral posterior tibial", "flag_where_lower": "bilateral posterior tibial"}
     for template in knowledge.templates.values():
         for variant in template.variants:
             used = {n for _, n, _, _ in string.Formatter().parse(variant.summary) if n}
