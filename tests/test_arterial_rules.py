@@ -52,3 +52,9 @@ def test_unreadable_file_is_refused(tmp_path, knowledge):
     path.write_text("clti: [", encoding="utf-8")
     with pytest.raises(arterial_red_flags.ArterialRulesError, match="not readable YAML"):
         arterial_red_flags.load(path, knowledge.rules)
+
+
+def test_vascular_procedures_ride_on_the_optional_procedures_key(engine):
+    key = next(k for k in engine.prefetch_keys if k.key == "procedures")
+    assert not key.required
+    assert "112828007" in engine.prefetch_templates["procedures"] and "276861004" in key.params
