@@ -63,7 +63,7 @@ def _days(raw: dict, key: str, where: str, problems: list[str]) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         problems.append(f"{where}.{key} must be a positive whole number of days")
         return 1
-    if not raw.get(key.replace("_days", "_reason")) and key != "window_days":
+    if not raw.get(key.replace("_days", "_reason")):
         problems.append(f"{where}.{key}: the window needs its reason ({key.replace('_days', '_reason')})")
     return value
 
@@ -77,8 +77,6 @@ def parse(data: dict, rules: Rules) -> ArterialRules:
     for where, raw in (("clti", clti), ("ali", ali)):
         if not raw.get("source"):
             problems.append(f"{where}.source is required")
-    if not signs.get("window_reason"):
-        problems.append("ali.signs.window_reason is required")
     result = ArterialRules(
         tissue_loss=tuple(TissueLoss(sign=t.get("sign", ""), proves_pad=bool(t.get("proves_pad")), ulcer=bool(t.get("ulcer")))
                           for t in clti.get("tissue_loss") or ()),
