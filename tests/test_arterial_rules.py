@@ -1,4 +1,4 @@
-"""The arterial red-flag file (knowledge/arterial-red-flags.yaml) is checked at start: one refusal per broken key."""
+"""The arterial red-flag file (knowledge/arterial-red-flags.yaml) and the extra prefetch keys are checked at start: one refusal per broken key."""
 from __future__ import annotations
 
 import copy
@@ -58,3 +58,36 @@ def test_vascular_procedures_ride_on_the_optional_procedures_key(engine):
     key = next(k for k in engine.prefetch_keys if k.key == "procedures")
     assert not key.required
     assert "112828007" in engine.prefetch_templates["procedures"] and "276861004" in key.params
+
+
+def test_ulcer_codes_ride_on_their_own_optional_key_and_still_count(engine, evaluate):
+    from builders import ICD, bundle, condition, hook_request
+    key = next(k for k in engine.prefetch_keys if k.key == "ulcerConditions")
+    assert not key.required and "L97.529" in key.params and "E11.621" in key.params
+    conditions = next(k for k in engine.prefetch_keys if k.key == "conditions")
+    assert "L97.529" not in conditions.params and conditions.params.count(",") < 450  # one search stays short
+    body = hook_request([condition(ICD, "I73.9", onset_days=400)])
+    body["prefetch"]["ulcerConditions"] = bundle([condition(ICD, "L97.529", onset_days=20)])
+    (card,) = evaluate(body)
+    assert card["indicator"] == "critical"
+
+
+PATTERNS = yaml.safe_load((REPO_ROOT / "knowledge" / "patterns.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: d["prefetch_keys"]["ulcerConditions"].pop("reason"), "prefetch_keys.ulcerConditions.reason is required"),
+    (lambda d: d["prefetch_keys"]["ulcerConditions"].update(resource_type="Encounter"), "is not one of"),
+    (lambda d: d["prefetch_keys"]["ulcerConditions"].update(signs=[]), "prefetch_keys.ulcerConditions.signs is empty"),
+    (lambda d: d["prefetch_keys"]["ulcerConditions"].update(signs=["abi-abnormal"]), "is not a sign read from Condition"),
+    (lambda d: d["prefetch_keys"].update(conditions=d["prefetch_keys"]["ulcerConditions"]), "must be a new key name"),
+    (lambda d: d["prefetch_keys"].update(more=dict(d["prefetch_keys"]["ulcerConditions"])), "already has a prefetch key"),
+    (lambda d: d.update(prefetch_keys=["x"]), "prefetch_keys must be a mapping"),
+])
+def test_broken_prefetch_keys_are_refused(change, message):
+    from cds_service import rules
+    data = copy.deepcopy(PATTERNS)
+    change(data)
+    with pytest.raises(rules.RulesError) as err:
+        rules.parse(data)
+    assert message in str(err.value)
