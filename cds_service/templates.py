@@ -102,6 +102,8 @@ def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | 
             problems.append(f"{name}.suggestions.{sid}: resource must be a ServiceRequest with a code")
         if not s.get("label"):
             problems.append(f"{name}.suggestions.{sid}: label is required")
+        if "reason" in s and not (isinstance(s["reason"], str) and s["reason"].strip()):
+            problems.append(f"{name}.suggestions.{sid}: reason must be non-empty text (the order's reasonCode)")
         skip = s.get("skip_if") or {}
         suggestions[sid] = Suggestion(id=sid, label=s.get("label", ""), resource=resource,
                                       skip_recent=tuple(skip.get("recent") or ()),

@@ -34,3 +34,17 @@ def test_card_wording_is_advisory(knowledge):
             text = " ".join([variant.summary, variant.lead, *variant.consider]).lower()
             assert "diagnosis of" not in text and "diagnosed with" not in text
             assert any(word in text for word in ("consistent with", "consider", "possible", "recorded", "on record"))
+
+
+def test_a_suggestion_reason_must_be_text():
+    from cds_service import templates
+    raw = {"pattern": "arterial-claudication", "source": {"label": "x"},
+           "suggestions": {"s": {"label": "L", "reason": "", "resource": {"resourceType": "ServiceRequest", "code": {"text": "t"}}}},
+           "variants": [{"when": {}, "indicator": "info", "summary": "{flag_where}", "suggestions": ["s"]}]}
+    problems: list[str] = []
+    templates.parse_template("t", raw, problems)
+    assert problems == ["t.suggestions.s: reason must be non-empty text (the order's reasonCode)"]
+    raw["suggestions"]["s"]["reason"] = "Suspected acute limb ischaemia (decision support)"
+    problems.clear()
+    templates.parse_template("t", raw, problems)
+    assert problems == []  # flag_where is a known placeholder
