@@ -60,6 +60,10 @@ def test_clti_in_ulcer_with_abi_090_on_the_same_leg(evaluate):
     assert arterial(evaluate, [left_ulcer(), abi(0.90, "left")])["summary"] == CLTI_CRITICAL
 
 
+def test_clti_in_ulcer_with_low_abi_whose_leg_is_not_recorded(evaluate):
+    assert arterial(evaluate, [left_ulcer(), abi(0.70, None)])["summary"] == CLTI_CRITICAL
+
+
 def test_clti_out_ulcer_with_low_abi_on_the_other_leg_only(evaluate):
     card = arterial(evaluate, [left_ulcer(), abi(0.80, "right")])
     assert card["indicator"] == "warning"
@@ -213,6 +217,12 @@ def test_ali_signs_same_leg_vs_other_leg(evaluate):
     other = arterial(evaluate, [left_pulse_absent(days=30, value=ABSENT), observation(SCT, "163109009", days=1),
                                 observation(SCT, "398979000", days=1, text="left leg pallor")])
     assert "acute limb ischaemia" not in other["summary"] and other["indicator"] != "critical"
+
+
+@pytest.mark.parametrize("days,critical", [(14, True), (15, False)])
+def test_ali_signs_pallor_counts_within_14_days(evaluate, days, critical):
+    card = arterial(evaluate, [left_pulse_absent(days=30, value=ABSENT), left_pulse_absent(days=1), left_pallor(days)])
+    assert (card["indicator"] == "critical") is critical
 
 
 def test_ali_signs_not_shown_new_is_a_warning(evaluate):
