@@ -86,7 +86,8 @@ def test_next_link_on_another_host_is_refused_and_no_token_leaks(client):
 def test_an_unparseable_next_link_is_not_followed_and_not_a_500(client, link):
     first = bundle([])
     first["link"] = [{"relation": "next", "url": link}]
-    prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None}
+    prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
+                "ulcerConditions": None}
     assert client.post(URL, json=fallback_body(prefetch)).status_code == 200  # the first page stands
     assert len(responses.calls) == 0
 
