@@ -139,7 +139,7 @@ def read(path: Path, label: str) -> Document | Problem:
         return Problem(label, exc.line, dotted(paths[0]) if paths else exc.key, str(exc))
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        return Problem(label, line, "", f"not valid YAML: {exc.problem}")
+        return Problem(label, line, "", f"not readable YAML: {exc.problem}")
     except (ValueError, yaml.YAMLError) as exc:
         return Problem(label, getattr(exc, "lineno", None), "", f"not valid {path.suffix.lstrip('.').upper()}: {exc}")
     return Document(path, label, text, data)

@@ -1,4 +1,4 @@
-"""The three reviewed knowledge files, loaded and cross-checked together at start.
+"""The reviewed knowledge files, loaded and cross-checked together at start.
 
 Each file is first checked on its own against its schema (``documents``); then the
 references between files: every value set is a sign of the pattern table, every coded sign
@@ -8,10 +8,10 @@ problem of a stage is reported at once, so a reviewer fixes them in one pass.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import rules as rules_mod, templates as templates_mod, terminology as terminology_mod
+from . import arterial_red_flags, rules as rules_mod, templates as templates_mod, terminology as terminology_mod
 from .documents import Document, Problem
 from .errors import KnowledgeError
 
@@ -27,7 +27,7 @@ class Knowledge:
 
 
 def load(base: Path) -> Knowledge:
-    """Load ``valuesets/``, ``knowledge/patterns.yaml`` and ``cards/`` under ``base``."""
+    """Load ``valuesets/``, ``knowledge/patterns.yaml``, ``knowledge/arterial-red-flags.yaml`` and ``cards/``."""
     problems: list[Problem] = []
     terminology: terminology_mod.Terminology | None = None
     try:
@@ -43,7 +43,9 @@ def load(base: Path) -> Knowledge:
     problems = _cross_check(terminology, rules_doc, template_docs)
     if problems:
         raise KnowledgeError("knowledge files disagree:", problems)
-    return Knowledge(terminology=terminology, rules=rules_mod.parse(rules_doc.data),
+    rules = rules_mod.parse(rules_doc.data)
+    rules = replace(rules, arterial=arterial_red_flags.load(base / "knowledge" / "arterial-red-flags.yaml", rules))
+    return Knowledge(terminology=terminology, rules=rules,
                      common=templates_mod.parse_common(common_doc.data),
                      templates={p: templates_mod.parse_template(d.data) for p, d in template_docs.items()})
 

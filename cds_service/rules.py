@@ -83,6 +83,18 @@ class Combination:
 
 
 @dataclass(frozen=True)
+class ExtraPrefetchKey:
+    """An optional prefetch key of its own for some signs, so that no one search lists too many codes."""
+    key: str
+    resource_type: str
+    signs: tuple[str, ...]
+    reason: str
+
+
+BASE_PREFETCH_KEYS = frozenset({"conditions", "observations", "procedures", "serviceRequests"})
+
+
+@dataclass(frozen=True)
 class Rules:
     patterns: dict[str, dict]
     signs: dict[str, Sign]
@@ -91,6 +103,8 @@ class Rules:
     laterality_signs: frozenset[str]
     min_score: float
     strong_score: float
+    arterial: Any = None  # arterial_red_flags.ArterialRules, attached by knowledge.load
+    prefetch_keys: dict[str, ExtraPrefetchKey] = field(default_factory=dict)
 
     def red_flags(self) -> dict[str, Sign]:
         return {k: s for k, s in self.signs.items() if s.red_flag}
@@ -130,7 +144,10 @@ def parse(data: dict[str, Any]) -> Rules:
                                        within_days=raw.get("within_days", 14), recent_days=raw.get("recent_days", 14))
                       for cid, raw in data["combinations"].items()},
         laterality_signs=frozenset(data["laterality_signs"]),
-        min_score=float(scoring["min_score"]), strong_score=float(scoring["strong_score"]))
+        min_score=float(scoring["min_score"]), strong_score=float(scoring["strong_score"]),
+        prefetch_keys={key: ExtraPrefetchKey(key=key, resource_type=spec["resource_type"], signs=tuple(spec["signs"]),
+                                             reason=spec["reason"])
+                       for key, spec in (data.get("prefetch_keys") or {}).items()})
 
 
 def cross_check(doc: Document) -> list[Problem]:
@@ -167,6 +184,15 @@ def cross_check(doc: Document) -> list[Problem]:
                 need(("combinations", cid, key, i), ref)
     for i, ref in enumerate(data["laterality_signs"]):
         need(("laterality_signs", i), ref)
+    grouped: dict[str, str] = {}
+    for key, spec in (data.get("prefetch_keys") or {}).items():
+        for i, ref in enumerate(spec["signs"]):
+            path = ("prefetch_keys", key, "signs", i)
+            if ref not in signs or spec["resource_type"] not in (signs[ref].get("read_from") or ()):
+                problems.append(doc.problem(path, f"{ref!r} is not a sign read from {spec['resource_type']}"))
+            elif ref in grouped:
+                problems.append(doc.problem(path, f"{ref!r} already has the prefetch key {grouped[ref]!r}"))
+            grouped.setdefault(ref, key)
     return problems
 
 

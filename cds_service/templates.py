@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CardTemplate", "Common", "Suggestion", "TemplateError", "Variant", "load", "parse_common", "parse_template", "read"]
 
-PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "finding"})  # see cards._placeholders
+PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "finding",  # see cards._placeholders
+                          "flag_where", "flag_where_lower"})
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Suggestion:
     skip_recent: tuple[str, ...] = ()
     skip_ordered: tuple[str, ...] = ()
     when_signs_any: tuple[str, ...] = ()
+    reason: str | None = None  # the order's reasonCode text; default names the pattern
     resource_json: bytes = b""  # the resource serialised once at load; each card decodes a fresh copy
 
 
@@ -83,7 +85,8 @@ def parse_template(raw: dict[str, Any]) -> CardTemplate:
         sid: Suggestion(id=sid, label=s["label"], resource=s["resource"],
                         skip_recent=tuple((s.get("skip_if") or {}).get("recent") or ()),
                         skip_ordered=tuple((s.get("skip_if") or {}).get("ordered") or ()),
-                        when_signs_any=tuple(s.get("when_signs_any") or ()), resource_json=orjson.dumps(s["resource"]))
+                        when_signs_any=tuple(s.get("when_signs_any") or ()), reason=s.get("reason"),
+                        resource_json=orjson.dumps(s["resource"]))
         for sid, s in (raw.get("suggestions") or {}).items()}
     variants = tuple(
         Variant(id=v["id"], when=v["when"], indicator=v["indicator"], summary=v["summary"], lead=v.get("lead", ""),

@@ -27,7 +27,7 @@ def test_the_same_key_in_two_mappings_is_fine(tmp_path):
 
 def test_broken_yaml_names_the_line(tmp_path):
     problem = _read(tmp_path, "a.yaml", "a: 1\nb: [1, 2\nc: 3\n")
-    assert isinstance(problem, documents.Problem) and problem.line is not None and "not valid YAML" in problem.message
+    assert isinstance(problem, documents.Problem) and problem.line is not None and "not readable YAML" in problem.message
 
 
 def test_a_missing_file_is_a_problem_not_a_crash(tmp_path):

@@ -41,7 +41,7 @@ def test_fetched_keys_and_fetch_time_are_what_gather_returned(engine):
         return [KeyResult("null") for _ in jobs]
 
     gathered = engine.gather(engine.parse_request(body), fetcher)
-    assert asked == ["procedures"] and gathered.fetched_keys == 1 and gathered.fetch_ms is not None
+    assert "procedures" in asked and gathered.fetched_keys == len(asked) and gathered.fetch_ms is not None
     assert gathered.keys["procedures"] == "null"
 
 

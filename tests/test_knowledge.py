@@ -19,6 +19,7 @@ PT = "knowledge/patterns.yaml"
 ART, VEN, NEU, COMMON = "cards/arterial-claudication.yaml", "cards/venous-claudication.yaml", \
     "cards/neurogenic-claudication.yaml", "cards/_common.yaml"
 PALLOR = "valuesets/pallor.json"
+COMBO = "combinations:\n  unilateral-symptoms:\n    all_of: [absent-pedal-pulse]\n    any_of: [pallor]\n    within_days: 14\n"
 
 
 @pytest.fixture
@@ -55,8 +56,8 @@ def failure(base) -> str:
     (PT, "{sign: abi-normal, max: 1.40", "{sign: abi-normal, maxx: 1.40", "maxx: 1.40",
      "measurements.ankle-brachial-index.bands[2].maxx", "unknown key"),
     (PT, "  min_score: 3", "  min_scor: 3", "  min_scor:", "scoring.min_scor", "unknown key"),
-    (PT, "    all_of: [absent-pedal-pulse]\n", "    all_of: [absent-pedal-pulse]\n    all_of: [pallor]\n", "all_of: [pallor]",
-     "combinations.ali-signs.all_of", "given twice"),
+    (PT, "  strong_score: 6\n", "  strong_score: 6\n  strong_score: 7\n", "strong_score: 7",
+     "scoring.strong_score", "given twice"),
     (PT, "  pallor:\n", '  pallor:\n    discriminating: "false"\n', 'discriminating: "false"',
      "signs.pallor.discriminating", "'false' is a string; expected boolean"),
     (VEN, "red_flags_any: [pulmonary-embolism,", "red_flags_any: [pulmonary-embolsm,", "pulmonary-embolsm",
@@ -118,9 +119,10 @@ def test_check_names_file_line_and_key(base, capsys, file, old, new, at, key, me
     ("    red_flag: musculoskeletal-leg-pain", "    red_flag: musculoskeletal", "red_flag: musculoskeletal",
      "signs.compartment-syndrome.red_flag", "is not one of"),
     ("  pallor:\n", "  Pallor:\n", "Pallor:", "signs.Pallor", "lower-case words joined by '-'"),
-    ("    within_days: 14", "    within_days: two weeks", "within_days: two weeks", "combinations.ali-signs.within_days",
-     "expected integer"),
-    ("    within_days: 14", "    within_day: 14", "within_day: 14", "combinations.ali-signs.within_day", "unknown key"),
+    ("combinations: {}", COMBO.replace("within_days: 14", "within_days: two weeks"), "within_days: two weeks",
+     "combinations.unilateral-symptoms.within_days", "expected integer"),
+    ("combinations: {}", COMBO.replace("within_days: 14", "within_day: 14"), "within_day: 14",
+     "combinations.unilateral-symptoms.within_day", "unknown key"),
     ("    seed: \"Venous claudication is leg pain", "    sed: \"Venous claudication is leg pain", "    sed:",
      "patterns.venous-claudication.sed", "unknown key"),
     ("    source: \"G1 (2016 AHA/ACC)", "    sourc: \"G1 (2016 AHA/ACC)", ("sourc:", -1), "measurements.ankle-brachial-index.source",
@@ -146,10 +148,10 @@ def test_pattern_table_schema(base, old, new, at, key, message):
      "must be a derived sign"),
     ("    history_sign: history-of-dvt", "    history_sign: history-of-dvd", "history-of-dvd",
      "signs.deep-vein-thrombosis.history_sign", "unknown sign or measurement"),
-    ("    red_flag_requires_any: [peripheral-arterial-disease,", "    red_flag_requires_any: [peripheral-arterial-diseases,",
-     "red_flag_requires_any", "signs.gangrene.red_flag_requires_any[0]", "unknown sign"),
-    ("    any_of: [pallor, numbness-paresthesia]", "    any_of: [pallor, numbness]", "any_of:",
-     "combinations.ali-signs.any_of[1]", "unknown sign 'numbness'"),
+    ("  pallor:\n", "  pallor:\n    red_flag_requires_any: [peripheral-arterial-diseases]\n", "red_flag_requires_any",
+     "signs.pallor.red_flag_requires_any[0]", "unknown sign"),
+    ("combinations: {}", COMBO.replace("any_of: [pallor]", "any_of: [pallor, numbness]"), "any_of:",
+     "combinations.unilateral-symptoms.any_of[1]", "unknown sign 'numbness'"),
     ("laterality_signs: [intermittent-claudication,", "laterality_signs: [intermittent-claudicatio,", "laterality_signs:",
      "laterality_signs[0]", "unknown sign"),
     ("  muscle-tenderness:\n", "  muscle-tendernes:\n", "muscle-tendernes:", "signs.muscle-tendernes", "has no value set"),
@@ -162,7 +164,7 @@ def test_pattern_table_references(base, old, new, at, key, message):
 
 
 def test_a_combination_must_be_a_derived_sign(base):
-    edit(base, PT, "combinations:\n  ali-signs:", "combinations:\n  pallor:")
+    edit(base, PT, "combinations: {}", COMBO.replace("unilateral-symptoms", "pallor"))
     assert f"{PT}:{line_of(base, PT, '  pallor:', last=True)}: combinations.pallor: 'pallor' must be a derived sign" in failure(base)
 
 
@@ -179,7 +181,7 @@ def test_a_combination_must_be_a_derived_sign(base):
     (VEN, "    when: {red_flags_any:", "    when: {red_flag_any:", "red_flag_any", "variants[0].when.red_flag_any",
      "unknown key"),
     (ART, "    when: {signs_any: [abi-abnormal], exertional: true}", "    when: {signs_any: [abi-abnormal], exertional: \"true\"}",
-     "exertional: \"true\"", "variants[2].when.exertional", "expected boolean"),
+     "exertional: \"true\"", "variants[6].when.exertional", "expected boolean"),
     (VEN, "    lead: \"**Red flag**", "    laed: \"**Red flag**", "laed:", "variants[0].laed", "unknown key"),
     (VEN, "    summary: \"{red_flag} recorded", "    summary: \"\"\n    x: \"{red_flag} recorded", "summary: \"\"",
      "variants[0].summary", "non-empty"),
@@ -230,7 +232,7 @@ def test_card_template_schema(base, file, old, new, at, key, message):
     (NEU, "    when_signs_any: [diabetic-neuropathy,", "    when_signs_any: [diabetic-neuropath,", "when_signs_any",
      "suggestions.foot-exam.when_signs_any[0]", "unknown sign"),
     (ART, "signs_any: [abi-abnormal], exertional", "signs_any: [abi-abnormall], exertional", "abi-abnormall",
-     "variants[2].when.signs_any[0]", "unknown sign"),
+     "variants[6].when.signs_any[0]", "unknown sign"),
 ])
 def test_card_template_references(base, file, old, new, at, key, message):
     edit(base, file, old, new)
@@ -308,3 +310,34 @@ def test_every_key_of_a_sign_is_read_by_the_loader():
     """A key the schema allows but no code reads is the `recent_days` defect again."""
     sign_keys = set(json.loads((SCHEMA_DIR / "patterns.schema.json").read_text())["$defs"]["sign"]["properties"])
     assert sign_keys == {f for f in rules.Sign.__dataclass_fields__ if f != "id"}
+
+
+# ----------------------------------------------------------------- keys that landed from the clinical work
+
+RF = "knowledge/arterial-red-flags.yaml"
+
+
+@pytest.mark.parametrize("file,old,new,at,key,message", [
+    (PT, "    resource_type: Condition\n    signs: [foot-or-leg-ulcer]", "    resource_typ: Condition\n    signs: [foot-or-leg-ulcer]",
+     "resource_typ:", "prefetch_keys.ulcerConditions.resource_typ", "unknown key"),
+    (PT, "  ulcerConditions:\n", "  conditions:\n", ("resource_type: Condition", -1), "prefetch_keys.conditions",
+     "not one of conditions, observations"),
+    (PT, "    signs: [foot-or-leg-ulcer]\n    reason: \"", "    signs: [foot-or-leg-ulcer]\n    reason: \" \"\n    x: \"",
+     "reason: \" \"", "prefetch_keys.ulcerConditions.reason", "non-blank"),
+    (PT, "    signs: [foot-or-leg-ulcer]", "    signs: [pallor-sign]", "signs: [pallor-sign]",
+     "prefetch_keys.ulcerConditions.signs[0]", "is not a sign read from Condition"),
+    (ART, '    reason: "Suspected acute limb ischaemia (decision support)"', '    reason: "  "', 'reason: "  "',
+     "suggestions.emergent-vascular-referral.reason", "non-blank"),
+    (RF, "  chronic_ulcer_days: 14", "  chronic_ulcer_days: 14\n  chronic_ulcer_dys: 14", "chronic_ulcer_dys",
+     "clti.chronic_ulcer_dys", "unknown key"),
+    (RF, "  critical_days: 30", "  critical_days: \"30\"", "critical_days: \"30\"", "clti.critical_days", "expected integer"),
+    (RF, "  acute_days: 14", "  acute_days: 14\n  acute_days: 15", "acute_days: 15", "ali.acute_days", "given twice"),
+    (RF, "    - {sign: gangrene}", "    - {sign: gangrene, proves_pad: \"no\"}", "sign: gangrene",
+     "clti.tissue_loss[4].proves_pad", "expected boolean"),
+])
+def test_landed_keys_are_declared(base, file, old, new, at, key, message):
+    edit(base, file, old, new)
+    text = failure(base)
+    assert f"{file}:{line_of(base, file, at)}: {key}: " in text, text
+    assert message in text, text
+
