@@ -76,18 +76,21 @@ PATTERNS = yaml.safe_load((REPO_ROOT / "knowledge" / "patterns.yaml").read_text(
 
 
 @pytest.mark.parametrize("change,message", [
-    (lambda d: d["prefetch_keys"]["ulcerConditions"].pop("reason"), "prefetch_keys.ulcerConditions.reason is required"),
+    (lambda d: d["prefetch_keys"]["ulcerConditions"].pop("reason"), "prefetch_keys.ulcerConditions.reason: reason is required"),
     (lambda d: d["prefetch_keys"]["ulcerConditions"].update(resource_type="Encounter"), "is not one of"),
-    (lambda d: d["prefetch_keys"]["ulcerConditions"].update(signs=[]), "prefetch_keys.ulcerConditions.signs is empty"),
+    (lambda d: d["prefetch_keys"]["ulcerConditions"].update(signs=[]), "prefetch_keys.ulcerConditions.signs: [] should be non-empty"),
     (lambda d: d["prefetch_keys"]["ulcerConditions"].update(signs=["abi-abnormal"]), "is not a sign read from Condition"),
-    (lambda d: d["prefetch_keys"].update(conditions=d["prefetch_keys"]["ulcerConditions"]), "must be a new key name"),
-    (lambda d: d["prefetch_keys"].update(more=dict(d["prefetch_keys"]["ulcerConditions"])), "already has a prefetch key"),
-    (lambda d: d.update(prefetch_keys=["x"]), "prefetch_keys must be a mapping"),
+    (lambda d: d["prefetch_keys"].update(conditions=d["prefetch_keys"]["ulcerConditions"]), "a new key name"),
+    (lambda d: d["prefetch_keys"].update(more=dict(d["prefetch_keys"]["ulcerConditions"])), "already has the prefetch key"),
+    (lambda d: d.update(prefetch_keys=["x"]), "prefetch_keys: ['x'] is an array; expected mapping"),
 ])
-def test_broken_prefetch_keys_are_refused(change, message):
+def test_broken_prefetch_keys_are_refused(tmp_path, change, message):
+    """Loader test: the pattern table is checked by its schema and cross-references (rules.load)."""
     from cds_service import rules
     data = copy.deepcopy(PATTERNS)
     change(data)
+    path = tmp_path / "patterns.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     with pytest.raises(rules.RulesError) as err:
-        rules.parse(data)
+        rules.load(path)
     assert message in str(err.value)

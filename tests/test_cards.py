@@ -36,15 +36,21 @@ def test_card_wording_is_advisory(knowledge):
             assert any(word in text for word in ("consistent with", "consider", "possible", "recorded", "on record"))
 
 
-def test_a_suggestion_reason_must_be_text():
-    from cds_service import templates
-    raw = {"pattern": "arterial-claudication", "source": {"label": "x"},
-           "suggestions": {"s": {"label": "L", "reason": "", "resource": {"resourceType": "ServiceRequest", "code": {"text": "t"}}}},
-           "variants": [{"when": {}, "indicator": "info", "summary": "{flag_where}", "suggestions": ["s"]}]}
-    problems: list[str] = []
-    templates.parse_template("t", raw, problems)
-    assert problems == ["t.suggestions.s: reason must be non-empty text (the order's reasonCode)"]
-    raw["suggestions"]["s"]["reason"] = "Suspected acute limb ischaemia (decision support)"
-    problems.clear()
-    templates.parse_template("t", raw, problems)
-    assert problems == []  # flag_where is a known placeholder
+def test_a_suggestion_reason_must_be_text(tmp_path):
+    """Loader test: a blank reason breaks the card-template schema; flag_where is a known placeholder."""
+    import yaml
+
+    from cds_service import documents, templates
+    from cds_service.config import REPO_ROOT
+    raw = yaml.safe_load((REPO_ROOT / "cards" / "arterial-claudication.yaml").read_text(encoding="utf-8"))
+    sid = next(s for s, v in raw["suggestions"].items() if "reason" in v)
+    path = tmp_path / "arterial-claudication.yaml"
+    raw["suggestions"][sid]["reason"] = " "
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    doc = documents.read(path, "t.yaml")
+    assert [p.key for p in documents.validate(doc, "card-template")] == [f"suggestions.{sid}.reason"]
+    raw["suggestions"][sid]["reason"] = "Suspected acute limb ischaemia (decision support)"
+    raw["variants"][0]["summary"] = "{flag_where}"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    doc = documents.read(path, "t.yaml")
+    assert documents.validate(doc, "card-template") == [] and templates.cross_check(doc) == []
