@@ -15,8 +15,9 @@ import yaml
 from .rules import PATTERNS
 
 INDICATORS = ("info", "warning", "critical")
-PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "finding"})  # see cards._placeholders
-_WHEN_KEYS = frozenset({"red_flags_any", "signs_any", "exertional"})
+PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "finding",  # see cards._placeholders
+                          "dvt", "suspected_leg", "pe"})  # dvt_status.DvtView.values
+_WHEN_KEYS = frozenset({"red_flags_any", "signs_any", "exertional", "situations_any", "situations_all", "situations_none"})
 
 
 class TemplateError(ValueError):
@@ -35,15 +36,24 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class Consider:
+    """One 'Consider' line; with ``when`` it is shown only in that situation (same keys as a variant's)."""
+    text: str
+    when: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Variant:
     id: str
     when: dict
     indicator: str | dict
     summary: str
     lead: str
-    consider: tuple[str, ...]
+    consider: tuple[Consider, ...]
     suggestions: tuple[str, ...]
     drop_when_no_suggestion: bool = False
+    sources: tuple[str, ...] = ()  # ids of the template's links this variant rests on
+    reason: str = ""  # the suggested order's reasonCode: the situation it comes from
 
     def indicator_for(self, strength: str) -> str:
         if isinstance(self.indicator, str):
@@ -92,8 +102,9 @@ def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | 
         problems.append(f"{name}: source.label is required")
     links = tuple(raw.get("links") or ())
     for link in links:
-        if not str(link.get("url", "")).startswith(("https://", "http://")) or not link.get("label"):
-            problems.append(f"{name}: every link needs a label and an absolute url")
+        if not str(link.get("url", "")).startswith(("https://", "http://")) or not link.get("label") or not link.get("id"):
+            problems.append(f"{name}: every link needs an id, a label and an absolute url")
+    link_ids = {link.get("id") for link in links}
     suggestions = {}
     for sid, s in (raw.get("suggestions") or {}).items():
         resource = s.get("resource") or {}
@@ -123,10 +134,30 @@ def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | 
         for sid in v.get("suggestions") or ():
             if sid not in suggestions:
                 problems.append(f"{where}: suggestion {sid!r} is not defined")
+        sources = tuple(v.get("sources") or ())
+        if not sources:
+            problems.append(f"{where}: sources is required (the ids of the links this variant rests on)")
+        for ref in sources:
+            if ref not in link_ids:
+                problems.append(f"{where}: source {ref!r} is not one of the template's links")
+        reason = v.get("reason", "")
+        if v.get("suggestions") and not reason:
+            problems.append(f"{where}: reason is required when the variant suggests an order")
+        if _placeholders(reason) - PLACEHOLDERS:
+            problems.append(f"{where}: reason uses unknown placeholders {sorted(_placeholders(reason) - PLACEHOLDERS)}")
+        consider = []
+        for item in v.get("consider") or ():
+            if isinstance(item, dict):
+                if set(item.get("when") or {}) - _WHEN_KEYS or not item.get("text"):
+                    problems.append(f"{where}.consider: a conditional line needs text and known `when` keys")
+                consider.append(Consider(text=str(item.get("text", "")), when=item.get("when") or {}))
+            else:
+                consider.append(Consider(text=str(item)))
         variants.append(Variant(id=v.get("id", f"variant-{i}"), when=when, indicator=v.get("indicator", "info"),
-                                summary=summary, lead=v.get("lead", ""), consider=tuple(v.get("consider") or ()),
+                                summary=summary, lead=v.get("lead", ""), consider=tuple(consider),
                                 suggestions=tuple(v.get("suggestions") or ()),
-                                drop_when_no_suggestion=bool(v.get("drop_when_no_suggestion"))))
+                                drop_when_no_suggestion=bool(v.get("drop_when_no_suggestion")),
+                                sources=sources, reason=reason))
     if not variants or variants[-1].when:
         problems.append(f"{name}: the last variant must have an empty `when` (the default)")
     return CardTemplate(pattern=pattern, title=raw.get("title", pattern), source=source, links=links,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 def test_healthz_reports_knowledge_and_database(client):
     body = client.get("/healthz").get_json()
-    assert body == {"status": "ok", "valueSets": 39, "cardTemplates": 4, "database": "ok"}
+    assert body == {"status": "ok", "valueSets": 43, "cardTemplates": 4, "database": "ok"}
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(app):

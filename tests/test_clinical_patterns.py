@@ -22,7 +22,7 @@ def test_arterial_in_unilateral_claudication_with_low_abi(evaluate):
     assert card["indicator"] == "warning"
     assert "abnormal (<=0.90)" in card["detail"]
     assert "suggestions" not in card  # a recent ABI is shown, not ordered again
-    assert "not suggested" not in card["detail"] or "is recent" in card["detail"]
+    assert "not suggested" not in card["detail"]
 
 
 def test_arterial_out_calf_pain_alone_raises_no_card(evaluate):
@@ -43,7 +43,7 @@ def test_arterial_in_claudication_without_abi_suggests_abi(evaluate):
 def test_arterial_open_abi_order_is_not_suggested_twice(evaluate):
     card = by_topic(evaluate(hook_request([claudication_left(), service_request(LNC, "77194-9")])))["arterial-claudication"]
     assert "suggestions" not in card
-    assert "an order is already open" in card["detail"]
+    assert "not suggested" not in card["detail"]  # no "Order X: not suggested" lines
 
 
 @pytest.mark.parametrize("value,band", [(0.90, "abnormal"), (0.91, "borderline")])
@@ -92,9 +92,8 @@ def test_absent_pedal_pulse_in_and_pulse_recorded_present_out(evaluate):
 def test_venous_in_swelling_with_dvt(evaluate):
     resources = [condition(ICD, "I82.402", onset_days=5), observation(SCT, "102572006", days=2, text="left leg swelling")]
     card = by_topic(evaluate(hook_request(resources)))["venous-claudication"]
-    assert card["summary"] == "Left leg signs consistent with venous claudication: consider a venous assessment"
-    assert card["suggestions"][0]["actions"][0]["resource"]["code"]["coding"][0]["code"] == "39420-5"
-    assert "Wells" in card["detail"]
+    assert card["summary"].startswith("DVT on record (") and "left leg): confirm anticoagulation" in card["summary"]
+    assert "suggestions" not in card  # a confirmed DVT: no Wells, no D-dimer, no diagnostic duplex
 
 
 def test_venous_out_swelling_alone(evaluate):
@@ -211,9 +210,9 @@ def test_negated_swelling_argues_against_venous(evaluate):
     assert "venous-claudication" not in by_topic(evaluate(hook_request(resources)))
 
 
-def test_stale_abi_ages_out_and_is_ordered_again(evaluate):
+def test_old_abnormal_abi_stays_evidence_and_is_ordered_again(evaluate):
     card = by_topic(evaluate(hook_request([claudication_left(), abi(0.7, "left", days=500)])))["arterial-claudication"]
-    assert "ABI 0.70" not in card["summary"]
+    assert card["summary"] == "Left calf claudication with ABI 0.70: check pedal pulses"
     assert card["suggestions"][0]["label"] == "Order a resting ankle-brachial index"
 
 
@@ -266,8 +265,8 @@ def test_cards_order_critical_first(evaluate):
     assert [c["indicator"] for c in cards] == ["critical", "info"]
 
 
-def test_summary_names_the_leg_of_the_low_abi(evaluate):
+def test_summary_names_the_symptomatic_leg_not_the_low_abi_of_the_other(evaluate):
     right_calf = [{"coding": [{"system": SCT, "code": "53840002:272741003=24028007"}]}]
     card = by_topic(evaluate(hook_request([condition(SCT, "63491006", body_site=right_calf), abi(0.70, "left"),
                                            abi(1.05, "right")])))["arterial-claudication"]
-    assert card["summary"] == "Left leg claudication with ABI 0.70: check pedal pulses"
+    assert card["summary"] == "Right leg exertional leg pain with ABI 1.05: consider an exercise ABI"
