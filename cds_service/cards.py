@@ -102,7 +102,7 @@ def _finding_line(f: Finding, weight: float | None = None) -> str:
 
 
 def _lines(items: list[Evidence]) -> list[str]:
-    shown = [e for e in items if e.weight > 0 or e.finding.sign == "leg-pain"]
+    shown = items  # a weight of 0 in the pattern table means "list it, do not score it" (shared symptoms, context)
     lines = [_finding_line(e.finding) for e in shown[:_MAX_LISTED]]
     if len(shown) > _MAX_LISTED:
         lines.append(f"- and {len(shown) - _MAX_LISTED} more")
@@ -110,7 +110,7 @@ def _lines(items: list[Evidence]) -> list[str]:
 
 
 def _suggestions(template: CardTemplate, variant: Variant, assessment: Assessment,
-                 ctx: CardContext, card_uuid: uuid.UUID, pa: PatternAssessment, reason: str) -> list[dict]:
+                 ctx: CardContext, card_uuid: uuid.UUID, pa: PatternAssessment, reason: str) -> list[tuple[Suggestion, dict]]:
     """The variant's orders, less those already done recently (on this card's leg) or already open."""
     out = []
     for sid in variant.suggestions:
@@ -120,7 +120,7 @@ def _suggestions(template: CardTemplate, variant: Variant, assessment: Assessmen
         done = [pa.recent[x] if x in pa.recent else assessment.done.get(x) for x in s.skip_recent]
         if any(d is not None for d in done) or set(s.skip_ordered) & assessment.ordered:
             continue
-        out.append(_suggestion(s, ctx, card_uuid, reason))
+        out.append((s, _suggestion(s, ctx, card_uuid, reason)))
     return out
 
 
@@ -150,10 +150,12 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
     variant = _variant(template, pa, assessment)
     card_uuid = uuid.uuid5(CARD_NAMESPACE, f"{ctx.hook_instance}:{pa.pattern}")
     values = _placeholders(pa, variant)
-    suggestions = _suggestions(template, variant, assessment, ctx, card_uuid, pa, variant.reason.format(**values))
+    offered = _suggestions(template, variant, assessment, ctx, card_uuid, pa, variant.reason.format(**values))
+    suggestions = [card for _, card in offered]
     if variant.drop_when_no_suggestion and not suggestions and not pa.red_flags:
         return None
-    links = [link for ref in variant.sources for link in template.links if link["id"] == ref]
+    refs = list(dict.fromkeys([*variant.sources, *(ref for s, _ in offered for ref in s.sources)]))
+    links = [link for ref in refs for link in template.links if link["id"] == ref]
     consider = [c.text for c in variant.consider if _holds(c.when, pa, assessment)]
     detail = [variant.lead, "", "**Findings that support it**", *_lines(pa.supporting), "",
               "**Findings that argue against it**", *_lines(pa.contrary), "", "**Consider**",

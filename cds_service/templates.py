@@ -32,6 +32,7 @@ class Suggestion:
     skip_recent: tuple[str, ...] = ()
     skip_ordered: tuple[str, ...] = ()
     when_signs_any: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # link ids cited on the card only when this order is offered
     resource_json: bytes = b""  # the resource serialised once at load; each card decodes a fresh copy
 
 
@@ -112,11 +113,15 @@ def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | 
             problems.append(f"{name}.suggestions.{sid}: resource must be a ServiceRequest with a code")
         if not s.get("label"):
             problems.append(f"{name}.suggestions.{sid}: label is required")
+        for ref in s.get("sources") or ():
+            if ref not in link_ids:
+                problems.append(f"{name}.suggestions.{sid}: source {ref!r} is not one of the template's links")
         skip = s.get("skip_if") or {}
         suggestions[sid] = Suggestion(id=sid, label=s.get("label", ""), resource=resource,
                                       skip_recent=tuple(skip.get("recent") or ()),
                                       skip_ordered=tuple(skip.get("ordered") or ()),
                                       when_signs_any=tuple(s.get("when_signs_any") or ()),
+                                      sources=tuple(s.get("sources") or ()),
                                       resource_json=orjson.dumps(resource))
     variants = []
     for i, v in enumerate(raw.get("variants") or ()):

@@ -34,3 +34,16 @@ def test_card_wording_is_advisory(knowledge):
             text = " ".join([variant.summary, variant.lead, *(c.text for c in variant.consider)]).lower()
             assert "diagnosis of" not in text and "diagnosed with" not in text
             assert any(word in text for word in ("consistent with", "consider", "possible", "recorded", "on record"))
+
+
+def test_no_retired_links(knowledge):
+    urls = [link["url"] for t in knowledge.templates.values() for link in t.links]
+    urls += [t.source.get("url", "") for t in knowledge.templates.values()]
+    assert not [u for u in urls if "pubmedhealth" in u]
+
+
+def test_every_variant_cites_a_link_of_its_own_template(knowledge):
+    for template in knowledge.templates.values():
+        ids = {link["id"] for link in template.links}
+        for variant in template.variants:
+            assert variant.sources and set(variant.sources) <= ids, (template.pattern, variant.id)
