@@ -50,7 +50,6 @@ class Assessment:
     exertional: bool
     done: dict[str, Finding]
     ordered: frozenset[str]
-    abi: list[Finding]
 
     def raised(self) -> list[PatternAssessment]:
         return [p for p in self.patterns.values() if p.raised]
@@ -103,7 +102,8 @@ def _abi_bands(findings: list[Finding], rules: Rules, now: datetime) -> list[Fin
         if abi_reading.is_old(latest, measurement.recent_days, now):
             if band.sign not in lasting:
                 continue
-            note += f"; older than {measurement.recent_days} days, still evidence"
+            note += "; undated, still evidence" if latest.date is None else \
+                f"; older than {measurement.recent_days} days, still evidence"
         out.append(replace(latest, sign=band.sign, note=note))
     return sorted(out, key=lambda f: (f.value or 0.0))
 
@@ -206,4 +206,4 @@ def assess(findings: list[Finding], rules: Rules, now: datetime) -> Assessment:
         for items in (pa.supporting, pa.contrary):
             items.sort(key=lambda e: (-e.weight, -(e.finding.date.timestamp() if e.finding.date else float("-inf"))))
     return Assessment(patterns=patterns, signs_present=present_signs, exertional=exertional,
-                      done=done, ordered=ordered, abi=abi)
+                      done=done, ordered=ordered)
