@@ -71,8 +71,9 @@ def read(usable: list[Finding], rules: Rules, now: datetime) -> DvtView:
             continue  # a confirmed DVT on this leg: no Wells, no D-dimer, no diagnostic duplex here
         if previous or any(_covers(d.side, leg) for d in provisional):
             suspected.add(leg)
-    if provisional and not new and not view.confirmed:
-        suspected.update(d.side or "bilateral" for d in provisional)  # a provisional DVT is suspected by itself
+    for d in provisional:  # a provisional or differential DVT is suspected by itself, unless confirmed on that leg
+        if not any(_covers(c.side, d.side or "bilateral") for c in view.confirmed):
+            suspected.add(d.side or "bilateral")
     if suspected:
         view.situations.add(SUSPECTED)
         view.suspected_side = laterality.combine(suspected)

@@ -98,3 +98,9 @@ def test_history_does_not_set_the_side_of_a_default_card(evaluate):
     card = venous(evaluate, resources)
     assert card["summary"] == "Right leg signs consistent with venous claudication: consider a venous assessment"
     assert "previously documented DVT adds a Wells point" in card["detail"]
+
+
+def test_provisional_dvt_on_one_leg_new_swelling_on_the_other_without_history(evaluate):
+    resources = [condition(ICD, "I82.402", onset_days=5, verification="provisional"), condition(ICD, "R22.41", onset_days=1)]
+    card = venous(evaluate, resources)
+    assert card["summary"] == f"Suspected DVT (left leg): {SUSPECTED}"  # the right leg has no DVT history of its own
