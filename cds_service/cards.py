@@ -15,7 +15,7 @@ from . import dates, laterality
 from .assessment import Assessment, Evidence, PatternAssessment
 from .findings import Finding
 from .knowledge import Knowledge
-from .templates import CardTemplate, Suggestion, Variant
+from .templates import PLACEHOLDERS, CardTemplate, Suggestion, Variant
 
 CARD_NAMESPACE = uuid.UUID("6f1d2c1e-7a0b-4c55-9d0e-3b1f6f1c9a10")
 SUMMARY_LIMIT = 140
@@ -71,15 +71,14 @@ def _placeholders(pa: PatternAssessment, variant: Variant) -> dict[str, str]:
     if abi is not None and reads_abi and abi.side and pa.side != abi.side:
         where = _where(abi.side, "leg")  # an arterial ABI variant speaks of the leg the ABI was measured on
     strongest = next((e.finding.display for e in pa.supporting if e.weight > 0 and e.finding.present), "Finding")
-    return {
+    return {k: "" for k in PLACEHOLDERS} | pa.values | {
         "where": where,
         "where_lower": where.lower(),
         "abi": f"{abi.value:.2f}" if abi is not None else "not on file",
         "abi_leg": f"{abi.side} leg" if abi is not None and abi.side else "leg",
         "red_flag": pa.red_flags[0].display if pa.red_flags else "Red flag",
         "finding": strongest[:1].upper() + strongest[1:],
-        **{k: pa.values.get(k, "") for k in ("dvt", "suspected_leg", "pe")},
-    }
+    }  # a pattern's own placeholders (dvt_status) come from pa.values
 
 
 def _finding_line(f: Finding, weight: float | None = None) -> str:
