@@ -115,3 +115,17 @@ def test_check_rejects_a_bad_dvt_status(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "dvt_status.new_within_days must be a positive whole number" in err
     assert "dvt_status.dvt: unknown sign 'deep-vein-thrombus'" in err
+
+
+def test_check_rejects_a_suggestion_source_that_is_not_a_link(tmp_path, capsys):
+    base = _copy(tmp_path)
+    _edit(base, "cards/neurogenic-claudication.yaml", "    sources: [ada-2025]\n", "    sources: [ada-2052]\n")
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "suggestions.foot-exam: source 'ada-2052' is not one of the template's links" in capsys.readouterr().err
+
+
+def test_check_rejects_a_conditional_consider_line_with_an_unknown_key(tmp_path, capsys):
+    base = _copy(tmp_path)
+    _edit(base, "cards/venous-claudication.yaml", "when: {situations_any: [dvt-history]}", "when: {situation: [dvt-history]}")
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "a conditional line needs text and known `when` keys" in capsys.readouterr().err
