@@ -119,7 +119,8 @@ def test_check_rejects_a_bad_dvt_status(tmp_path, capsys):
 
 def test_check_rejects_a_suggestion_source_that_is_not_a_link(tmp_path, capsys):
     base = _copy(tmp_path)
-    _edit(base, "cards/neurogenic-claudication.yaml", "    sources: [ada-2025]\n", "    sources: [ada-2052]\n")
+    _edit(base, "cards/neurogenic-claudication.yaml", "peripheral-neuropathy]\n    sources: [ada-2025]",
+          "peripheral-neuropathy]\n    sources: [ada-2052]")
     assert cli.main(["check", "--dir", str(base)]) == 1
     assert "suggestions.foot-exam: source 'ada-2052' is not one of the template's links" in capsys.readouterr().err
 
