@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import dates
+from . import dates, laterality
 from .findings import Finding
 from .rules import Rules
 
 OLD = "abi-old"
 EXERTIONAL = "exertional"
 NOT_REASSURING = "abi-not-reassuring"
-_LATERALITY_SIGNS = frozenset({"bilateral-symptoms", "unilateral-symptoms"})  # made by assessment._laterality
 
 
 @dataclass
@@ -61,7 +60,7 @@ def read(usable: list[Finding], abi: list[Finding], present: frozenset[str], rul
 
     def arterial(f: Finding) -> bool:
         sign = rules.signs[f.sign]
-        return f.present and f.sign not in bands and f.sign not in _LATERALITY_SIGNS \
+        return f.present and f.sign not in bands and f.sign not in laterality.DERIVED_SIGNS \
             and sign.present.supports.get(pattern, 0) > 0
 
     symptoms = [f for f in usable if arterial(f)]

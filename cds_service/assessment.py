@@ -115,9 +115,9 @@ def _laterality(findings: list[Finding], rules: Rules) -> list[Finding]:
     side = laterality.combine(f.side for f in symptoms)
     latest = _latest(symptoms)
     if side == "bilateral":
-        return [Finding(sign="bilateral-symptoms", present=True, display="Symptoms or signs in both legs",
+        return [Finding(sign=laterality.BILATERAL_SIGN, present=True, display="Symptoms or signs in both legs",
                         reference=latest.reference, resource_type=DERIVED, date=latest.date, side=side)]
-    return [Finding(sign="unilateral-symptoms", present=True, display=f"Symptoms or signs in the {side} leg only",
+    return [Finding(sign=laterality.UNILATERAL_SIGN, present=True, display=f"Symptoms or signs in the {side} leg only",
                     reference=latest.reference, resource_type=DERIVED, date=latest.date, side=side)]
 
 
