@@ -21,4 +21,7 @@ WORKDIR /app
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2).status == 200 else 1)"
+# The image is for deployment: the production preset unless told otherwise (it then needs
+# CDS_TRUSTED_CLIENTS and CDS_PUBLIC_BASE_URL; see compose.prod.yaml). compose.yaml sets development.
+ENV CDS_ENV=production
 CMD ["cds-service", "serve", "--host", "0.0.0.0", "--port", "8080", "--workers", "4"]

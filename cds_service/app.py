@@ -10,10 +10,9 @@ import time
 import traceback
 
 from flask import Flask, g, request
-from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
-from . import config as config_mod, knowledge as knowledge_mod, logs
+from . import config as config_mod, cors, knowledge as knowledge_mod, logs
 from .api import discovery, feedback, health, hooks, metrics as metrics_api
 from .engine import Engine
 from .errors import CDSError, Unauthorized, operation_outcome
@@ -53,9 +52,7 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
     app.json.sort_keys = False
     app.extensions["cds"] = Services(settings=settings, engine=engine, store=store, authenticator=authenticator,
                                      fetcher_factory=fetcher_factory, metrics=metrics)
-    if settings.cors_origins:
-        CORS(app, origins=list(settings.cors_origins), allow_headers=["Authorization", "Content-Type"],
-             expose_headers=["WWW-Authenticate"], methods=["GET", "POST", "OPTIONS"], max_age=600)
+    cors.install(app, settings.cors_origins)
     for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, metrics_api.bp):
         app.register_blueprint(blueprint)
 

@@ -17,6 +17,9 @@ def _serve(args) -> int:
     settings = config_mod.from_env()
     from . import knowledge
     knowledge.load(settings.knowledge_dir)  # fail fast with a clear message before forking workers
+    if settings.auth == "required":
+        from .auth import load_trusted_clients
+        load_trusted_clients(settings)  # a bad or (in production) unsafe client file: one line, no worker started
     from .store import Store
     store = Store(settings.database_url)
     store.create_schema()  # once, in the master, before the workers start

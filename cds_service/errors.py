@@ -62,6 +62,11 @@ class PayloadTooLarge(CDSError):
     issue_code = "too-costly"
 
 
+class UnsupportedMediaType(CDSError):
+    status = 415
+    issue_code = "not-supported"
+
+
 class ServiceUnavailable(CDSError):
     status = 503
     issue_code = "transient"

@@ -130,3 +130,28 @@ def test_check_rejects_a_conditional_consider_line_with_an_unknown_key(tmp_path,
     _edit(base, "cards/venous-claudication.yaml", "when: {situations_any: [dvt-history]}", "when: {situation: [dvt-history]}")
     assert cli.main(["check", "--dir", str(base)]) == 1
     assert "a conditional line needs text and known `when` keys" in capsys.readouterr().err
+
+
+def _serve(tmp_path, **env):
+    """``cds-service serve`` in a child process with only these CDS_* variables; the timeout only
+    guards the suite against a service that wrongly starts."""
+    import os
+    import subprocess
+    import sys
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
+    clean.update(CDS_DATABASE_URL=f"sqlite:///{tmp_path}/cli.db", CDS_KNOWLEDGE_DIR=str(REPO_ROOT), **env)
+    return subprocess.run([sys.executable, "-m", "cds_service.cli", "serve", "--port", "0", "--workers", "1"],
+                          env=clean, capture_output=True, text=True, timeout=60)
+
+
+def test_production_start_problems_are_one_line_and_no_traceback(tmp_path):
+    clients = tmp_path / "clients.json"
+    clients.write_text(json.dumps({"clients": [{"iss": "https://ehr.example.org", "algorithms": ["ES384"],
+                                                "jwks_url": "http://ehr.example.org/jwks.json"}]}))
+    prod = {"CDS_ENV": "production", "CDS_TRUSTED_CLIENTS": str(clients)}
+    for env, message in (({}, "needs CDS_PUBLIC_BASE_URL"),
+                         ({"CDS_PUBLIC_BASE_URL": "https://cds.example.org"}, "jwks_url must be https")):
+        result = _serve(tmp_path, **prod, **env)
+        assert result.returncode != 0
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr, result.stderr

@@ -1,6 +1,7 @@
 """The FHIR fallback: token, same-origin paging, page cap, timeouts, errors, deadline."""
 from __future__ import annotations
 
+import logging
 import socket
 import time
 
@@ -75,6 +76,16 @@ def test_next_link_on_another_host_is_refused_and_no_token_leaks(client):
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200  # the first page the client sent stands
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+@pytest.mark.parametrize("link", ["https://fhir.example.org:99999/r4/Condition?page=2", "https://[::1/Condition"])
+def test_an_unparseable_next_link_is_not_followed_and_not_a_500(client, link):
+    first = bundle([])
+    first["link"] = [{"relation": "next", "url": link}]
+    prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None}
+    assert client.post(URL, json=fallback_body(prefetch)).status_code == 200  # the first page stands
     assert len(responses.calls) == 0
 
 
@@ -183,9 +194,54 @@ def test_a_server_that_accepts_and_never_answers_times_out(client, app):
         listener.close()
 
 
-def test_unreachable_server_is_412(client):
+def _diagnostics(response) -> str:
+    assert response.status_code == 412
+    return response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_unreachable_server_is_412_without_socket_detail(client, caplog):
+    """A closed port and a port that accepts and never answers read the same: the 412 must not
+    tell a caller which ports are open. The kind of failure goes to the log, without the URL."""
+    caplog.set_level(logging.WARNING, logger="cds_service.fhir")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    response = client.post(URL, json=fallback_body(server=f"http://127.0.0.1:{port}/fhir", auth=False))
-    assert response.status_code == 412 and "could not be reached" in response.get_json()["issue"][0]["diagnostics"]
+        closed = s.getsockname()[1]
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    try:
+        refused = _diagnostics(client.post(URL, json=fallback_body(server=f"http://127.0.0.1:{closed}/fhir")))
+        silent = _diagnostics(client.post(URL, json=fallback_body(server=f"http://127.0.0.1:{listener.getsockname()[1]}/fhir")))
+    finally:
+        listener.close()
+    assert refused.endswith(": the FHIR server could not be reached")
+    # a silent server ends in its read timeout or, on a loaded machine, in the overall deadline
+    assert silent == refused or silent.endswith(": the overall deadline for FHIR calls passed")
+    for word in ("Error", "refused", "Errno", "timed out", "Timeout", "in time", str(closed)):
+        assert word not in refused and word not in silent
+    reasons = [r.reason for r in caplog.records if r.name == "cds_service.fhir"]
+    assert "ConnectionError/ECONNREFUSED" in reasons
+    logged = " ".join(r.getMessage() + str(r.__dict__) for r in caplog.records if r.name == "cds_service.fhir")
+    assert "pat-1" not in logged and "tok-123" not in logged and f":{closed}" not in logged
+
+
+@pytest.mark.parametrize("server", [f"{FHIR}/../admin", f"{FHIR}/%2E%2E/admin", f"{FHIR}/./x", "https://fhir.example.org/r4x",
+                                    "https://fhir.example.org:8443/r4", "http://fhir.example.org/r4",
+                                    "https://user@fhir.example.org/r4", "https://fhir.example.org/r4?x=1",
+                                    "https://fhir.example.org.evil.example/r4"])
+def test_a_client_may_only_send_its_configured_fhir_servers(settings, server):
+    from types import SimpleNamespace
+
+    from cds_service.fhir_client import server_allowed
+    client = SimpleNamespace(fhir_servers=(FHIR,))
+    strict = settings.with_overrides(fhir_allow_any_server=False)
+    assert server_allowed(FHIR, strict, client) is None and server_allowed(FHIR + "/", strict, client) is None
+    assert server_allowed(FHIR + "/tenant-a", strict, client) is None
+    assert server_allowed(server, strict, client) == "fhirServer is not configured for this client"
+
+
+@pytest.mark.parametrize("server", ["https://fhir.example.org:99999/r4", "https://fhir.example.org:abc/r4",
+                                    "https://[::1/r4"])
+def test_an_unparseable_fhir_server_is_412_not_500(client, server):
+    body = fallback_body(server=server)
+    assert _diagnostics(client.post(URL, json=body)).endswith("fhirServer is not a usable URL")
