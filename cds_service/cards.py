@@ -29,6 +29,7 @@ class CardContext:
     hook_instance: str
     patient_id: str
     user_id: str | None = None
+    incomplete: bool = False  # a prefetch key was read only in part
 
 
 def _holds(when: dict, pa: PatternAssessment, assessment: Assessment) -> bool:
@@ -156,7 +157,8 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
     refs = list(dict.fromkeys([*variant.sources, *(ref for s, _ in offered for ref in s.sources)]))
     links = [link for ref in refs for link in template.links if link["id"] == ref]
     consider = [c.text for c in variant.consider if _holds(c.when, pa, assessment)]
-    detail = [variant.lead, "", "**Findings that support it**", *_lines(pa.supporting), "",
+    notice = [common.incomplete_record, ""] if ctx.incomplete else []
+    detail = [variant.lead, "", *notice, "**Findings that support it**", *_lines(pa.supporting), "",
               "**Findings that argue against it**", *_lines(pa.contrary), "", "**Consider**",
               *(f"- {c}" for c in consider), "",
               f"_{common.disclaimer}_", "",

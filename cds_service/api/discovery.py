@@ -27,6 +27,7 @@ def discovery_document(engine, settings) -> dict:
 
 
 @bp.get("/cds-services")
+@bp.get("/cds-services/")  # the sandbox's "Add CDS Services" asks with the slash
 def discovery():
     svc = services()
     return json_response(discovery_document(svc.engine, svc.settings))
