@@ -66,7 +66,7 @@ def read(usable: list[Finding], abi: list[Finding], present: frozenset[str], rul
     symptoms = [f for f in usable if arterial(f)]
     exertional = [f for f in symptoms if rules.signs[f.sign].exertional]
     wounds = [f for f in usable if f.present and f.sign in reading.not_reassuring_wounds]
-    legs = [f.side for f in symptoms + wounds]
+    legs = [f.side for f in symptoms]  # a wound speaks only for the not-reassuring rule below
     speaking = [f for f in abi if not legs or any(_same_leg(f.side, side) for side in legs)]
     view.ignored = [f for f in abi if f not in speaking and f.sign in reading.not_low_bands]
     view.leg_abi = _pick(speaking, rules)

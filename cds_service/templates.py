@@ -16,6 +16,7 @@ from .rules import PATTERNS
 
 INDICATORS = ("info", "warning", "critical")
 PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "finding",  # see cards._placeholders
+                          "flag_where", "flag_where_lower",
                           "dvt", "suspected_leg", "pe"})  # dvt_status.DvtView.values
 _WHEN_KEYS = frozenset({"red_flags_any", "signs_any", "exertional", "situations_any", "situations_all", "situations_none"})
 
@@ -33,6 +34,7 @@ class Suggestion:
     skip_ordered: tuple[str, ...] = ()
     when_signs_any: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()  # link ids cited on the card only when this order is offered
+    reason: str | None = None  # the order's reasonCode text; default names the pattern
     resource_json: bytes = b""  # the resource serialised once at load; each card decodes a fresh copy
 
 
@@ -117,12 +119,15 @@ def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | 
         for ref in s.get("sources") or ():
             if ref not in link_ids:
                 problems.append(f"{name}.suggestions.{sid}: source {ref!r} is not one of the template's links")
+        if "reason" in s and not (isinstance(s["reason"], str) and s["reason"].strip()):
+            problems.append(f"{name}.suggestions.{sid}: reason must be non-empty text (the order's reasonCode)")
         skip = s.get("skip_if") or {}
         suggestions[sid] = Suggestion(id=sid, label=s.get("label", ""), resource=resource,
                                       skip_recent=tuple(skip.get("recent") or ()),
                                       skip_ordered=tuple(skip.get("ordered") or ()),
                                       when_signs_any=tuple(s.get("when_signs_any") or ()),
                                       sources=tuple(s.get("sources") or ()),
+                                      reason=s.get("reason"),
                                       resource_json=orjson.dumps(resource))
     variants = []
     for i, v in enumerate(raw.get("variants") or ()):
@@ -147,8 +152,8 @@ def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | 
             if ref not in link_ids:
                 problems.append(f"{where}: source {ref!r} is not one of the template's links")
         reason = v.get("reason", "")
-        if v.get("suggestions") and not reason:
-            problems.append(f"{where}: reason is required when the variant suggests an order")
+        if not reason and any(sid in suggestions and not suggestions[sid].reason for sid in v.get("suggestions") or ()):
+            problems.append(f"{where}: reason is required when the variant suggests an order without a reason of its own")
         if _placeholders(reason) - PLACEHOLDERS:
             problems.append(f"{where}: reason uses unknown placeholders {sorted(_placeholders(reason) - PLACEHOLDERS)}")
         consider = []

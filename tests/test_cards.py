@@ -10,7 +10,8 @@ def test_every_summary_template_fits_with_long_values(knowledge):
     long_values = {"where": "Bilateral posterior tibial", "where_lower": "bilateral posterior tibial", "abi": "0.72",
                    "abi_leg": "right leg", "red_flag": "Acute deep vein thrombosis of lower limb with phlegmasia",
                    "finding": "Polyneuropathy due to type 2 diabetes mellitus", "dvt": "2026-11-27, both legs",
-                   "suspected_leg": "both legs", "pe": "2026-11-27"}
+                   "suspected_leg": "both legs", "pe": "2026-11-27",
+                   "flag_where": "Bilateral posterior tibial", "flag_where_lower": "bilateral posterior tibial"}
     for template in knowledge.templates.values():
         for variant in template.variants:
             used = {n for _, n, _, _ in string.Formatter().parse(variant.summary) if n}
@@ -47,3 +48,19 @@ def test_every_variant_cites_a_link_of_its_own_template(knowledge):
         ids = {link["id"] for link in template.links}
         for variant in template.variants:
             assert variant.sources and set(variant.sources) <= ids, (template.pattern, variant.id)
+
+
+def test_a_suggestion_reason_must_be_text():
+    from cds_service import templates
+    raw = {"pattern": "arterial-claudication", "source": {"label": "x"},
+           "links": [{"id": "x", "label": "x", "url": "https://example.org/x"}],
+           "suggestions": {"s": {"label": "L", "reason": "", "resource": {"resourceType": "ServiceRequest", "code": {"text": "t"}}}},
+           "variants": [{"when": {}, "indicator": "info", "summary": "{flag_where}", "suggestions": ["s"],
+                         "sources": ["x"], "reason": "the situation"}]}
+    problems: list[str] = []
+    templates.parse_template("t", raw, problems)
+    assert problems == ["t.suggestions.s: reason must be non-empty text (the order's reasonCode)"]
+    raw["suggestions"]["s"]["reason"] = "Suspected acute limb ischaemia (decision support)"
+    problems.clear()
+    templates.parse_template("t", raw, problems)
+    assert problems == []  # flag_where is a known placeholder
