@@ -13,6 +13,8 @@ from typing import Iterable, Pattern
 from .terminology import SNOMED, Side, Terminology
 
 LATERALITY_ATTRIBUTE = "272741003"
+BILATERAL_SIGN, UNILATERAL_SIGN = "bilateral-symptoms", "unilateral-symptoms"  # derived by the assessment
+DERIVED_SIGNS = frozenset({BILATERAL_SIGN, UNILATERAL_SIGN})
 _POSTCOORD = re.compile(r"^\s*(\d+)\s*:\s*(.*)$")
 _REFINEMENT = re.compile(rf"{LATERALITY_ATTRIBUTE}\s*=\s*(\d+)")
 _WORDS: tuple[tuple[Pattern[str], Side], ...] = (

@@ -64,6 +64,7 @@ class Band:
 class Measurement:
     id: str
     source: str
+    recent_days: int
     bands: tuple[Band, ...]
 
     def band(self, value: float) -> Band:
@@ -80,6 +81,33 @@ class Combination:
     any_of: tuple[str, ...]
     within_days: int
     recent_days: int
+
+
+@dataclass(frozen=True)
+class AbiReading:
+    """Which ABI speaks for the arterial card: the symptomatic leg's (clinical reference 2.1, 2.6)."""
+    pattern: str
+    measurement: str
+    source: str
+    lasting_bands: tuple[str, ...]
+    not_low_bands: tuple[str, ...]
+    not_reassuring_source: str
+    not_reassuring_context: tuple[str, ...]
+    not_reassuring_wounds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DvtStatus:
+    """Confirmed and suspected DVT, per leg (clinical reference 2.3, 2.6)."""
+    pattern: str
+    source: str
+    dvt: str
+    history: str
+    pulmonary_embolism: str
+    new_symptoms: tuple[str, ...]
+    new_within_days: int
+    chronic_venous: tuple[str, ...]
+    swelling: str
 
 
 @dataclass(frozen=True)
@@ -105,6 +133,8 @@ class Rules:
     strong_score: float
     arterial: Any = None  # arterial_red_flags.ArterialRules, attached by knowledge.load
     prefetch_keys: dict[str, ExtraPrefetchKey] = field(default_factory=dict)
+    abi_reading: AbiReading | None = None
+    dvt_status: DvtStatus | None = None
 
     def red_flags(self) -> dict[str, Sign]:
         return {k: s for k, s in self.signs.items() if s.red_flag}
@@ -130,7 +160,26 @@ def _sign(sign_id: str, raw: dict[str, Any]) -> Sign:
 def _measurement(mid: str, raw: dict[str, Any]) -> Measurement:
     bands = tuple(Band(sign=b["sign"], label=b.get("label", b["sign"]), max=b.get("max"), below=b.get("below"))
                   for b in raw["bands"])
-    return Measurement(id=mid, source=raw["source"], bands=bands)
+    return Measurement(id=mid, source=raw["source"], recent_days=raw.get("recent_days", 365), bands=bands)
+
+
+def _abi_reading(raw: dict[str, Any] | None) -> AbiReading | None:
+    if raw is None:
+        return None
+    nr = raw["not_reassuring"]
+    return AbiReading(pattern=raw["pattern"], measurement=raw["measurement"], source=raw["source"],
+                      lasting_bands=tuple(raw["lasting_bands"]), not_low_bands=tuple(raw["not_low_bands"]),
+                      not_reassuring_source=nr["source"], not_reassuring_context=tuple(nr["context_any"]),
+                      not_reassuring_wounds=tuple(nr["wound_any"]))
+
+
+def _dvt_status(raw: dict[str, Any] | None) -> DvtStatus | None:
+    if raw is None:
+        return None
+    return DvtStatus(pattern=raw["pattern"], source=raw["source"], dvt=raw["dvt"], history=raw["history"],
+                     pulmonary_embolism=raw["pulmonary_embolism"], new_symptoms=tuple(raw["new_symptoms"]),
+                     new_within_days=raw["new_within_days"], chronic_venous=tuple(raw["chronic_venous"]),
+                     swelling=raw["swelling"])
 
 
 def parse(data: dict[str, Any]) -> Rules:
@@ -145,6 +194,7 @@ def parse(data: dict[str, Any]) -> Rules:
                       for cid, raw in data["combinations"].items()},
         laterality_signs=frozenset(data["laterality_signs"]),
         min_score=float(scoring["min_score"]), strong_score=float(scoring["strong_score"]),
+        abi_reading=_abi_reading(data.get("abi_reading")), dvt_status=_dvt_status(data.get("dvt_status")),
         prefetch_keys={key: ExtraPrefetchKey(key=key, resource_type=spec["resource_type"], signs=tuple(spec["signs"]),
                                              reason=spec["reason"])
                        for key, spec in (data.get("prefetch_keys") or {}).items()})
@@ -184,6 +234,23 @@ def cross_check(doc: Document) -> list[Problem]:
                 need(("combinations", cid, key, i), ref)
     for i, ref in enumerate(data["laterality_signs"]):
         need(("laterality_signs", i), ref)
+    abi = data.get("abi_reading")
+    if abi is not None:
+        if abi["measurement"] not in data["measurements"]:
+            problems.append(doc.problem(("abi_reading", "measurement"), f"unknown measurement {abi['measurement']!r}"))
+        for key in ("lasting_bands", "not_low_bands"):
+            for i, ref in enumerate(abi[key]):
+                need(("abi_reading", key, i), ref)
+        for key in ("context_any", "wound_any"):
+            for i, ref in enumerate(abi["not_reassuring"][key]):
+                need(("abi_reading", "not_reassuring", key, i), ref)
+    dvt = data.get("dvt_status")
+    if dvt is not None:
+        for key in ("dvt", "history", "pulmonary_embolism", "swelling"):
+            need(("dvt_status", key), dvt[key])
+        for key in ("new_symptoms", "chronic_venous"):
+            for i, ref in enumerate(dvt[key]):
+                need(("dvt_status", key, i), ref)
     grouped: dict[str, str] = {}
     for key, spec in (data.get("prefetch_keys") or {}).items():
         for i, ref in enumerate(spec["signs"]):

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["CardTemplate", "Common", "Suggestion", "TemplateError", "Variant", "load", "parse_common", "parse_template", "read"]
 
 PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "finding",  # see cards._placeholders
-                          "flag_where", "flag_where_lower"})
+                          "flag_where", "flag_where_lower",
+                          "dvt", "suspected_leg", "pe"})  # dvt_status.DvtView.values
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,16 @@ class Suggestion:
     skip_recent: tuple[str, ...] = ()
     skip_ordered: tuple[str, ...] = ()
     when_signs_any: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # link ids cited on the card only when this order is offered
     reason: str | None = None  # the order's reasonCode text; default names the pattern
     resource_json: bytes = b""  # the resource serialised once at load; each card decodes a fresh copy
+
+
+@dataclass(frozen=True)
+class Consider:
+    """One 'Consider' line; with ``when`` it is shown only in that situation (same keys as a variant's)."""
+    text: str
+    when: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -45,9 +54,11 @@ class Variant:
     indicator: str | dict
     summary: str
     lead: str
-    consider: tuple[str, ...]
+    consider: tuple[Consider, ...]
     suggestions: tuple[str, ...]
     drop_when_no_suggestion: bool = False
+    sources: tuple[str, ...] = ()  # ids of the template's links this variant rests on
+    reason: str = ""  # the suggested order's reasonCode: the situation it comes from
 
     def indicator_for(self, strength: Strength) -> str:
         if isinstance(self.indicator, str):
@@ -86,12 +97,16 @@ def parse_template(raw: dict[str, Any]) -> CardTemplate:
                         skip_recent=tuple((s.get("skip_if") or {}).get("recent") or ()),
                         skip_ordered=tuple((s.get("skip_if") or {}).get("ordered") or ()),
                         when_signs_any=tuple(s.get("when_signs_any") or ()), reason=s.get("reason"),
+                        sources=tuple(s.get("sources") or ()),
                         resource_json=orjson.dumps(s["resource"]))
         for sid, s in (raw.get("suggestions") or {}).items()}
     variants = tuple(
         Variant(id=v["id"], when=v["when"], indicator=v["indicator"], summary=v["summary"], lead=v.get("lead", ""),
-                consider=tuple(v.get("consider") or ()), suggestions=tuple(v.get("suggestions") or ()),
-                drop_when_no_suggestion=v.get("drop_when_no_suggestion", False))
+                consider=tuple(Consider(text=c["text"], when=c.get("when") or {}) if isinstance(c, dict) else Consider(text=c)
+                               for c in v.get("consider") or ()),
+                suggestions=tuple(v.get("suggestions") or ()),
+                drop_when_no_suggestion=v.get("drop_when_no_suggestion", False),
+                sources=tuple(v.get("sources") or ()), reason=v.get("reason", ""))
         for v in raw["variants"])
     return CardTemplate(pattern=raw["pattern"], title=raw["title"], source=raw["source"],
                         links=tuple(raw.get("links") or ()), variants=variants, suggestions=suggestions)
@@ -101,16 +116,30 @@ def cross_check(doc: Document) -> list[Problem]:
     """What the schema cannot say: placeholders the cards module fills, suggestions the
     template defines, and a last variant that always holds."""
     problems: list[Problem] = []
-    defined = (doc.data.get("suggestions") or {}).keys()
+    suggestions = doc.data.get("suggestions") or {}
+    link_ids = {link["id"] for link in doc.data.get("links") or ()}
     variants = doc.data["variants"]
+
+    def cited(path: tuple[str | int, ...], refs: list[str]) -> None:
+        for j, ref in enumerate(refs):
+            if ref not in link_ids:
+                problems.append(doc.problem((*path, j), f"source {ref!r} is not one of the template's links"))
+
+    for sid, raw in suggestions.items():
+        cited(("suggestions", sid, "sources"), raw.get("sources") or [])
     for i, v in enumerate(variants):
-        unknown = _placeholders(v["summary"]) - PLACEHOLDERS
-        if unknown:
-            problems.append(doc.problem(("variants", i, "summary"), f"unknown placeholders {sorted(unknown)} "
-                                                                     f"(known: {', '.join(sorted(PLACEHOLDERS))})"))
+        for key in ("summary", "reason"):
+            unknown = _placeholders(v.get(key, "")) - PLACEHOLDERS
+            if unknown:
+                problems.append(doc.problem(("variants", i, key), f"unknown placeholders {sorted(unknown)} "
+                                                                   f"(known: {', '.join(sorted(PLACEHOLDERS))})"))
         for j, sid in enumerate(v.get("suggestions") or ()):
-            if sid not in defined:
+            if sid not in suggestions:
                 problems.append(doc.problem(("variants", i, "suggestions", j), f"suggestion {sid!r} is not defined"))
+            elif not v.get("reason") and not suggestions[sid].get("reason"):
+                problems.append(doc.problem(("variants", i, "suggestions", j), f"suggestion {sid!r} has no reason of its "
+                                            "own: the variant needs a reason (the order's reasonCode)"))
+        cited(("variants", i, "sources"), v["sources"])
     if variants[-1]["when"]:
         problems.append(doc.problem(("variants", len(variants) - 1, "when"),
                                     "the last variant must have an empty `when` (the default)"))

@@ -60,8 +60,8 @@ def failure(base) -> str:
      "scoring.strong_score", "given twice"),
     (PT, "  pallor:\n", '  pallor:\n    discriminating: "false"\n', 'discriminating: "false"',
      "signs.pallor.discriminating", "'false' is a string; expected boolean"),
-    (VEN, "red_flags_any: [pulmonary-embolism,", "red_flags_any: [pulmonary-embolsm,", "pulmonary-embolsm",
-     "variants[0].when.red_flags_any[0]", "unknown sign 'pulmonary-embolsm'"),
+    (VEN, "red_flags_any: [phlegmasia]", "red_flags_any: [phlegmasa]", "phlegmasa",
+     "variants[0].when.red_flags_any[0]", "unknown sign 'phlegmasa'"),
 ])
 def test_check_names_file_line_and_key(base, capsys, file, old, new, at, key, message):
     edit(base, file, old, new)
@@ -80,8 +80,8 @@ def test_check_names_file_line_and_key(base, capsys, file, old, new, at, key, me
      "patterns.venous-claudication.display", "unknown key"),
     ("  musculoskeletal-leg-pain:\n    seed", "  musculoskeletal-leg-pains:\n    seed", "musculoskeletal-leg-pains:",
      "patterns.musculoskeletal-leg-pains", "unknown key"),
-    ("    bands:\n", "    recent_days: 365\n    bands:\n", "recent_days: 365", "measurements.ankle-brachial-index.recent_days",
-     "unknown key"),
+    ("    bands:\n", "    recent_days: 0\n    bands:\n", "recent_days: 0", "measurements.ankle-brachial-index.recent_days",
+     "less than the minimum of 1"),
     ("{sign: abi-borderline, below: 1.00,", "{sign: abi-borderline, below: 1.00, max: 0.99,", "abi-borderline, below",
      "measurements.ankle-brachial-index.bands[1]", "does not follow the rule (a band has max or below, not both)"),
     ("{sign: abi-abnormal, max: 0.90,", "{sign: abi-abnormal, max: \"0.90\",", "sign: abi-abnormal",
@@ -173,14 +173,15 @@ def test_a_combination_must_be_a_derived_sign(base):
 @pytest.mark.parametrize("file,old,new,at,key,message", [
     (VEN, "title: Venous claudication", "titel: Venous claudication", "titel:", "titel", "unknown key"),
     (VEN, "pattern: venous-claudication", "pattern: venous", "pattern: venous", "pattern", "is not one of"),
-    (VEN, "  url: https://www.ncbi", "  url: www.ncbi", "  url: www.ncbi", "source.url", "does not match"),
-    (VEN, "    url: https://www.ncbi", "    url: /table", "url: /table", "links[0].url", "does not match"),
+    (VEN, "  url: https://doi.org/10.1056", "  url: doi.org/10.1056", "  url: doi.org", "source.url", "does not match"),
+    (VEN, "    url: https://doi.org/10.1056", "    url: /10.1056", "url: /10.1056", "links[0].url", "does not match"),
     (VEN, "    indicator: critical", "    indicator: urgent", "indicator: urgent", "variants[0].indicator", "is not one of"),
     (VEN, "    indicator: {moderate: info, strong: warning}", "    indicator: {moderate: info, strongest: warning}",
-     "strongest", "variants[1].indicator.strongest", "unknown key"),
+     "strongest", "variants[6].indicator.strongest", "unknown key"),
     (VEN, "    when: {red_flags_any:", "    when: {red_flag_any:", "red_flag_any", "variants[0].when.red_flag_any",
      "unknown key"),
-    (ART, "    when: {signs_any: [abi-abnormal], exertional: true}", "    when: {signs_any: [abi-abnormal], exertional: \"true\"}",
+    (ART, "    when: {situations_any: [abi-abnormal], exertional: true}",
+     "    when: {situations_any: [abi-abnormal], exertional: \"true\"}",
      "exertional: \"true\"", "variants[6].when.exertional", "expected boolean"),
     (VEN, "    lead: \"**Red flag**", "    laed: \"**Red flag**", "laed:", "variants[0].laed", "unknown key"),
     (VEN, "    summary: \"{red_flag} recorded", "    summary: \"\"\n    x: \"{red_flag} recorded", "summary: \"\"",
@@ -197,12 +198,12 @@ def test_a_combination_must_be_a_derived_sign(base):
      "must be 'proposal'"),
     (VEN, "suggestions:\n  venous-duplex:", "suggestions:\n  venous-duplex:\n    label: twice", "label: Order a venous",
      "suggestions.venous-duplex.label", "given twice"),
-    (ART, "  - label: 2016 AHA/ACC guideline", "  - labels: 2016 AHA/ACC guideline", "labels:", "links[1].labels", "unknown key"),
+    (ART, "    label: 2016 AHA/ACC guideline", "    labels: 2016 AHA/ACC guideline", "labels:", "links[1].labels", "unknown key"),
     (ART, "  toe-brachial-index:\n", "  toe_brachial_index:\n", "toe_brachial_index:", "suggestions.toe_brachial_index",
      "lower-case words joined by '-'"),
     (ART, "      status: draft\n", "      status: active\n", "status: active", "suggestions.abi.resource.status", "must be 'draft'"),
-    (VEN, "      - \"Previously documented DVT adds a Wells point (G3).\"", "      - 3", "      - 3",
-     "variants[1].consider[1]", "expected string"),
+    (VEN, "      - \"Watch for new breathlessness, chest pain or leg swelling.\"", "      - 3", "      - 3",
+     "variants[1].consider[1]", "is an integer; expected mapping"),
     (VEN, "      code:\n        coding:", "      cod:\n        coding:", "    resource:", "suggestions.venous-duplex.resource.code",
      "is required here"),
     (COMMON, "disclaimer: >-", "disclaimr: >-", "disclaimr", "disclaimr", "unknown key"),
@@ -223,16 +224,16 @@ def test_card_template_schema(base, file, old, new, at, key, message):
 @pytest.mark.parametrize("file,old,new,at,key,message", [
     (VEN, "summary: \"{red_flag} recorded", "summary: \"{redflag} recorded", "{redflag}", "variants[0].summary",
      "unknown placeholders ['redflag']"),
-    (VEN, "    suggestions: [venous-duplex]\n  - id: default", "    suggestions: [venous-duplx]\n  - id: default",
-     "venous-duplx", "variants[0].suggestions[0]", "not defined"),
-    (VEN, "    when: {}\n", "    when: {signs_any: [leg-swelling]}\n", "signs_any: [leg-swelling]", "variants[1].when",
+    (VEN, "    suggestions: [venous-duplex]\n", "    suggestions: [venous-duplx]\n",
+     "venous-duplx", "variants[2].suggestions[0]", "not defined"),
+    (VEN, "    when: {}\n", "    when: {signs_any: [leg-swelling]}\n", "signs_any: [leg-swelling]", "variants[6].when",
      "must have an empty `when`"),
     (VEN, "    skip_if: {ordered: [order-venous-duplex]}", "    skip_if: {ordered: [order-venous-duplx]}", "skip_if:",
      "suggestions.venous-duplex.skip_if.ordered[0]", "unknown sign"),
     (NEU, "    when_signs_any: [diabetic-neuropathy,", "    when_signs_any: [diabetic-neuropath,", "when_signs_any",
      "suggestions.foot-exam.when_signs_any[0]", "unknown sign"),
-    (ART, "signs_any: [abi-abnormal], exertional", "signs_any: [abi-abnormall], exertional", "abi-abnormall",
-     "variants[6].when.signs_any[0]", "unknown sign"),
+    (ART, "red_flags_any: [clti]}", "red_flags_any: [clti, clti-acute]}", "clti-acute",
+     "variants[1].when.red_flags_any[1]", "unknown sign"),
 ])
 def test_card_template_references(base, file, old, new, at, key, message):
     edit(base, file, old, new)
@@ -243,7 +244,8 @@ def test_card_template_references(base, file, old, new, at, key, message):
 
 def test_two_templates_for_one_pattern_are_refused(base):
     shutil.copy(base / VEN, base / "cards" / "venous-copy.yaml")
-    assert "cards/venous-copy.yaml:2: pattern: cards/venous-claudication.yaml is already the template" in failure(base)
+    line = line_of(base, "cards/venous-copy.yaml", "pattern: venous-claudication")
+    assert f"cards/venous-copy.yaml:{line}: pattern: cards/venous-claudication.yaml is already the template" in failure(base)
 
 
 # ----------------------------------------------------------------- value set schema rules and references
