@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from . import config as config_mod, cors, knowledge as knowledge_mod, logs
 from .api import discovery, feedback, health, hooks, metrics as metrics_api
 from .engine import Engine
+from .orders import engine as orders_engine
 from .errors import CDSError, Unauthorized, operation_outcome
 from .http import Services, json_response
 from .metrics import Metrics
@@ -37,6 +38,7 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
     logs.configure(settings.log_level)
     knowledge = knowledge or knowledge_mod.load(settings.knowledge_dir)
     engine = Engine(knowledge, settings)
+    order_engines = orders_engine.build(knowledge, settings)
     store = store or Store(settings.database_url)
     store.create_schema()
     if authenticator is None and settings.auth == "required":
@@ -51,7 +53,7 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     app.extensions["cds"] = Services(settings=settings, engine=engine, store=store, authenticator=authenticator,
-                                     fetcher_factory=fetcher_factory, metrics=metrics)
+                                     fetcher_factory=fetcher_factory, metrics=metrics, order_engines=order_engines)
     cors.install(app, settings.cors_origins)
     for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, metrics_api.bp):
         app.register_blueprint(blueprint)
