@@ -144,6 +144,7 @@ class OrderEngine:
                 stats.timings_ms["fetch"] = (time.perf_counter() - started) * 1e3
         resources: list = []
         available: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         for key in self.prefetch_keys:
             result = results[key.key]
             if result.state in ("absent", "failed"):
@@ -151,7 +152,14 @@ class OrderEngine:
                 continue
             stats.keys[key.key] = result.state
             available.add(key.key)
-            resources.extend(result.resources)
+            for resource in result.resources:
+                ident = (resource.get("resourceType"), resource.get("id")) if isinstance(resource, dict) else None
+                if ident and isinstance(ident[1], str):
+                    if ident in seen:  # a Condition may answer two keys' searches
+                        stats.duplicates += 1
+                        continue
+                    seen.add(ident)
+                resources.append(resource)
         if len(resources) > self.settings.max_prefetch_resources:
             raise PayloadTooLarge(f"prefetch holds {len(resources)} resources; the limit is "
                                   f"{self.settings.max_prefetch_resources}")
