@@ -18,7 +18,7 @@ from .knowledge import OrderCard, OrderKnowledge
 from .rules import Alert
 
 _ORDER = {"critical": 0, "warning": 1, "info": 2}
-_LEG_WORDS = {("left",): "left leg", ("right",): "right leg", ("left", "right"): "both legs"}
+_LEG_WORDS = {("left",): "the left leg", ("right",): "the right leg", ("left", "right"): "both legs"}
 
 
 def _summary(text: str) -> str:
@@ -31,7 +31,7 @@ def _values(alert: Alert) -> dict[str, str]:
     return {
         "order": alert.order.label,
         "condition": alert.facts[0].display if alert.facts else "",
-        "leg": _LEG_WORDS.get(tuple(sorted(legs)), "leg"),
+        "leg": _LEG_WORDS.get(tuple(sorted(legs)), "the leg"),
         "abi": f"{abi.value:.2f}" if abi is not None else "not on file",
         "abi_date": dates.show(abi.date) if abi is not None else "",
         "kind": alert.kind or "compression",
@@ -53,7 +53,7 @@ def _suggestion(sid: str, spec: dict, alert: Alert, card_uuid: uuid.UUID, patien
     return {"label": spec["label"], "uuid": str(uuid.uuid5(card_uuid, sid)), "isRecommended": True, "actions": [action]}
 
 
-def _detail(template: OrderCard, alert: Alert, values: dict[str, str], common: Common) -> str:
+def _detail(template: OrderCard, alert: Alert, values: dict[str, str], disclaimer: str) -> str:
     variant = template.variants[alert.variant]
     lines = [variant.lead.format(**values), "", f"**Order:** {alert.order.label}"
              + (f" ({alert.order.reference})" if alert.order.reference else "")]
@@ -66,7 +66,7 @@ def _detail(template: OrderCard, alert: Alert, values: dict[str, str], common: C
         lines.append(f"- and {len(alert.facts) - 8} more")
     if variant.consider:
         lines += ["", "**Consider**", *(f"- {c.format(**values)}" for c in variant.consider)]
-    lines += ["", f"_{common.disclaimer}_", "", "Sources: " + "; ".join(template.sources) + "."]
+    lines += ["", f"_{disclaimer}_", "", "Sources: " + "; ".join(template.sources) + "."]
     return "\n".join(lines)
 
 
@@ -82,7 +82,7 @@ def render(alerts: list[Alert], knowledge: OrderKnowledge, common: Common, hook_
             "uuid": str(card_uuid),
             "summary": _summary(variant.summary.format(**values)),
             "indicator": variant.indicator,
-            "detail": _detail(template, alert, values, common),
+            "detail": _detail(template, alert, values, knowledge.disclaimer),
             "source": {"label": template.source["label"],
                        "topic": {"system": common.topic_system, "code": alert.topic, "display": template.title}},
             "overrideReasons": [{"system": common.override_system, "code": r["code"], "display": r["display"]}

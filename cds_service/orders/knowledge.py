@@ -75,6 +75,7 @@ class OrderKnowledge:
     rule_needs: dict[str, dict[str, tuple[str, ...]]]
     cards: dict[str, OrderCard]
     systems: dict[str, str]
+    disclaimer: str
 
     def code_sets_of(self, system: str | None, code: str) -> tuple[CodeEntry, ...]:
         """The code sets a coding belongs to; ICD-10-CM also without its dot ('I509')."""
@@ -260,10 +261,13 @@ def load(base: Path, terminology: Terminology) -> OrderKnowledge:
             problems.append(f"cards/orders: no template for {topic}")
         elif variants - set(cards[topic].variants):
             problems.append(f"cards/orders/{topic}.yaml: missing variants {sorted(variants - set(cards[topic].variants))}")
+    disclaimer = str(raw.get("disclaimer") or "").strip()
+    if not disclaimer:
+        problems.append("order-rules: disclaimer is required (the advisory line every order card ends with)")
     if problems:
         raise OrderKnowledgeError("broken order rules:\n  " + "\n  ".join(problems))
     return OrderKnowledge(codes=codes, signs=signs, abi=bands, prefetch_keys=prefetch_keys, rule_needs=needs,
-                          cards=cards, systems=systems)
+                          cards=cards, systems=systems, disclaimer=disclaimer)
 
 
 def describe(knowledge: OrderKnowledge) -> dict[str, Any]:
