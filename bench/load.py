@@ -48,21 +48,23 @@ def free_port() -> int:
 class Server:
     """`cds-service serve` in a subprocess, stopped with SIGTERM (graceful)."""
 
-    def __init__(self, workers: int = 2, threads: int = 4, env: dict | None = None):
+    def __init__(self, workers: int = 2, threads: int | None = None, env: dict | None = None,
+                 args: tuple[str, ...] = (), stderr_path: Path | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = tempfile.mkdtemp(prefix="cds-bench-")
         full_env = {**os.environ, "CDS_DATABASE_URL": f"sqlite:///{self.db}/bench.db", "CDS_LOG_LEVEL": "WARNING",
                     **(env or {})}
         full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(self.port), "--workers", str(workers),
-             "--threads", str(threads)], env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+        command = [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(self.port), "--workers", str(workers),
+                   *(("--threads", str(threads)) if threads else ()), *args]
+        self._stderr = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
+        self.process = subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL, stderr=self._stderr,
+                                        start_new_session=True)
         deadline = time.monotonic() + 30
         while True:
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if requests.get(self.url + "/readyz", timeout=1).status_code == 200:
                     break
             except requests.RequestException:
                 pass
@@ -85,6 +87,8 @@ class Server:
         os.killpg(self.process.pid, signal.SIGTERM)
         code = self.process.wait(timeout=30)
         shutil.rmtree(self.db, ignore_errors=True)
+        if self._stderr is not subprocess.DEVNULL:
+            self._stderr.close()
         return code
 
 

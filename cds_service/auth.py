@@ -21,7 +21,7 @@ import jwt
 import requests
 
 from .config import ConfigError, Settings
-from .errors import Unauthorized
+from .errors import DatabaseUnavailable, Unauthorized
 from .store import Store, StoreError
 from .validation import validator
 
@@ -267,8 +267,8 @@ class Authenticator:
             raise Unauthorized("tenant is not allowed for this client")
         try:
             fresh = self.store.remember_jti(f"{client.iss}|{jti}", float(exp) + leeway)
-        except StoreError:
-            raise Unauthorized("replay check unavailable") from None
+        except StoreError:  # without the replay check the token cannot be judged: 503, never a silent pass
+            raise DatabaseUnavailable("the token replay check is unavailable; try again shortly", "replay-check") from None
         if not fresh:
             raise Unauthorized("jti replayed")
         return VerifiedClient(iss=client.iss, tenant=tenant if isinstance(tenant, str) else None, jti=jti,

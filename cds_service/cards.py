@@ -29,6 +29,7 @@ class CardContext:
     hook_instance: str
     patient_id: str
     user_id: str | None = None
+    incomplete: bool = False  # a prefetch key was read only in part
 
 
 def _variant(template: CardTemplate, pa: PatternAssessment, assessment: Assessment) -> Variant:
@@ -152,7 +153,8 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
     if variant.drop_when_no_suggestion and not suggestions and not pa.red_flags:
         return None
     values = _placeholders(pa, assessment, variant)
-    detail = [variant.lead, "", "**Findings that support it**", *_lines(pa.supporting), "",
+    notice = [common.incomplete_record, ""] if ctx.incomplete else []
+    detail = [variant.lead, "", *notice, "**Findings that support it**", *_lines(pa.supporting), "",
               "**Findings that argue against it**", *_lines(pa.contrary), "", "**Consider**",
               *(f"- {c}" for c in variant.consider), *(f"- {a}" for a in already), "",
               f"_{common.disclaimer}_", "",

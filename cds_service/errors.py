@@ -72,6 +72,14 @@ class ServiceUnavailable(CDSError):
     issue_code = "transient"
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """503 where the database is needed to decide (a token's replay check, storing feedback)."""
+
+    def __init__(self, message: str, use: str):
+        super().__init__(message, headers={"Retry-After": "5"})
+        self.use = use
+
+
 def operation_outcome(message: str, code: str = "exception", severity: str = "error",
                       expression: str | None = None) -> dict:
     issue = {"severity": severity, "code": code, "diagnostics": message}

@@ -121,10 +121,10 @@ _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fhir-fetch")
 
 
 def _unobtainable(given: KeyResult, resources: list, reason: str) -> KeyResult:
-    """A key the server could not complete: what the client chose to send stands (a first page
-    with a next link), and a key it did not send has failed."""
-    if given.state == "present":
-        return KeyResult("present", resources=resources, reason=f"later pages not fetched: {reason}")
+    """A key the server could not complete: what the client chose to send stands, marked partial
+    (a first page with a next link), and a key it did not send has failed."""
+    if given.state in ("present", "partial"):
+        return KeyResult("partial", resources=resources, reason=f"later pages not fetched: {reason}")
     return KeyResult("failed", reason=reason)
 
 
@@ -160,12 +160,20 @@ class Fetcher:
         else:
             url = urljoin(self.fhir_server.rstrip("/") + "/", fill(f"{key.resource_type}?patient={{{{context.patientId}}}}&{key.params}", self.context))
         pages = 0
+        seen: set[str] = set()
         try:
             while url:
-                if not _same_origin(url, self.fhir_server):
-                    raise FetchFailed("a next link points to another server; not followed")
-                if pages >= self.settings.fhir_page_cap:
-                    break
+                # Paging that cannot go on ends here, and the key says so (partial), never "present".
+                cut = ("a next link points to another server; not followed" if not _same_origin(url, self.fhir_server)
+                       else "a next link repeats a page already read" if url in seen
+                       else f"more than {self.settings.fhir_page_cap} pages" if pages >= self.settings.fhir_page_cap
+                       else None)
+                if cut:
+                    if pages == 0 and given.state != "present":
+                        raise FetchFailed(cut)
+                    self._count("partial")
+                    return KeyResult("partial", resources=resources, reason=f"later pages not fetched: {cut}")
+                seen.add(url)
                 bundle = self._get(url, deadline)
                 page = classify(key.key, bundle, provided=True)
                 if page.state == "failed":

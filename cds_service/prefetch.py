@@ -3,7 +3,9 @@
 Templates are narrow code-filtered searches built once from the value sets, so a client
 that passes on only the first page still sends what matters. Per key a request may carry a
 resource or searchset Bundle (present), ``null`` (the client has no data), an
-OperationOutcome or a Bundle carrying an error (failed), or nothing (absent).
+OperationOutcome or a Bundle carrying an error (failed), or nothing (absent). A key whose
+paging ended before its last page (a next link to another host, a loop, the page cap, an error
+or the deadline) is ``partial``: its resources are used, and every card says the read was incomplete.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ class PrefetchKey:
 
 @dataclass
 class KeyResult:
-    state: str  # present | null | failed | absent
+    state: str  # present | partial (usable, but pages are missing) | null | failed | absent
     resources: list = field(default_factory=list)
     next_url: str | None = None
     reason: str | None = None

@@ -68,6 +68,7 @@ class Common:
     override_reasons: tuple[dict, ...]
     disclaimer: str
     seed_citation: str
+    incomplete_record: str
 
 
 def _placeholders(text: str) -> set[str]:
@@ -141,7 +142,8 @@ def load(directory: Path) -> tuple[Common, dict[str, CardTemplate]]:
         raw_common = yaml.safe_load((directory / "_common.yaml").read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise TemplateError(f"{directory}/_common.yaml is not readable: {exc}") from None
-    for key in ("topic_system", "override_system", "override_reasons", "disclaimer", "seed_citation"):
+    for key in ("topic_system", "override_system", "override_reasons", "disclaimer", "seed_citation",
+                "incomplete_record"):
         if not raw_common.get(key):
             problems.append(f"_common: {key} is required")
     for reason in raw_common.get("override_reasons") or ():
@@ -150,7 +152,8 @@ def load(directory: Path) -> tuple[Common, dict[str, CardTemplate]]:
     common = Common(topic_system=raw_common.get("topic_system", ""), override_system=raw_common.get("override_system", ""),
                     override_reasons=tuple(raw_common.get("override_reasons") or ()),
                     disclaimer=str(raw_common.get("disclaimer", "")).strip(),
-                    seed_citation=raw_common.get("seed_citation", ""))
+                    seed_citation=raw_common.get("seed_citation", ""),
+                    incomplete_record=str(raw_common.get("incomplete_record", "")).strip())
     templates: dict[str, CardTemplate] = {}
     for path in sorted(directory.glob("*.yaml")):
         if path.name.startswith("_"):

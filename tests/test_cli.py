@@ -37,6 +37,14 @@ def test_check_fails_on_a_broken_card_template(tmp_path, capsys):
     assert "indicator" in capsys.readouterr().err
 
 
+def test_check_fails_without_the_incomplete_record_line(tmp_path, capsys):
+    base = _copy(tmp_path)
+    path = base / "cards" / "_common.yaml"
+    path.write_text("\n".join(l for l in path.read_text().splitlines() if not l.startswith("incomplete_record")))
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "incomplete_record is required" in capsys.readouterr().err
+
+
 def test_check_fails_when_a_sign_has_no_value_set(tmp_path, capsys):
     base = _copy(tmp_path)
     (base / "valuesets" / "pallor.json").unlink()

@@ -1,6 +1,7 @@
 """The FHIR fallback: token, same-origin paging, page cap, timeouts, errors, deadline."""
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import time
@@ -90,7 +91,8 @@ def test_an_unparseable_next_link_is_not_followed_and_not_a_500(client, link):
 
 
 @responses.activate
-def test_page_cap_stops_endless_next_links(client, app):
+def test_page_cap_stops_endless_next_links(client, app, caplog):
+    caplog.set_level(logging.INFO, logger="cds_service.request")
     cap = app.extensions["cds"].settings.fhir_page_cap
     def endless(request):
         n = int(request.url.rsplit("=", 1)[1]) if "page=" in request.url else 0
@@ -100,8 +102,10 @@ def test_page_cap_stops_endless_next_links(client, app):
     responses.add_callback(responses.GET, f"{FHIR}/Condition", callback=endless)
     for rtype in ("Observation", "Procedure", "ServiceRequest"):
         responses.get(f"{FHIR}/{rtype}", json=bundle([]))
-    assert client.post(URL, json=fallback_body()).status_code == 200
+    response = client.post(URL, json=fallback_body())
+    assert response.status_code == 200
     assert sum("Condition" in c.request.url for c in responses.calls) == cap
+    assert _request_line(caplog)["conditions"] == "partial"  # cut short at the cap, and said so
 
 
 @pytest.mark.parametrize("status", [401, 403, 404, 500])
@@ -245,3 +249,79 @@ def test_a_client_may_only_send_its_configured_fhir_servers(settings, server):
 def test_an_unparseable_fhir_server_is_412_not_500(client, server):
     body = fallback_body(server=server)
     assert _diagnostics(client.post(URL, json=body)).endswith("fhirServer is not a usable URL")
+
+
+INCOMPLETE = "the record read was incomplete"
+
+
+def _request_line(caplog) -> dict:
+    lines = [r for r in caplog.records if r.name == "cds_service.request" and getattr(r, "keys", None)]
+    assert lines, "no request log line with keys"
+    return lines[-1].keys
+
+
+def _cut_short(client, caplog, first_page, served):
+    """Post a hook call whose conditions key pages as described; answer with its cards and log keys."""
+    caplog.set_level(logging.INFO, logger="cds_service.request")
+    for url, page in served.items():
+        responses.get(url, json=page)
+    prefetch = {"conditions": first_page, "observations": bundle([]), "procedures": None, "serviceRequests": None}
+    response = client.post(URL, json=fallback_body(prefetch))
+    assert response.status_code == 200
+    return response.get_json()["cards"], _request_line(caplog)
+
+
+def _metric(client, name: str) -> float:
+    total = 0.0
+    for line in client.get("/metrics").data.decode().splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+@responses.activate
+def test_a_next_link_to_another_host_ends_paging_as_partial_and_every_card_says_so(client, caplog):
+    first = bundle([condition(SCT, "63491006")])
+    first["link"] = [{"relation": "next", "url": "https://attacker.example.net/steal"}]
+    before = _metric(client, "cds_partial_prefetch_keys_total")
+    cards, keys = _cut_short(client, caplog, first, {})
+    assert keys["conditions"] == "partial" and keys["observations"] == "present"
+    assert cards and all(INCOMPLETE in c["detail"].lower() for c in cards)
+    assert _metric(client, "cds_partial_prefetch_keys_total") == before + 1
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_a_next_link_to_itself_is_read_once_and_counted_partial(client, caplog):
+    loop = f"{FHIR}/Condition?page=2"
+    first = bundle([])
+    first["link"] = [{"relation": "next", "url": loop}]
+    again = bundle([condition(SCT, "63491006")])
+    again["link"] = [{"relation": "next", "url": loop}]
+    cards, keys = _cut_short(client, caplog, first, {loop: again})
+    assert sum(c.request.url == loop for c in responses.calls) == 1  # not ten times
+    assert keys["conditions"] == "partial"
+    assert cards and all(INCOMPLETE in c["detail"].lower() for c in cards)
+
+
+@responses.activate
+def test_complete_paging_adds_no_incomplete_line(client, caplog):
+    page2 = f"{FHIR}/Condition?page=2"
+    first = bundle([])
+    first["link"] = [{"relation": "next", "url": page2}]
+    cards, keys = _cut_short(client, caplog, first, {page2: bundle([condition(SCT, "63491006")])})
+    assert keys["conditions"] == "present"
+    assert cards and not any(INCOMPLETE in c["detail"].lower() for c in cards)
+
+
+def test_a_first_page_with_nothing_to_fetch_the_rest_is_partial(client, caplog):
+    caplog.set_level(logging.INFO, logger="cds_service.request")
+    first = bundle([condition(SCT, "63491006")])
+    first["link"] = [{"relation": "next", "url": f"{FHIR}/Condition?page=2"}]
+    body = hook_request([])
+    body["prefetch"]["conditions"] = first
+    response = client.post(URL, json=body)
+    assert response.status_code == 200
+    assert _request_line(caplog)["conditions"] == "partial"
+    assert all(INCOMPLETE in c["detail"].lower() for c in response.get_json()["cards"])
+    assert json.dumps(response.get_json()).lower().count(INCOMPLETE) == len(response.get_json()["cards"])

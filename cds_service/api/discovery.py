@@ -53,6 +53,7 @@ def discovery_document(engine, settings, order_engines=None) -> dict:
 
 
 @bp.get("/cds-services")
+@bp.get("/cds-services/")  # the sandbox's "Add CDS Services" asks with the slash
 def discovery():
     svc = services()
     return json_response(discovery_document(svc.engine, svc.settings, svc.order_engines))
