@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import shutil
+import sys
 
 import pytest
 import yaml
 
 from cds_service.config import REPO_ROOT
 from cds_service.orders.knowledge import OrderKnowledgeError, load
+
+sys.path.insert(0, str(REPO_ROOT / "tools"))
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 
@@ -34,6 +37,24 @@ def test_prefetch_keys_are_optional_and_code_filtered(order_knowledge):
     assert "code=" in keys["arterialConditions"].params and "_count=" in keys["arterialConditions"].params
 
 
+def test_the_expanded_families_match_the_rules_and_the_pinned_tabular():
+    from expand_icd_families import TARGET, render
+    assert TARGET.read_text() == render(), "run tools/expand_icd_families.py"
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda r: r["code_sets"]["heart-failure"]["concepts"].append(
+        {"system": "icd10cm", "code": "I50.99", "display": "made up", "source": "x"}), "I50.99 is not an ICD-10-CM code"),
+    (lambda r: r["code_sets"]["heart-failure"]["families"][0].update(code="Q99.99.9"), "family Q99.99.9 is not in"),
+])
+def test_the_expansion_refuses_codes_not_in_the_tabular(change, message):
+    from expand_icd_families import RULES, ExpansionError, expand
+    raw = yaml.safe_load(RULES.read_text())
+    change(raw)
+    with pytest.raises(ExpansionError, match=message):
+        expand(raw)
+
+
 def _copy(tmp_path):
     for name in ("valuesets", "knowledge", "cards"):
         shutil.copytree(REPO_ROOT / name, tmp_path / name)
@@ -49,9 +70,7 @@ def _edit(base, change):
 
 @pytest.mark.parametrize("change,message", [
     (lambda r: r["code_sets"]["cilostazol"]["concepts"][0].pop("source"), "needs a display and its source"),
-    (lambda r: r["code_sets"]["heart-failure"]["concepts"].append(
-        {"system": "icd10cm", "code": "I50.99", "display": "made up", "source": "x"}), "not an ICD-10-CM code"),
-    (lambda r: r["code_sets"]["heart-failure"]["families"][0].update(code="Q99.99.9"), "not in the pinned tabular"),
+    (lambda r: r["code_sets"]["heart-failure"]["families"][0].update(code="I49"), "is not expanded"),
     (lambda r: r["signs"].update(clti=["no-such-sign"]), "signs.clti"),
     (lambda r: r["abi"].pop("window_days"), "abi needs window_days"),
     (lambda r: r["rules"]["compression-ischaemia"]["parts"]["clti"].update(needs=["nope"]), "must name prefetch keys"),

@@ -71,7 +71,7 @@ def _detail(template: OrderCard, alert: Alert, values: dict[str, str], disclaime
 
 
 def render(alerts: list[Alert], knowledge: OrderKnowledge, common: Common, hook_instance: str, patient_id: str,
-           user_id: str | None) -> list[dict]:
+           user_id: str | None, incomplete: bool = False) -> list[dict]:
     cards = []
     for index, alert in enumerate(alerts):
         template = knowledge.cards[alert.topic]
@@ -82,7 +82,8 @@ def render(alerts: list[Alert], knowledge: OrderKnowledge, common: Common, hook_
             "uuid": str(card_uuid),
             "summary": _summary(variant.summary.format(**values)),
             "indicator": variant.indicator,
-            "detail": _detail(template, alert, values, knowledge.disclaimer),
+            "detail": ((common.incomplete_record + "\n\n") if incomplete else "")
+                      + _detail(template, alert, values, knowledge.disclaimer),
             "source": {"label": template.source["label"],
                        "topic": {"system": common.topic_system, "code": alert.topic, "display": template.title}},
             "overrideReasons": [{"system": common.override_system, "code": r["code"], "display": r["display"]}

@@ -58,6 +58,11 @@ class OrderStats:
     draft_deviations: Counter = field(default_factory=Counter)
     rules_skipped: list[str] = field(default_factory=list)
 
+    @property
+    def incomplete(self) -> bool:
+        """A key was read only in part (paging cut short): every card says so."""
+        return "partial" in self.keys.values()
+
     def log_fields(self) -> dict[str, Any]:
         """The request log line's order fields: counts and deviation names only, never content."""
         return {"drafts": self.drafts, "drafts_judged": self.drafts_judged, "drafts_unreadable": self.drafts_unreadable,
@@ -150,6 +155,8 @@ class OrderEngine:
             if result.state in ("absent", "failed"):
                 stats.keys[key.key] = f"{result.state}-skipped"
                 continue
+            if result.state == "present" and result.next_url:
+                result.state = "partial"  # the client sent a first page and nothing can fetch the rest
             stats.keys[key.key] = result.state
             available.add(key.key)
             for resource in result.resources:
@@ -181,7 +188,7 @@ class OrderEngine:
         patient = facts_mod.read(resources, self.order_knowledge, self.knowledge.terminology, request.patient_id, now)
         alerts, skipped = rules.judge(orders, patient, self.order_knowledge, self.knowledge.terminology, available)
         cards = cards_mod.render(alerts, self.order_knowledge, self.knowledge.common, request.hook_instance,
-                                 request.patient_id, request.user_id)
+                                 request.patient_id, request.user_id, incomplete=stats.incomplete)
         t3 = time.perf_counter()
         stats.timings_ms.update(prefetch=(t2 - t1) * 1e3, evaluation=(t3 - t2) * 1e3)
         stats.resources_seen += len(resources)

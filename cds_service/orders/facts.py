@@ -73,7 +73,7 @@ def _code(concept: Any) -> str | None:
 def _codings(concept: Any) -> list[tuple[str | None, str | None]]:
     if not isinstance(concept, dict) or not isinstance(concept.get("coding"), list):
         return []
-    return [(c.get("system"), c.get("code")) for c in concept["coding"]
+    return [(c.get("system") if isinstance(c.get("system"), str) else None, c["code"]) for c in concept["coding"]
             if isinstance(c, dict) and isinstance(c.get("code"), str)]
 
 

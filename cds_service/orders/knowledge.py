@@ -2,7 +2,8 @@
 
 Code sets are explicit lists, each code with its source, plus ICD-10-CM families expanded
 with the pinned simple-icd-10-cm (the CDC tabular), so that 'I50.-' means every code below
-I50 and nothing else. The signs the rules borrow from valuesets/ must exist there. Prefetch
+I50 and nothing else. The expansion is done at build time (tools/expand_icd_families.py ->
+knowledge/order-icd10cm.json): importing the package at start costs seconds per worker. The signs the rules borrow from valuesets/ must exist there. Prefetch
 templates are built here from the same lists, so a key always asks for exactly what the
 rules read. Any problem stops the service at start with a message naming file and key.
 """
@@ -13,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import simple_icd_10_cm as icd
+import json
+
 import yaml
 
 from ..prefetch import PrefetchKey
@@ -93,13 +95,17 @@ class OrderKnowledge:
         return {k.key: f"{k.resource_type}?patient={{{{context.patientId}}}}&{k.params}" for k in self.prefetch_keys}
 
 
-def _family(code: str) -> list[str]:
-    if not icd.is_valid_item(code):
-        raise OrderKnowledgeError(f"order-rules: ICD-10-CM family {code} is not in the pinned tabular")
-    return [code, *icd.get_descendants(code)]
+def _expansions(base: Path, problems: list[str]) -> dict[str, list[dict]]:
+    path = base / "knowledge" / "order-icd10cm.json"
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8"))["families"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        problems.append(f"knowledge/order-icd10cm.json is not readable ({exc}); run tools/expand_icd_families.py")
+        return {}
 
 
-def _code_sets(raw: dict, systems: dict[str, str], problems: list[str]) -> list[CodeEntry]:
+def _code_sets(raw: dict, systems: dict[str, str], problems: list[str],
+               expansions: dict[str, list[dict]]) -> list[CodeEntry]:
     entries: list[CodeEntry] = []
     for name in CODE_SETS:
         spec = raw.get(name)
@@ -114,22 +120,19 @@ def _code_sets(raw: dict, systems: dict[str, str], problems: list[str]) -> list[
             if not item.get("display") or not item.get("source"):
                 problems.append(f"{where}: needs a display and its source")
                 continue
-            if item["system"] == _ICD and not icd.is_valid_item(item["code"]):
-                problems.append(f"{where}: not an ICD-10-CM code in the pinned tabular")
-                continue
             entries.append(CodeEntry(name, systems[item["system"]], item["code"], item["display"], item["source"],
                                      item.get("kind")))
         for family in spec.get("families") or ():
             if family.get("system") != _ICD or not family.get("source"):
                 problems.append(f"order-rules: code_sets.{name} family {family.get('code')!r}: ICD-10-CM with a source only")
                 continue
-            try:
-                codes = _family(family["code"])
-            except OrderKnowledgeError as exc:
-                problems.append(str(exc))
+            expanded = expansions.get(str(family.get("code")))
+            if not expanded:
+                problems.append(f"order-rules: code_sets.{name} family {family.get('code')!r} is not expanded in "
+                                "knowledge/order-icd10cm.json; run tools/expand_icd_families.py")
                 continue
-            for code in codes:
-                entries.append(CodeEntry(name, systems[_ICD], code, icd.get_description(code) or family["display"],
+            for item in expanded:
+                entries.append(CodeEntry(name, systems[_ICD], item["code"], item["display"] or family["display"],
                                          family["source"]))
         if not spec.get("concepts") and not spec.get("families"):
             problems.append(f"order-rules: code_sets.{name} lists no code")
@@ -216,7 +219,8 @@ def load(base: Path, terminology: Terminology) -> OrderKnowledge:
     systems = dict(raw.get("systems") or {})
     if set(systems) != {"rxnorm", "snomed", _ICD}:
         problems.append("order-rules: systems must name rxnorm, snomed and icd10cm")
-    entries = _code_sets(raw.get("code_sets") or {}, systems, problems) if not problems else []
+    expansions = _expansions(base, problems)
+    entries = _code_sets(raw.get("code_sets") or {}, systems, problems, expansions) if not problems else []
     codes: dict[tuple[str, str], tuple[CodeEntry, ...]] = {}
     for e in entries:
         codes[(e.system, e.code)] = (*codes.get((e.system, e.code), ()), e)
