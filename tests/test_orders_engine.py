@@ -230,13 +230,19 @@ def test_order_select_judges_only_the_selected_orders(run):
     assert _one(run(body, SELECT_ID)[0])["indicator"] == "critical"
 
 
+def test_order_select_with_an_empty_selection_judges_nothing(run):
+    body = order_request([sandbox_medication()], [heart_failure()], hook="order-select", selections=[])
+    cards, stats = run(body, SELECT_ID)
+    assert cards == [] and stats.drafts == 1 and stats.drafts_judged == 0
+
+
 def test_order_sign_judges_every_draft(run):
     cards, stats = run(order_request([sandbox_medication(), compression(rid="c", body_site=LEFT_LEG)],
                                      [heart_failure("I50.84"), abi(0.4, "left")]))
     assert sorted(c["source"]["topic"]["code"] for c in cards) == [
         "cilostazol-heart-failure", "compression-heart-failure", "compression-ischaemia"]
     assert [c["indicator"] for c in cards][:2] == ["critical", "critical"]
-    assert stats.drafts_judged == 2
+    assert stats.drafts_judged == 2 and stats.resources_used == 2
 
 
 def test_a_missing_key_removes_only_the_rules_that_need_it(run):

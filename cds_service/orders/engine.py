@@ -102,7 +102,7 @@ class OrderEngine:
         selections = None
         if self.hook == ORDER_SELECT:
             raw = context.get("selections")
-            if not isinstance(raw, list) or not raw:
+            if not isinstance(raw, list):  # an empty list is a session with nothing newly selected: no card
                 raise BadRequest("context.selections must list the selected orders (e.g. MedicationRequest/123)",
                                  expression="context.selections")
             selections = tuple(s for s in raw if isinstance(s, str))
@@ -192,6 +192,9 @@ class OrderEngine:
         t3 = time.perf_counter()
         stats.timings_ms.update(prefetch=(t2 - t1) * 1e3, evaluation=(t3 - t2) * 1e3)
         stats.resources_seen += len(resources)
+        used = [*patient.heart_failure, *patient.heart_failure_history, *patient.clti, *patient.arterial_disease,
+                *patient.pad_risk, *patient.abi, *patient.abi_too_old]
+        stats.resources_used = len({f.reference for f in used})
         stats.other_patient += patient.skipped.get("other-patient", 0)
         stats.malformed += patient.skipped.get("malformed", 0)
         stats.rules_skipped = sorted(skipped)
