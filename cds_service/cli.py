@@ -114,7 +114,7 @@ def _check(args) -> int:
     base = Path(args.dir) if args.dir else settings.knowledge_dir
     try:
         k = load(base)
-        orders = load_orders(base, k.terminology)
+        orders = load_orders(base, k)
     except (KnowledgeError, OrderKnowledgeError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1

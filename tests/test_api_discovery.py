@@ -16,7 +16,9 @@ def test_discovery_lists_the_patient_view_service_first(client):
     assert service["id"] == "leg-pain-claudication"
     for key in ("title", "description", "usageRequirements"):
         assert service[key]
-    assert set(service["prefetch"]) == {"conditions", "observations", "procedures", "serviceRequests"}
+    assert set(service["prefetch"]) == {"conditions", "observations", "procedures", "serviceRequests", "ulcerConditions"}
+    assert "L97.529" in service["prefetch"]["ulcerConditions"] and "L97.529" not in service["prefetch"]["conditions"]
+    assert "ulcerConditions" in service["usageRequirements"]
 
 
 def test_discovery_lists_one_service_per_order_hook_with_optional_keys_and_scopes(client):
@@ -26,7 +28,7 @@ def test_discovery_lists_one_service_per_order_hook_with_optional_keys_and_scope
         service = services[hook]
         assert service["id"] == f"leg-pain-claudication-{hook}"
         assert service["title"] and service["description"]
-        assert set(service["prefetch"]) == {"heartFailure", "arterialConditions", "abi"}
+        assert set(service["prefetch"]) == {"heartFailure", "arterialConditions", "abi", "ulcerConditions", "procedures"}
         assert "patient/Condition.read" in service["usageRequirements"]
         assert "patient/Observation.read" in service["usageRequirements"]
 
@@ -35,7 +37,7 @@ def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowled
     known_codes = {code for _, code in knowledge.terminology.concepts} | {code for _, code in order_knowledge.codes}
     templates = [(f"{s['id']}.{key}", t) for s in client.get("/cds-services").get_json()["services"]
                  for key, t in s["prefetch"].items()]
-    assert len(templates) == 10
+    assert len(templates) == 15  # patient-view 5; each order service 5 (two of them the patient-view ones, reused)
     for key, template in templates:
         assert set(re.findall(r"{{\s*([^}]+?)\s*}}", template)) <= LEGAL_TOKENS
         parts = urlsplit(template)

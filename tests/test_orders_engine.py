@@ -192,6 +192,20 @@ def test_clti_on_the_leg_is_critical_whatever_the_abi(run):
     assert card["indicator"] == "critical" and "limb-threatening" in card["detail"]
 
 
+def test_clti_is_the_arterial_red_flag_rules_decision_on_that_leg(run):
+    """An ulcer that names no cause is CLTI only with proven PAD (issue 13's rules, reused): an abnormal
+    ABI on the same leg proves it; on the other leg it does not."""
+    ulcer = condition(ICD, "L97.329", onset_days=40)  # non-pressure chronic ulcer of left ankle
+    proven = _one(run(_compress([ulcer, abi(0.85, "left")]))[0])
+    assert proven["indicator"] == "critical" and "limb-threatening" in proven["detail"]
+    assert run(_compress([ulcer, abi(0.85, "right"), abi(1.1, "left")]))[0] == []
+
+
+def test_clti_on_the_other_leg_leaves_the_ordered_leg_to_its_abi(run):
+    rest_pain = condition(ICD, "I70.222")  # left leg
+    assert run(_compress([rest_pain, abi(1.0, "right"), abi(0.95, "left")], body_site=RIGHT_LEG))[0] == []
+
+
 def test_newest_abi_on_the_leg_counts(run):
     cards, _ = run(_compress([abi(0.5, "left", days=200), abi(0.95, "left", days=5)]))
     assert cards == []
@@ -250,7 +264,8 @@ def test_a_missing_key_removes_only_the_rules_that_need_it(run):
     body["prefetch"] = {"heartFailure": bundle([heart_failure()])}  # abi and arterialConditions not sent
     cards, stats = run(body)
     assert [c["source"]["topic"]["code"] for c in cards] == ["cilostazol-heart-failure"]
-    assert stats.keys == {"heartFailure": "present", "arterialConditions": "absent-skipped", "abi": "absent-skipped"}
+    assert stats.keys == {"heartFailure": "present", "arterialConditions": "absent-skipped", "abi": "absent-skipped",
+                          "ulcerConditions": "absent-skipped", "procedures": "absent-skipped"}
     assert stats.rules_skipped == ["compression-ischaemia.abi-bands", "compression-ischaemia.clti",
                                    "compression-ischaemia.no-abi"]
 
@@ -278,8 +293,8 @@ def test_absent_keys_go_to_the_fetcher(run):
         return [KeyResult("present", resources=[heart_failure()] if k.key == "heartFailure" else []) for k, _ in jobs]
 
     cards, stats = run(order_request([sandbox_medication()], prefetch={}), fetcher=fetcher)
-    assert sorted(asked) == ["abi", "arterialConditions", "heartFailure"]
-    assert _one(cards)["indicator"] == "critical" and stats.fetched_keys == 3
+    assert sorted(asked) == ["abi", "arterialConditions", "heartFailure", "procedures", "ulcerConditions"]
+    assert _one(cards)["indicator"] == "critical" and stats.fetched_keys == 5
 
 
 def test_nothing_to_judge_fetches_nothing(run):

@@ -31,7 +31,7 @@ def test_every_listed_code_names_its_source(order_knowledge):
 
 def test_prefetch_keys_are_optional_and_code_filtered(order_knowledge):
     keys = {k.key: k for k in order_knowledge.prefetch_keys}
-    assert set(keys) == {"heartFailure", "arterialConditions", "abi"}
+    assert set(keys) == {"heartFailure", "arterialConditions", "abi", "ulcerConditions", "procedures"}
     assert not any(k.required for k in keys.values())
     assert "I50.22" in keys["heartFailure"].params and "77194-9" in keys["abi"].params
     assert "code=" in keys["arterialConditions"].params and "_count=" in keys["arterialConditions"].params
@@ -77,12 +77,13 @@ def _edit(base, change):
     (lambda r: r["rules"]["cilostazol-heart-failure"].pop("sources"), "needs its sources"),
     (lambda r: r["prefetch"]["abi"].update(resource="Patient"), "resource must be Condition or Observation"),
     (lambda r: r.pop("disclaimer"), "disclaimer is required"),
+    (lambda r: r.update(reuse_prefetch=["nothing"]), "no patient-view prefetch key"),
 ])
 def test_broken_order_rules_stop_the_start(tmp_path, knowledge, change, message):
     base = _copy(tmp_path)
     _edit(base, change)
     with pytest.raises(OrderKnowledgeError, match=message):
-        load(base, knowledge.terminology)
+        load(base, knowledge)
 
 
 @pytest.mark.parametrize("old,new,message", [
@@ -98,11 +99,11 @@ def test_broken_order_card_templates_stop_the_start(tmp_path, knowledge, old, ne
     assert old in path.read_text()
     path.write_text(path.read_text().replace(old, new, 1))
     with pytest.raises(OrderKnowledgeError, match=message):
-        load(base, knowledge.terminology)
+        load(base, knowledge)
 
 
 def test_a_missing_order_card_template_stops_the_start(tmp_path, knowledge):
     base = _copy(tmp_path)
     (base / "cards" / "orders" / "compression-heart-failure.yaml").unlink()
     with pytest.raises(OrderKnowledgeError, match="no template for compression-heart-failure"):
-        load(base, knowledge.terminology)
+        load(base, knowledge)

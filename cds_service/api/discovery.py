@@ -22,7 +22,8 @@ ORDER_DESCRIPTION = {
                    "failure on record and for compression on a leg with severe arterial disease, a reduced or "
                    "noncompressible ABI, no recent ABI, or severe heart failure."),
 }
-ORDER_USAGE = ("Optional prefetch keys heartFailure, arterialConditions and abi; a key the client cannot send is "
+ORDER_USAGE = ("Optional prefetch keys heartFailure, arterialConditions, abi, and the patient-view keys ulcerConditions "
+               "and procedures (CLTI is decided by the same arterial red-flag rules); a key the client cannot send is "
                "fetched from fhirServer, and one that cannot be had only removes the rule that needs it. FHIR "
                "scopes: patient/Condition.read and patient/Observation.read (SMART v2: patient/Condition.rs, "
                "patient/Observation.rs). Send a signed client JWT when the service runs with CDS_AUTH=required.")
@@ -47,8 +48,11 @@ def discovery_document(engine, settings, order_engines=None) -> dict:
         "description": DESCRIPTION,
         "prefetch": dict(engine.prefetch_templates),
         "usageRequirements": ("Prefetch or FHIR read access to the patient's Condition, Observation, Procedure and "
-                              "ServiceRequest resources. Send a signed client JWT when the service runs with "
-                              "CDS_AUTH=required."),
+                              "ServiceRequest resources. Prefetch keys conditions and observations are required; "
+                              "procedures (completed vascular procedures turn a CLTI or ALI alert into a follow-up "
+                              "reminder), serviceRequests and ulcerConditions (leg and foot ulcer codes that name no "
+                              "cause, searched apart to keep each search short) are optional. Send a signed client "
+                              "JWT when the service runs with CDS_AUTH=required."),
     }, *_order_services(order_engines)]}
 
 

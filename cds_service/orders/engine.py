@@ -185,7 +185,7 @@ class OrderEngine:
             return OrderResult(response={"cards": []}, stats=stats)
         resources, available = self.gather(request, fetcher, stats)
         t2 = time.perf_counter()
-        patient = facts_mod.read(resources, self.order_knowledge, self.knowledge.terminology, request.patient_id, now)
+        patient = facts_mod.read(resources, self.order_knowledge, self.knowledge, request.patient_id, now)
         alerts, skipped = rules.judge(orders, patient, self.order_knowledge, self.knowledge.terminology, available)
         cards = cards_mod.render(alerts, self.order_knowledge, self.knowledge.common, request.hook_instance,
                                  request.patient_id, request.user_id, incomplete=stats.incomplete)
@@ -204,7 +204,7 @@ class OrderEngine:
 def build(knowledge: Knowledge, settings) -> dict[str, OrderEngine]:
     """The two order services, keyed by service id, sharing one loaded rule set."""
     from .knowledge import load
-    order_knowledge = load(settings.knowledge_dir, knowledge.terminology)
+    order_knowledge = load(settings.knowledge_dir, knowledge)
     return {service_id(settings, hook): OrderEngine(hook, knowledge, order_knowledge, settings)
             for hook in (ORDER_SELECT, ORDER_SIGN)}
 

@@ -6,6 +6,10 @@ are history; provisional, unconfirmed and differential ones count as current her
 at order time a suspected contraindication must still stop the order. Only final, amended
 and corrected ABIs count, and only within the window in order-rules.yaml. Resources are read
 as plain JSON; one that is broken where a rule must read it is skipped and counted.
+
+CLTI is not decided here: the patient-view stages (records, findings, assessment) run on the
+same resources and the arterial red-flag rules (arterial_red_flags.py) say which leg has
+CLTI, so that both pipelines mean the same thing by it.
 """
 from __future__ import annotations
 
@@ -14,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .. import dates, laterality
+from .. import assessment as assessment_mod, dates, findings as findings_mod, laterality, records
 from ..findings import (CURRENT_CLINICAL, EXCLUDED_VERIFICATION, HISTORY_CLINICAL, USABLE_OBSERVATION,
                         UNCONFIRMED_VERIFICATION, clean_display)
+from ..knowledge import Knowledge
 from ..terminology import Terminology
 from .knowledge import OrderKnowledge
 
@@ -125,8 +130,6 @@ class _Reader:
             if concept is None:
                 continue
             fact = Fact(clean_display(concept.display), ref, date, _side(resource, concept.side, self.t), certainty)
-            if concept.sign in self.k.signs["clti"] and not history:
-                self.facts.clti.append(fact)
             if concept.sign in self.k.signs["arterial_disease"]:
                 self.facts.arterial_disease.append(fact)  # history of arterial disease still asks for an ABI
             elif concept.sign in self.k.signs["pad_risk"] and not history:
@@ -172,6 +175,25 @@ class _Reader:
         return self.facts
 
 
-def read(resources: list, knowledge: OrderKnowledge, terminology: Terminology, patient_id: str,
+def _clti(resources: list, knowledge: Knowledge, patient_id: str, now: datetime) -> tuple[list[Fact], list[Fact]]:
+    """(CLTI, possible CLTI) per the arterial red-flag rules, run through the patient-view stages."""
+    arterial = knowledge.rules.arterial
+    if arterial is None:
+        return [], []
+    intake = records.select(resources, knowledge.terminology, patient_id)
+    extraction = findings_mod.extract(intake.records, knowledge.rules, knowledge.terminology, now)
+    flags = assessment_mod.assess(extraction.findings, knowledge.rules, now).patterns["arterial-claudication"].red_flags
+
+    def fact(f) -> Fact:
+        return Fact(f.display, f.reference, f.date, f.side, "suspected" if f.certainty == "unconfirmed" else None)
+    proven = {arterial.clti["critical"], arterial.clti["known"]}
+    return ([fact(f) for f in flags if f.sign in proven],
+            [fact(f) for f in flags if f.sign == arterial.clti["possible"]])
+
+
+def read(resources: list, knowledge: OrderKnowledge, patient_view: Knowledge, patient_id: str,
          now: datetime) -> PatientFacts:
-    return _Reader(knowledge, terminology, patient_id, now).read(resources)
+    facts = _Reader(knowledge, patient_view.terminology, patient_id, now).read(resources)
+    facts.clti, possible = _clti(resources, patient_view, patient_id, now)
+    facts.arterial_disease.extend(possible)  # perfusion unknown: an ABI (or toe pressure) before compression
+    return facts

@@ -18,6 +18,8 @@ import json
 
 import yaml
 
+from .. import prefetch as prefetch_mod
+from ..knowledge import Knowledge
 from ..prefetch import PrefetchKey
 from ..terminology import Terminology
 
@@ -209,7 +211,9 @@ def _prefetch(raw: dict, entries: list[CodeEntry], signs: dict[str, frozenset[st
     return tuple(keys)
 
 
-def load(base: Path, terminology: Terminology) -> OrderKnowledge:
+def load(base: Path, knowledge: Knowledge) -> OrderKnowledge:
+    """The order rules under ``base``, checked against the loaded patient-view knowledge."""
+    terminology = knowledge.terminology
     problems: list[str] = []
     path = base / "knowledge" / "order-rules.yaml"
     try:
@@ -240,6 +244,13 @@ def load(base: Path, terminology: Terminology) -> OrderKnowledge:
     if bands and not (0 < bands["critical_below"] < bands["reduced_below"] < bands["noncompressible_above"]):
         problems.append("order-rules: abi thresholds must rise: critical_below < reduced_below < noncompressible_above")
     prefetch_keys = _prefetch(raw.get("prefetch"), entries, signs, terminology, problems)
+    patient_view_keys = {k.key: k for k in prefetch_mod.keys(knowledge)}
+    for name in raw.get("reuse_prefetch") or ():
+        if name not in patient_view_keys:
+            problems.append(f"order-rules: reuse_prefetch names {name!r}, which is no patient-view prefetch key")
+            continue
+        key = patient_view_keys[name]
+        prefetch_keys += (PrefetchKey(key.key, key.resource_type, key.params, False),)
     key_names = {k.key for k in prefetch_keys}
     needs: dict[str, dict[str, tuple[str, ...]]] = {}
     for rule, parts in RULE_PARTS.items():
