@@ -18,6 +18,7 @@ from .api import discovery, feedback, health, hooks, metrics as metrics_api, ope
 from .engine import Engine
 from .errors import CDSError, DatabaseUnavailable, Unauthorized, operation_outcome
 from .http import FetcherFactory, Services, json_response
+from .orders import engine as orders_engine
 from .metrics import Metrics
 from .request_body import BufferedBody
 from .store import Store
@@ -43,6 +44,7 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
     logs.configure(settings.log_level)
     knowledge = knowledge or knowledge_mod.load(settings.knowledge_dir)
     engine = Engine(knowledge, settings)
+    order_engines = orders_engine.build(knowledge, settings)
     store = store or Store(settings.database_url)
     store.create_schema()
     if authenticator is None and settings.auth == "required":
@@ -59,7 +61,7 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
         app.wsgi_app, settings.max_body_bytes, read_timeout_s=body_read_timeout_s, deadline_s=3 * body_read_timeout_s)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's setting
     app.extensions["cds"] = Services(settings=settings, engine=engine, store=store, authenticator=authenticator,
-                                     fetcher_factory=fetcher_factory, metrics=metrics)
+                                     fetcher_factory=fetcher_factory, metrics=metrics, order_engines=order_engines)
     cors.install(app, settings.cors_origins)
     for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, metrics_api.bp, openapi.bp):
         app.register_blueprint(blueprint)

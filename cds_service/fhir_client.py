@@ -29,6 +29,7 @@ from .prefetch import KeyResult, PrefetchKey, classify, fill
 if TYPE_CHECKING:
     from .auth import VerifiedClient
     from .engine import HookRequest
+    from .orders.engine import OrderRequest
     from .metrics import Metrics
 
 log = logging.getLogger("cds_service.fhir")
@@ -249,7 +250,7 @@ class FallbackFactory:
         self.settings = settings
         self.metrics = metrics
 
-    def __call__(self, request: HookRequest, client: VerifiedClient | None = None) -> Fetcher | None:
+    def __call__(self, request: HookRequest | OrderRequest, client: VerifiedClient | None = None) -> Fetcher | None:
         if not request.fhir_server:
             return None
         denied = server_allowed(request.fhir_server, self.settings, client)

@@ -16,13 +16,14 @@ if TYPE_CHECKING:
     from .config import Settings
     from .engine import Engine, Fetcher, HookRequest
     from .metrics import Metrics
+    from .orders.engine import OrderEngine, OrderRequest
     from .store import Store
 
 
 class FetcherFactory(Protocol):
     """Makes the FHIR fallback for one request (None when it names no fhirServer)."""
 
-    def __call__(self, request: HookRequest, client: VerifiedClient | None = None) -> Fetcher | None: ...
+    def __call__(self, request: HookRequest | OrderRequest, client: VerifiedClient | None = None) -> Fetcher | None: ...
 
 
 @dataclass
@@ -35,6 +36,10 @@ class Services:
     authenticator: Authenticator | None
     fetcher_factory: FetcherFactory | None
     metrics: Metrics
+    order_engines: dict[str, OrderEngine] | None = None  # service id -> OrderEngine (order-select, order-sign)
+
+    def service_ids(self) -> tuple[str, ...]:
+        return (self.settings.service_id, *(self.order_engines or {}))
 
 
 def services() -> Services:
@@ -73,8 +78,8 @@ def note(**values: Any) -> None:
 
 
 def require_service(service_id: str) -> Services:
-    """The per-app services, after checking the path names our one CDS service (404 otherwise)."""
+    """The per-app services, after checking the path names one of our CDS services (404 otherwise)."""
     svc = services()
-    if service_id != svc.settings.service_id:
+    if service_id not in svc.service_ids():
         raise NotFound("no CDS service with that id; see GET /cds-services")
     return svc

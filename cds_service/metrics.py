@@ -14,6 +14,7 @@ from prometheus_client import multiprocess
 
 if TYPE_CHECKING:
     from .engine import Stats
+    from .orders.engine import OrderStats
     from .store import FeedbackRow
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -43,7 +44,7 @@ class Metrics:
         self.requests.labels(endpoint, method, str(status)).inc()
         self.latency.labels(endpoint).observe(seconds)
 
-    def observe_cards(self, cards: list[dict[str, Any]], stats: Stats) -> None:
+    def observe_cards(self, cards: list[dict[str, Any]], stats: Stats | OrderStats) -> None:
         for card in cards:
             self.cards.labels(card["source"]["topic"]["code"], card["indicator"]).inc()
         if stats.malformed:

@@ -6,6 +6,8 @@ import logging
 from flask import Blueprint, Response, g
 
 from .. import logs
+from ..engine import Result
+from ..orders.engine import OrderResult, OrderStats
 from ..http import json_response, note, read_json, require_service
 
 bp = Blueprint("hooks", __name__)
@@ -15,10 +17,22 @@ audit = logging.getLogger(logs.AUDIT_LOGGER)
 @bp.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Response:
     svc = require_service(service_id)
-    request = svc.engine.parse_request(read_json())
-    note(hookInstance=request.hook_instance, service=service_id)
-    fetcher = svc.fetcher_factory(request, client=g.get("client")) if svc.fetcher_factory else None
-    result = svc.engine.evaluate_request(request, fetcher=fetcher)
+    body = read_json()
+    order_engine = (svc.order_engines or {}).get(service_id)
+    if order_engine:  # the order services (order-select, order-sign) share the order pipeline
+        order_stats = OrderStats()
+        order_request = order_engine.parse_request(body, order_stats)
+        note(hookInstance=order_request.hook_instance, service=service_id)
+        fetcher = svc.fetcher_factory(order_request, client=g.get("client")) if svc.fetcher_factory else None
+        result: Result | OrderResult = order_engine.evaluate(body, request=order_request, fetcher=fetcher, stats=order_stats)
+        note(**order_stats.log_fields())
+        hook_instance = order_request.hook_instance
+    else:
+        request = svc.engine.parse_request(body)
+        note(hookInstance=request.hook_instance, service=service_id)
+        fetcher = svc.fetcher_factory(request, client=g.get("client")) if svc.fetcher_factory else None
+        result = svc.engine.evaluate_request(request, fetcher=fetcher)
+        hook_instance = request.hook_instance
     stats = result.stats
     note(cards=len(result.response["cards"]), timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
          resources=stats.resources_seen, used=stats.resources_used, malformed=stats.malformed,
@@ -27,7 +41,7 @@ def call_service(service_id: str) -> Response:
         svc.metrics.observe_cards(result.response["cards"], stats)
     if svc.settings.audit_log:
         for card in result.response["cards"]:
-            audit.info("card issued", extra={"hookInstance": request.hook_instance, "card": card["uuid"],
+            audit.info("card issued", extra={"hookInstance": hook_instance, "card": card["uuid"],
                                              "topic": card["source"]["topic"]["code"], "indicator": card["indicator"],
                                              "suggestions": [s["uuid"] for s in card.get("suggestions", ())]})
     return json_response(result.response)
