@@ -1,0 +1,52 @@
+"""Issue 24: what each prefetch key holds, as the engine records it and as a client is told (prefetch.classify)."""
+from __future__ import annotations
+
+import pytest
+
+from builders import NOW, SCT, bundle, condition, hook_request
+
+URL = "/cds-services/leg-pain-claudication"
+
+
+def _body(**keys) -> dict:
+    body = hook_request([])
+    body["prefetch"] = {"conditions": bundle([]), "observations": bundle([]), "procedures": bundle([]),
+                        "serviceRequests": bundle([]), **keys}
+    for name, value in keys.items():
+        if value is ...:
+            del body["prefetch"][name]
+    return body
+
+
+def test_rule_each_keys_state_is_recorded_present_null_or_skipped(engine):
+    """A single resource (not a Bundle) is present; null is the client's 'no data'; an absent or failed
+    optional key is skipped. The states reach the request log through Stats.keys."""
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
+    body = _body(conditions=condition(SCT, "63491006"), observations=None, procedures=..., serviceRequests=outcome)
+    result = engine.evaluate(body, now=NOW)
+    assert result.stats.keys == {"conditions": "present", "observations": "null", "procedures": "absent-skipped",
+                                 "serviceRequests": "failed-skipped"}
+    assert [c["source"]["topic"]["code"] for c in result.response["cards"]] == ["arterial-claudication"]
+
+
+@pytest.mark.parametrize("value", [{"entry": []}, {"resourceType": 5}])  # non-objects stop at the schema
+def test_rule_a_prefetch_key_that_is_not_fhir_is_a_400_naming_the_key(client, value):
+    response = client.post(URL, json=_body(conditions=value))
+    assert response.status_code == 400
+    issue = response.get_json()["issue"][0]
+    assert issue["expression"] == ["prefetch.conditions"]
+    assert "prefetch.conditions must be a FHIR resource, a Bundle or null" in issue["diagnostics"]
+
+
+def test_rule_a_bundle_whose_entry_is_not_a_list_is_a_400_naming_it(client):
+    response = client.post(URL, json=_body(observations={"resourceType": "Bundle", "entry": {"resource": {}}}))
+    assert response.status_code == 400
+    assert response.get_json()["issue"][0]["expression"] == ["prefetch.observations.entry"]
+
+
+def test_rule_an_outcome_with_only_warnings_sent_as_a_key_still_fails_it(client):
+    """The client sent an OperationOutcome instead of data: the key failed whatever the severities say."""
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "informational"}]}
+    response = client.post(URL, json=_body(conditions=outcome))
+    assert response.status_code == 412
+    assert response.get_json()["issue"][0]["diagnostics"] == "prefetch key 'conditions' could not be had: OperationOutcome"
