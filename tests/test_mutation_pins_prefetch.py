@@ -85,3 +85,6 @@ def test_rule_prefetch_templates_search_each_resource_type_for_its_own_codes(cli
     assert conditions.startswith("Condition?patient={{context.patientId}}&code=")
     assert "63491006" in conditions and "77194-9" not in conditions
     assert "77194-9" in observations
+    for key, rtype in {"conditions": "Condition", "observations": "Observation", "procedures": "Procedure",
+                       "serviceRequests": "ServiceRequest"}.items():
+        assert service["prefetch"][key].startswith(f"{rtype}?patient={{{{context.patientId}}}}&"), key
