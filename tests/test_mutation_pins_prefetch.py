@@ -9,6 +9,12 @@ from builders import NOW, SCT, bundle, condition, hook_request
 URL = "/cds-services/leg-pain-claudication"
 
 
+@pytest.fixture
+def settings(settings):
+    """A deadline no loaded machine reaches: these tests pin what is fetched, not how fast (2 shared cores)."""
+    return settings.with_overrides(fhir_deadline_ms=30_000, fhir_timeout_ms=30_000)
+
+
 def _body(fhirServer: str | None = None, **keys) -> dict:
     body = hook_request([], **({"fhirServer": fhirServer} if fhirServer else {}))
     body["prefetch"] = {"conditions": bundle([]), "observations": bundle([]), "procedures": bundle([]),

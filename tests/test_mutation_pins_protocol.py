@@ -16,6 +16,12 @@ AUTH = {"access_token": "tok-123", "token_type": "Bearer", "expires_in": 300, "s
 ERROR_OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
 
 
+@pytest.fixture
+def settings(settings):
+    """A deadline no loaded machine reaches: these tests pin what is fetched, not how fast (2 shared cores)."""
+    return settings.with_overrides(fhir_deadline_ms=30_000, fhir_timeout_ms=30_000)
+
+
 def _claudication(**kw):
     return condition(SCT, "63491006", **kw)
 

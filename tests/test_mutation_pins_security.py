@@ -26,6 +26,12 @@ ALLOWED_FHIR = "https://ehr.example.org/fhir"
 ORIGIN = "https://ehr.example.org"
 
 
+@pytest.fixture
+def settings(settings):
+    """A deadline no loaded machine reaches: these tests pin what is fetched, not how fast (2 shared cores)."""
+    return settings.with_overrides(fhir_deadline_ms=30_000, fhir_timeout_ms=30_000)
+
+
 @pytest.fixture(scope="module")
 def key():
     return ec.generate_private_key(ec.SECP384R1())
