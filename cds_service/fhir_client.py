@@ -54,7 +54,7 @@ def server_allowed(fhir_server: str, settings: Settings, client) -> str | None:
     return "fhirServer is not configured for this client"
 
 
-def _session() -> requests.Session:
+def _session() -> requests.Session:  # pragma: no mutate block (runs once at import, before a mutant could be switched on)
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=8, pool_maxsize=16, max_retries=0)
     session.mount("http://", adapter)
