@@ -159,3 +159,11 @@ def test_rule_the_scoring_thresholds_and_windows_come_from_the_table(table):
     assert (rules.measurements[_measurement(data)].recent_days, rules.measurements[_measurement(data)].source) == (30, "G1")
     combo = rules.combinations[_combination(data)]
     assert (combo.within_days, combo.recent_days) == (3, 5)
+
+
+def test_rule_the_first_band_that_holds_wins_and_an_open_band_holds_any_value():
+    data = {"patterns": {p: {} for p in PATTERNS}, "signs": {"low": {"derived": True}, "open": {"derived": True},
+                                                           "last": {"derived": True}},
+            "measurements": {"m": {"bands": [{"sign": "low", "max": 0.5}, {"sign": "open"}, {"sign": "last"}]}}}
+    m = parse(data).measurements["m"]
+    assert [m.band(v).sign for v in (0.5, 0.51, 9.0)] == ["low", "open", "open"]
