@@ -138,3 +138,35 @@ def test_rule_an_optional_key_that_failed_is_skipped_not_fatal(client, key):
     response = client.post(URL, json=body)
     assert response.status_code == 200
     assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]
+
+
+# ---------------------------------------------------------------- fallback details (fhir_client.Fetcher)
+@responses.activate
+def test_rule_a_refused_server_leaves_the_keys_the_client_sent_standing(settings, knowledge):
+    """The server may not be called (http where https is required): a first page the client sent stands,
+    its next link is not followed, and only the keys it did not send fail."""
+    from cds_service.app import create_app
+    app = create_app(settings.with_overrides(fhir_require_https=True), knowledge=knowledge)
+    server = "http://fhir.example.org/r4"
+    first = bundle([_claudication()])
+    first["link"] = [{"relation": "next", "url": f"{server}/Condition?page=2"}]
+    responses.get(f"{server}/Condition", json=bundle([]))
+    body = _prefetch_body(first, fhirServer=server)
+    response = app.test_client().post(URL, json=body)
+    assert response.status_code == 200
+    assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_rule_fallback_calls_are_counted_by_outcome(client):
+    responses.get(f"{FHIR}/Condition", json=bundle([]))
+    responses.get(f"{FHIR}/Observation", status=500)
+    responses.get(f"{FHIR}/Procedure", json=bundle([]))
+    responses.get(f"{FHIR}/ServiceRequest", json=bundle([]))
+    body = hook_request([], fhirServer=FHIR, fhirAuthorization=AUTH)
+    del body["prefetch"]
+    assert client.post(URL, json=body).status_code == 412
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'cds_fhir_fallback_calls_total{outcome="success"} 3.0' in text
+    assert 'cds_fhir_fallback_calls_total{outcome="failure"} 1.0' in text
