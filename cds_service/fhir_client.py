@@ -21,6 +21,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from .config import Settings
+from .errors import BadRequest
 from .prefetch import KeyResult, PrefetchKey, classify, fill
 
 log = logging.getLogger("cds_service.fhir")
@@ -114,7 +115,10 @@ class Fetcher:
                 if pages >= self.settings.fhir_page_cap:
                     break
                 bundle = self._get(url, deadline)
-                page = classify(key.key, bundle, provided=True)
+                try:
+                    page = classify(key.key, bundle, provided=True)
+                except BadRequest:  # the server's answer is broken, not the client's request: the key is unobtainable
+                    raise FetchFailed("the FHIR server's answer is not a valid Bundle") from None
                 if page.state == "failed":
                     raise FetchFailed(f"the FHIR server answered with {page.reason}")
                 if bundle.get("resourceType") != "Bundle":

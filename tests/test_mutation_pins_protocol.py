@@ -170,3 +170,26 @@ def test_rule_fallback_calls_are_counted_by_outcome(client):
     text = client.get("/metrics").get_data(as_text=True)
     assert 'cds_fhir_fallback_calls_total{outcome="success"} 3.0' in text
     assert 'cds_fhir_fallback_calls_total{outcome="failure"} 1.0' in text
+
+
+def _no_prefetch(**extra) -> dict:
+    body = hook_request([], fhirServer=FHIR, fhirAuthorization=AUTH, **extra)
+    del body["prefetch"]
+    return body
+
+
+def _serve_empty_except(rtype: str, **kw) -> None:
+    for other in ("Condition", "Observation", "Procedure", "ServiceRequest"):
+        if other != rtype:
+            responses.get(f"{FHIR}/{other}", json=bundle([]))
+    responses.get(f"{FHIR}/{rtype}", **kw)
+
+
+@responses.activate
+def test_rule_a_fhir_servers_malformed_bundle_is_an_unobtainable_key_412_not_the_clients_400(client):
+    """The client sent nothing wrong: a broken answer from the FHIR server makes the key unobtainable."""
+    _serve_empty_except("Condition", json={"resourceType": "Bundle", "type": "searchset", "entry": {"oops": 1}})
+    response = client.post(URL, json=_no_prefetch())
+    assert response.status_code == 412
+    assert response.get_json()["issue"][0]["diagnostics"] == (
+        "prefetch key 'conditions' could not be had: the FHIR server's answer is not a valid Bundle")
