@@ -193,3 +193,54 @@ def test_rule_a_fhir_servers_malformed_bundle_is_an_unobtainable_key_412_not_the
     assert response.status_code == 412
     assert response.get_json()["issue"][0]["diagnostics"] == (
         "prefetch key 'conditions' could not be had: the FHIR server's answer is not a valid Bundle")
+
+
+@responses.activate
+def test_rule_a_next_link_on_a_page_the_service_fetched_is_held_to_the_same_origin(client):
+    page = bundle([_claudication()])
+    page["link"] = [{"relation": "next", "url": "http://fhir.example.org/r4/Condition?page=2"}]
+    _serve_empty_except("Condition", json=page)
+    responses.get("http://fhir.example.org/r4/Condition", json=bundle([]))
+    response = client.post(URL, json=_no_prefetch())
+    assert response.status_code == 412
+    assert response.get_json()["issue"][0]["diagnostics"] == (
+        "prefetch key 'conditions' could not be had: a next link points to another server; not followed")
+    assert not any(c.request.url.startswith("http://") for c in responses.calls)
+
+
+@responses.activate
+def test_rule_an_answer_that_is_not_a_bundle_fails_the_key_saying_so(client):
+    _serve_empty_except("Condition", json={"resourceType": "Patient", "id": "x"})
+    response = client.post(URL, json=_no_prefetch())
+    assert response.get_json()["issue"][0]["diagnostics"] == (
+        "prefetch key 'conditions' could not be had: the FHIR server did not answer with a Bundle")
+
+
+@responses.activate
+def test_rule_the_first_page_the_client_sent_is_kept_while_later_pages_are_fetched(client):
+    first = bundle([_claudication()])
+    first["link"] = [{"relation": "next", "url": f"{FHIR}/Condition?page=2"}]
+    responses.get(f"{FHIR}/Condition", json=bundle([]))
+    response = client.post(URL, json=_prefetch_body(first, fhirServer=FHIR, fhirAuthorization=AUTH))
+    assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_rule_when_a_later_page_fails_the_first_page_the_client_sent_stands(client):
+    first = bundle([_claudication()])
+    first["link"] = [{"relation": "next", "url": f"{FHIR}/Condition?page=2"}]
+    responses.get(f"{FHIR}/Condition", status=500)
+    response = client.post(URL, json=_prefetch_body(first, fhirServer=FHIR, fhirAuthorization=AUTH))
+    assert response.status_code == 200
+    assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]
+
+
+@responses.activate
+def test_rule_http_on_its_default_port_written_out_is_the_same_origin(client):
+    server = "http://fhir.example.org/r4"
+    first = bundle([])
+    first["link"] = [{"relation": "next", "url": "http://fhir.example.org:80/r4/Condition?page=2"}]
+    responses.get("http://fhir.example.org:80/r4/Condition", json=bundle([_claudication()]))
+    response = client.post(URL, json=_prefetch_body(first, fhirServer=server))
+    assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]
