@@ -43,10 +43,11 @@ def _jwk(private, kid: str) -> dict:
     return data
 
 
-def _token(private, *, kid: str = "k1", iss: str = INLINE_ISS) -> str:
-    now = int(time.time())
-    claims = {"iss": iss, "aud": AUD, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
-    return jwt.encode(claims, private, algorithm="ES384", headers={"kid": kid, "typ": "JWT"})
+def _token(private, *, kid: str = "k1", iss: str = INLINE_ISS, lifetime: int = 300, iat_shift: int = 0,
+           header: dict | None = None, **claims) -> str:
+    now = int(time.time()) + iat_shift
+    payload = {"iss": iss, "aud": AUD, "iat": now, "exp": now + lifetime, "jti": str(uuid.uuid4()), **claims}
+    return jwt.encode(payload, private, algorithm="ES384", headers={"kid": kid, "typ": "JWT", **(header or {})})
 
 
 @pytest.fixture
@@ -169,3 +170,49 @@ def test_rule_error_answers_carry_cors_headers_for_an_allowed_origin(settings, k
     assert response.status_code == status
     assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert "www-authenticate" in response.headers["Access-Control-Expose-Headers"].lower()
+
+
+# ---------------------------------------------------------------- token boundaries (auth._verify)
+def test_rule_a_lifetime_of_exactly_the_limit_is_accepted_one_second_more_is_not(auth_settings, knowledge, key):
+    app = create_app(auth_settings, knowledge=knowledge)
+    limit = auth_settings.jwt_max_lifetime_s
+    assert _post(app, _token(key, lifetime=limit)).status_code == 200
+    assert _post(app, _token(key, lifetime=limit + 1)).status_code == 401
+
+
+def test_rule_a_jti_of_255_characters_is_accepted_256_is_not(auth_settings, knowledge, key):
+    app = create_app(auth_settings, knowledge=knowledge)
+    assert _post(app, _token(key, jti="j" * 255)).status_code == 200
+    assert _post(app, _token(key, jti="k" * 256)).status_code == 401
+    assert _post(app, _token(key, jti="")).status_code == 401
+
+
+def test_rule_an_iat_slightly_ahead_within_the_leeway_is_accepted(auth_settings, knowledge, key):
+    """Clocks drift: an iat a few seconds ahead (well inside the leeway) is not a token from the future."""
+    app = create_app(auth_settings, knowledge=knowledge)
+    assert auth_settings.jwt_leeway_s >= 20
+    assert _post(app, _token(key, iat_shift=auth_settings.jwt_leeway_s - 15)).status_code == 200
+    assert _post(app, _token(key, iat_shift=auth_settings.jwt_leeway_s + 600)).status_code == 401
+
+
+def test_rule_scheme_and_typ_are_case_insensitive_and_a_jku_equal_to_the_configured_url_is_accepted(
+        auth_settings, knowledge, key):
+    app = create_app(auth_settings, knowledge=knowledge)
+    token = _token(key, header={"typ": "jwt"})
+    response = app.test_client().post(SERVICE, json=hook_request([]), headers={"Authorization": f"bearer {token}"})
+    assert response.status_code == 200
+    with responses.RequestsMock() as mock:
+        mock.get(JWKS_URL, json={"keys": [_jwk(key, "k1")]})
+        assert _post(app, _token(key, iss=REMOTE_ISS, header={"jku": JWKS_URL})).status_code == 200
+        assert _post(app, _token(key, iss=REMOTE_ISS, header={"jku": JWKS_URL + "?x"})).status_code == 401
+
+
+def test_rule_a_tenant_outside_the_clients_list_is_refused(settings, tmp_path, knowledge, key):
+    clients = {"clients": [{"iss": INLINE_ISS, "jwks": {"keys": [_jwk(key, "k1")]}, "algorithms": ["ES384"],
+                            "tenants": ["t1"]}]}
+    path = tmp_path / "tenants.json"
+    path.write_text(json.dumps(clients))
+    app = create_app(settings.with_overrides(auth="required", trusted_clients=path), knowledge=knowledge)
+    assert _post(app, _token(key, tenant="t1")).status_code == 200
+    assert _post(app, _token(key, tenant="t2")).status_code == 401
+    assert _post(app, _token(key)).status_code == 401
