@@ -10,20 +10,20 @@ import time
 import traceback
 
 from flask import Flask, g, request
-from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
-from . import config as config_mod, knowledge as knowledge_mod, logs
-from .api import discovery, feedback, health, hooks, metrics as metrics_api
+from . import config as config_mod, cors, knowledge as knowledge_mod, logs
+from .api import discovery, feedback, health, hooks, metrics as metrics_api, openapi
 from .engine import Engine
-from .errors import CDSError, Unauthorized, operation_outcome
+from .errors import CDSError, DatabaseUnavailable, Unauthorized, operation_outcome
 from .http import Services, json_response
 from .metrics import Metrics
+from .request_body import BufferedBody
 from .store import Store
 
 log = logging.getLogger(logs.REQUEST_LOGGER)
 auth_log = logging.getLogger(logs.AUTH_LOGGER)
-_OPEN_PATHS = ("/healthz", "/metrics")
+_OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json")
 _HTTP_ISSUE = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "not-supported"}
 
 
@@ -33,7 +33,8 @@ def _endpoint_label() -> str:
 
 
 def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowledge_mod.Knowledge | None = None,
-               store: Store | None = None, fetcher_factory=None, authenticator=None) -> Flask:
+               store: Store | None = None, fetcher_factory=None, authenticator=None,
+               body_read_timeout_s: float = 10.0) -> Flask:
     settings = settings or config_mod.from_env()
     logs.configure(settings.log_level)
     knowledge = knowledge or knowledge_mod.load(settings.knowledge_dir)
@@ -50,13 +51,13 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.wsgi_app = BufferedBody(app.wsgi_app, settings.max_body_bytes, read_timeout_s=body_read_timeout_s,
+                                deadline_s=3 * body_read_timeout_s)
     app.json.sort_keys = False
     app.extensions["cds"] = Services(settings=settings, engine=engine, store=store, authenticator=authenticator,
                                      fetcher_factory=fetcher_factory, metrics=metrics)
-    if settings.cors_origins:
-        CORS(app, origins=list(settings.cors_origins), allow_headers=["Authorization", "Content-Type"],
-             expose_headers=["WWW-Authenticate"], methods=["GET", "POST", "OPTIONS"], max_age=600)
-    for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, metrics_api.bp):
+    cors.install(app, settings.cors_origins)
+    for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, metrics_api.bp, openapi.bp):
         app.register_blueprint(blueprint)
 
     @app.before_request
@@ -84,6 +85,8 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
         if isinstance(exc, Unauthorized):
             metrics.auth_failures.inc()
             auth_log.warning("unauthorized", extra={"reason": exc.reason, **getattr(exc, "log_fields", {})})
+        if isinstance(exc, DatabaseUnavailable):
+            metrics.database_unavailable.labels(exc.use).inc()
         g.setdefault("log_fields", {})["error"] = exc.issue_code
         return json_response(exc.outcome(), status=exc.status, headers=exc.headers)
 

@@ -4,8 +4,9 @@ Every call to discovery, a service or feedback must carry ``Authorization: Beare
 signed by a trusted client. Keys come only from the client's configured JWK Set (inline or
 its configured URL); a ``jku`` in the token is accepted only when it *is* that URL, so a
 token can never make the service fetch a key from where it likes. ``aud`` must be the URL
-actually called, ``jti`` is refused on replay across workers and instances (kept in the
-database), and the lifetime is bounded. Failures answer 401 with no detail; the reason is
+actually called (under CDS_PUBLIC_BASE_URL; never taken from the Host header in production),
+``jti`` is refused on replay across workers and instances (kept in the database), and the
+lifetime is bounded. Failures answer 401 with no detail; the reason is
 logged with ``iss``, ``tenant`` and ``jti`` only.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ import jwt
 import requests
 
 from .config import ConfigError, Settings
-from .errors import Unauthorized
+from .errors import DatabaseUnavailable, Unauthorized
 from .store import Store, StoreError
 from .validation import validator
 
@@ -40,7 +41,7 @@ class TrustedClient:
 
 @dataclass
 class _KeyCache:
-    keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
+    keys: dict[str, dict] = field(default_factory=dict)  # kid -> the JWK as published (checked usable)
     fetched_at: float = 0.0
     last_attempt: float = 0.0
     fetches: int = 0
@@ -64,6 +65,34 @@ def load_clients(path: Path) -> list[TrustedClient]:
         clients.append(TrustedClient(iss=raw["iss"], algorithms=tuple(raw["algorithms"]), jwks_url=raw.get("jwks_url"),
                                      jwks=raw.get("jwks"), tenants=tuple(raw.get("tenants") or ()),
                                      fhir_servers=tuple(raw.get("fhir_servers") or ())))
+    return clients
+
+
+def check_client_for_production(client: TrustedClient, settings: Settings) -> None:
+    """A trusted client entry production refuses to start with (ConfigError, one line): keys
+    fetched over plain http could be swapped on the way, and a FHIR server the service is
+    told to call must be reachable the way the settings allow (https by default)."""
+    if client.jwks_url and not client.jwks_url.startswith("https://"):
+        raise ConfigError(f"trusted client {client.iss}: jwks_url must be https when CDS_ENV=production")
+    if settings.fhir_require_https:
+        for server in client.fhir_servers:
+            if not server.startswith("https://"):
+                raise ConfigError(f"trusted client {client.iss}: fhir_servers entry {server} must be https "
+                                  "when CDS_ENV=production")
+
+
+def load_trusted_clients(settings: Settings) -> list[TrustedClient]:
+    """Every client the settings trust, checked for production when CDS_ENV=production. The
+    serve command calls this before starting workers, so a bad file stops the start with one
+    line instead of failing inside each worker."""
+    clients: list[TrustedClient] = []
+    if settings.trusted_clients is not None:
+        clients += load_clients(settings.trusted_clients)
+    if settings.allow_sandbox:
+        clients += load_clients(settings.knowledge_dir / SANDBOX_CLIENTS)
+    if settings.production:
+        for client in clients:
+            check_client_for_production(client, settings)
     return clients
 
 
@@ -92,25 +121,33 @@ class Authenticator:
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store) -> "Authenticator":
-        clients: list[TrustedClient] = []
-        if settings.trusted_clients is not None:
-            clients += load_clients(settings.trusted_clients)
-        if settings.allow_sandbox:
-            clients += load_clients(settings.knowledge_dir / SANDBOX_CLIENTS)
-        return cls(clients, store, settings)
+        return cls(load_trusted_clients(settings), store, settings)
 
     # -- keys ----------------------------------------------------------------------------
     @staticmethod
-    def _parse_jwks(jwks: dict) -> dict[str, jwt.PyJWK]:
+    def _parse_jwks(jwks: dict) -> dict[str, dict]:
+        """kid -> JWK, keeping only keys PyJWT can build; unusable ones are skipped, not fatal."""
         keys = {}
         for raw in jwks.get("keys", ()):
+            if not isinstance(raw, dict) or not isinstance(raw.get("kid"), str) or not raw["kid"]:
+                continue
             try:
-                key = jwt.PyJWK(raw)
+                jwt.PyJWK(raw)
             except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
                 continue
-            if raw.get("kid"):
-                keys[raw["kid"]] = key
+            keys[raw["kid"]] = raw
         return keys
+
+    @staticmethod
+    def key_object(jwk: dict, alg: str) -> jwt.PyJWK:
+        """The key as a PyJWK bound to one algorithm: the JWK's own ``alg`` when it publishes one,
+        else the token's. PyJWT then refuses a token whose ``alg`` is not the key's, and a key of
+        the wrong type cannot be built for it, so an RS384 header on an EC key's kid (or the
+        reverse) is a 401, never a TypeError deep in the signature check."""
+        try:
+            return jwt.PyJWK(jwk, algorithm=jwk.get("alg") or alg)
+        except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
+            raise Unauthorized(f"the key for this kid cannot be used with {alg}") from None
 
     def _fetch(self, client: TrustedClient, cache: _KeyCache) -> None:
         cache.last_attempt = time.monotonic()
@@ -127,7 +164,7 @@ class Authenticator:
             cache.keys = keys
             cache.fetched_at = time.monotonic()
 
-    def key_for(self, client: TrustedClient, kid: str) -> jwt.PyJWK | None:
+    def key_for(self, client: TrustedClient, kid: str) -> dict | None:
         """The client's key for ``kid``: cached for a lifetime, refetched once on an unknown kid,
         at most once per cool-down so a flood of bad tokens cannot hammer the key server."""
         cache = self._caches[client.iss]
@@ -142,8 +179,13 @@ class Authenticator:
 
     # -- verification ----------------------------------------------------------------------
     def expected_audience(self, request) -> str:
+        """The URL a token's ``aud`` must name. Only development falls back to the URL the
+        request says it was sent to (Host header), which a caller chooses; production refuses
+        every token rather than do that (``config.check_production`` stops the start first)."""
         if self.settings.public_base_url:
             return self.settings.public_base_url + request.path
+        if self.settings.production:
+            raise Unauthorized("CDS_PUBLIC_BASE_URL is not set; the Host header is never trusted in production")
         return request.base_url
 
     def verify(self, request) -> VerifiedClient:
@@ -189,12 +231,13 @@ class Authenticator:
         jku = header.get("jku")
         if jku is not None and jku != client.jwks_url:
             raise Unauthorized("jku is not the client's configured JWK Set URL")
-        key = self.key_for(client, kid)
-        if key is None:
+        jwk = self.key_for(client, kid)
+        if jwk is None:
             raise Unauthorized("unknown kid")
+        key = self.key_object(jwk, alg)
         leeway = self.settings.jwt_leeway_s
         try:
-            claims = jwt.decode(token, key=key.key, algorithms=[alg], audience=audience, issuer=client.iss,
+            claims = jwt.decode(token, key=key, algorithms=[alg], audience=audience, issuer=client.iss,
                                 leeway=leeway, options={"require": ["iss", "aud", "exp", "iat", "jti"]})
         except jwt.ExpiredSignatureError:
             raise Unauthorized("token expired") from None
@@ -224,8 +267,8 @@ class Authenticator:
             raise Unauthorized("tenant is not allowed for this client")
         try:
             fresh = self.store.remember_jti(f"{client.iss}|{jti}", float(exp) + leeway)
-        except StoreError:
-            raise Unauthorized("replay check unavailable") from None
+        except StoreError:  # without the replay check the token cannot be judged: 503, never a silent pass
+            raise DatabaseUnavailable("the token replay check is unavailable; try again shortly", "replay-check") from None
         if not fresh:
             raise Unauthorized("jti replayed")
         return VerifiedClient(iss=client.iss, tenant=tenant if isinstance(tenant, str) else None, jti=jti,

@@ -4,11 +4,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from . import config as config_mod
+from . import config as config_mod, logs
 
 
 def _serve(args) -> int:
@@ -17,12 +18,17 @@ def _serve(args) -> int:
     settings = config_mod.from_env()
     from . import knowledge
     knowledge.load(settings.knowledge_dir)  # fail fast with a clear message before forking workers
+    if settings.auth == "required":
+        from .auth import load_trusted_clients
+        load_trusted_clients(settings)  # a bad or (in production) unsafe client file: one line, no worker started
     from .store import Store
     store = Store(settings.database_url)
     store.create_schema()  # once, in the master, before the workers start
     store.dispose()
+    metrics_dir = None
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cds-metrics-")
+        metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cds-metrics-")
+    master = os.getpid()
 
     class App(BaseApplication):
         def load_config(self):
@@ -33,15 +39,21 @@ def _serve(args) -> int:
             self.cfg.set("timeout", 30)
             self.cfg.set("graceful_timeout", 20)
             self.cfg.set("keepalive", 5)
-            self.cfg.set("accesslog", None)
+            self.cfg.set("accesslog", None)  # the app logs one line per request, without the query string
+            self.cfg.set("control_socket_disable", True)  # one shared ~/.gunicorn/gunicorn.ctl would mix instances
+            self.cfg.set("logconfig_dict", logs.gunicorn_logconfig(settings.log_level))
             self.cfg.set("child_exit", _child_exit)
             self.cfg.set("post_worker_init", _post_worker_init)
 
         def load(self):
             from .app import create_app
-            return create_app(config_mod.from_env())
+            return create_app(config_mod.from_env(), body_read_timeout_s=args.body_timeout)
 
-    App().run()
+    try:
+        App().run()
+    finally:
+        if metrics_dir and os.getpid() == master:  # workers leave through here too: only the master cleans up
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
@@ -110,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=2)
-    serve.add_argument("--threads", type=int, default=4)
+    serve.add_argument("--threads", type=int, default=32,
+                       help="threads per worker: more than the slow clients one worker may hold (see README, Operations)")
+    serve.add_argument("--body-timeout", type=float, default=10.0,
+                       help="seconds a request body may pause before the request gets 408 (three times that in all)")
     serve.set_defaults(func=_serve)
     evaluate = sub.add_parser("evaluate", help="print the response to a hook request file, without a server")
     evaluate.add_argument("request")

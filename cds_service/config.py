@@ -2,7 +2,8 @@
 
 Every setting is a ``CDS_*`` variable; the README's configuration table lists them all.
 ``CDS_ENV=production`` switches on the production preset (auth required, https-only FHIR
-servers configured per client); explicit variables still win over the preset.
+servers configured per client, no CORS); explicit variables still win over the preset, but
+not over the production checks (``check_production``), which stop the start instead.
 """
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from pathlib import Path
 from typing import Mapping
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The public CDS Hooks sandbox (https://github.com/cds-hooks/sandbox, served from its CNAME
+# sandbox.cds-hooks.org) and a developer's own tools on this machine, on any port. The retired
+# legacy-sandbox.cds-hooks.org is left out: it speaks the pre-1.0 request this service refuses.
+DEFAULT_CORS_ORIGINS = ("https://sandbox.cds-hooks.org", "http://localhost:*", "http://127.0.0.1:*")
 
 
 class ConfigError(ValueError):
@@ -46,7 +51,7 @@ class Settings:
     public_base_url: str | None = None
     database_url: str = "sqlite:///cds-service.db"
     knowledge_dir: Path = REPO_ROOT
-    cors_origins: tuple[str, ...] = ("*",)
+    cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
     max_body_bytes: int = 5 * 1024 * 1024
     max_prefetch_resources: int = 50_000
     fhir_deadline_ms: int = 300
@@ -111,7 +116,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     if (v := get("CDS_KNOWLEDGE_DIR")) is not None:
         values["knowledge_dir"] = Path(v)
     if (v := get("CDS_CORS_ORIGINS")) is not None:
-        values["cors_origins"] = tuple(o.strip() for o in v.split(",") if o.strip())
+        values["cors_origins"] = _origins(v)
     for key, attr, minimum in (
         ("CDS_MAX_BODY_BYTES", "max_body_bytes", 1024),
         ("CDS_MAX_PREFETCH_RESOURCES", "max_prefetch_resources", 1),
@@ -138,6 +143,41 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     settings = Settings(**values)
     if settings.auth == "required" and settings.trusted_clients is None and not settings.allow_sandbox:
         raise ConfigError("CDS_AUTH=required needs CDS_TRUSTED_CLIENTS (or CDS_ALLOW_SANDBOX=true in development)")
-    if settings.production and settings.allow_sandbox:
-        raise ConfigError("CDS_ALLOW_SANDBOX trusts a publicly known key: it is refused when CDS_ENV=production")
+    check_production(settings)
     return settings
+
+
+def _origins(value: str) -> tuple[str, ...]:
+    """CDS_CORS_ORIGINS: comma-separated origins (``:*`` for any port), or ``none``."""
+    from .cors import origin_problem
+    if value.strip().lower() == "none":
+        return ()
+    origins = tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+    for origin in origins:
+        if (problem := origin_problem(origin)) is not None:
+            raise ConfigError(f"CDS_CORS_ORIGINS: {problem}")
+    return origins
+
+
+def check_production(settings: Settings) -> None:
+    """What production never starts with, whatever the variables say (one ConfigError each).
+
+    With auth required, the token's ``aud`` is checked against CDS_PUBLIC_BASE_URL, never
+    against the Host header a caller chooses, and the service calls only the FHIR servers a
+    trusted client's entry lists (so it cannot be used as a proxy). The trusted clients file
+    gets its own checks when it is loaded (``auth.check_client_for_production``).
+    """
+    if not settings.production:
+        return
+    if settings.allow_sandbox:
+        raise ConfigError("CDS_ALLOW_SANDBOX trusts a publicly known key: it is refused when CDS_ENV=production")
+    if settings.auth != "required":
+        return
+    if not settings.public_base_url:
+        raise ConfigError("CDS_ENV=production needs CDS_PUBLIC_BASE_URL (the https URL clients call, e.g. "
+                          "https://cds.example.org): a token's aud is never checked against the Host header")
+    if not settings.public_base_url.startswith("https://"):
+        raise ConfigError("CDS_PUBLIC_BASE_URL must be an https URL when CDS_ENV=production")
+    if settings.fhir_allow_any_server:
+        raise ConfigError("CDS_FHIR_ALLOW_ANY_SERVER=true is refused when CDS_ENV=production: every fhirServer "
+                          "must be one listed in the calling client's fhir_servers")

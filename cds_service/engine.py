@@ -47,6 +47,11 @@ class Stats:
     keys: dict[str, str] = field(default_factory=dict)
     fetched_keys: int = 0
 
+    @property
+    def incomplete(self) -> bool:
+        """Some key was read only in part: every card then says so."""
+        return "partial" in self.keys.values()
+
 
 @dataclass
 class Result:
@@ -115,6 +120,8 @@ class Engine:
                                              expression=f"prefetch.{key.key}")
                 stats.keys[key.key] = f"{result.state}-skipped"
                 continue
+            if result.state == "present" and result.next_url:
+                result.state = "partial"  # the client sent a first page and nothing can fetch the rest
             stats.keys[key.key] = result.state
             resources.extend(result.resources)
         if len(resources) > self.settings.max_prefetch_resources:
@@ -137,7 +144,7 @@ class Engine:
         assessment = assessment_mod.assess(extraction.findings, self.knowledge.rules, now)
         t3 = clock()
         ctx = cards_mod.CardContext(hook_instance=request.hook_instance, patient_id=request.patient_id,
-                                    user_id=request.user_id)
+                                    user_id=request.user_id, incomplete=stats.incomplete)
         cards = cards_mod.render(assessment, self.knowledge, ctx)
         t4 = clock()
         stats.timings_ms.update(prefetch=(t2 - t1) * 1e3, evaluation=(t3 - t2) * 1e3, render=(t4 - t3) * 1e3)

@@ -62,9 +62,22 @@ class PayloadTooLarge(CDSError):
     issue_code = "too-costly"
 
 
+class UnsupportedMediaType(CDSError):
+    status = 415
+    issue_code = "not-supported"
+
+
 class ServiceUnavailable(CDSError):
     status = 503
     issue_code = "transient"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """503 where the database is needed to decide (a token's replay check, storing feedback)."""
+
+    def __init__(self, message: str, use: str):
+        super().__init__(message, headers={"Retry-After": "5"})
+        self.use = use
 
 
 def operation_outcome(message: str, code: str = "exception", severity: str = "error",

@@ -9,6 +9,7 @@ the body too, so a stalled or dripping server can only make a key unobtainable (
 """
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FuturesTimeout
@@ -30,8 +31,34 @@ _CHUNK = 64 * 1024
 _GRACE_S = 0.05
 
 
+UNREACHABLE = "the FHIR server could not be reached"
+
+
 class FetchFailed(Exception):
     """One key could not be had; the message is safe to return in an OperationOutcome."""
+
+
+def _cause(exc: BaseException) -> BaseException | None:
+    """The error behind ``exc``: urllib3 keeps it in ``reason``, requests in ``args``, Python in
+    ``__cause__``/``__context__``."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, BaseException):
+        return reason
+    nested = [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]
+    return nested[0] if nested else exc.__cause__ or exc.__context__
+
+
+def transport_failure(exc: BaseException) -> str:
+    """``ConnectionError/ECONNREFUSED``-style name of a socket-level failure, for the log only:
+    the exception class and the errno name of the first OSError behind it, never a message."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in errno.errorcode:
+            return f"{type(exc).__name__}/{errno.errorcode[current.errno]}"
+        current = _cause(current)
+    return type(exc).__name__
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -40,14 +67,40 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
+def _same_origin(url: str, base: str) -> bool:
+    try:
+        return _origin(url) == _origin(base)
+    except ValueError:  # a server's next link with a port that is not one
+        return False
+
+
+def _within(url: str, base: str) -> bool:
+    """``url`` is ``base`` or below it: same scheme, host and port, no user info, query or
+    fragment, and a path under base's path with no dot segments (``/r4/../admin`` would leave
+    it once the HTTP library normalises the path)."""
+    if not _same_origin(url, base):
+        return False
+    parts, base_parts = urlsplit(url), urlsplit(base)
+    if "@" in parts.netloc or parts.query or parts.fragment:
+        return False
+    if any(seg.lower().replace("%2e", ".") in (".", "..") for seg in parts.path.split("/")):
+        return False
+    path, prefix = parts.path.rstrip("/"), base_parts.path.rstrip("/")
+    return path == prefix or path.startswith(prefix + "/")
+
+
 def server_allowed(fhir_server: str, settings: Settings, client) -> str | None:
     """None when the service may call this server for this caller, else the reason it may not."""
-    scheme = urlsplit(fhir_server).scheme
+    try:
+        scheme, host, _ = _origin(fhir_server)
+    except ValueError:  # a port out of range or not a number, an unclosed IPv6 bracket
+        return "fhirServer is not a usable URL"
+    if not host:
+        return "fhirServer is not a usable URL"
     if settings.fhir_require_https and scheme != "https":
         return "fhirServer must use https"
     if client is not None and getattr(client, "fhir_servers", None):
-        normalised = fhir_server.rstrip("/")
-        if any(normalised == s.rstrip("/") or normalised.startswith(s.rstrip("/") + "/") for s in client.fhir_servers):
+        if any(_within(fhir_server, configured) for configured in client.fhir_servers):
             return None
         return "fhirServer is not configured for this client"
     if settings.fhir_allow_any_server:
@@ -69,10 +122,10 @@ _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fhir-fetch")
 
 
 def _unobtainable(given: KeyResult, resources: list, reason: str) -> KeyResult:
-    """A key the server could not complete: what the client chose to send stands (a first page
-    with a next link), and a key it did not send has failed."""
-    if given.state == "present":
-        return KeyResult("present", resources=resources, reason=f"later pages not fetched: {reason}")
+    """A key the server could not complete: what the client chose to send stands, marked partial
+    (a first page with a next link), and a key it did not send has failed."""
+    if given.state in ("present", "partial"):
+        return KeyResult("partial", resources=resources, reason=f"later pages not fetched: {reason}")
     return KeyResult("failed", reason=reason)
 
 
@@ -108,12 +161,20 @@ class Fetcher:
         else:
             url = urljoin(self.fhir_server.rstrip("/") + "/", fill(f"{key.resource_type}?patient={{{{context.patientId}}}}&{key.params}", self.context))
         pages = 0
+        seen: set[str] = set()
         try:
             while url:
-                if _origin(url) != _origin(self.fhir_server):
-                    raise FetchFailed("a next link points to another server; not followed")
-                if pages >= self.settings.fhir_page_cap:
-                    break
+                # Paging that cannot go on ends here, and the key says so (partial), never "present".
+                cut = ("a next link points to another server; not followed" if not _same_origin(url, self.fhir_server)
+                       else "a next link repeats a page already read" if url in seen
+                       else f"more than {self.settings.fhir_page_cap} pages" if pages >= self.settings.fhir_page_cap
+                       else None)
+                if cut:
+                    if pages == 0 and given.state != "present":
+                        raise FetchFailed(cut)
+                    self._count("partial")
+                    return KeyResult("partial", resources=resources, reason=f"later pages not fetched: {cut}")
+                seen.add(url)
                 bundle = self._get(url, deadline)
                 try:
                     page = classify(key.key, bundle, provided=True)
@@ -158,11 +219,12 @@ class Fetcher:
                         raise FetchFailed("the FHIR server's answer is too large")
                     if time.monotonic() > deadline:
                         raise FetchFailed("the overall deadline for FHIR calls passed")
-        except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
-            raise FetchFailed("the FHIR server did not answer in time") from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            # raw reads raise urllib3's own errors, not requests'
-            raise FetchFailed(f"the FHIR server could not be reached ({type(exc).__name__})") from None
+            # Timeouts, refused connections, resets and TLS failures all read the same to the
+            # caller: which one it was tells a web page whether a port is open. The kind goes
+            # to the log (exception and errno names only: messages quote the URL, i.e. the patient id).
+            log.warning("fhir server unreachable", extra={"reason": transport_failure(exc)})
+            raise FetchFailed(UNREACHABLE) from None
         try:
             document = orjson.loads(body)  # orjson reads the bytearray in place: no copy
         except orjson.JSONDecodeError:

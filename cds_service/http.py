@@ -7,7 +7,9 @@ from typing import Any
 import orjson
 from flask import Response, current_app, g, request
 
-from .errors import BadRequest, NotFound
+from .errors import BadRequest, NotFound, UnsupportedMediaType
+
+JSON_MEDIA_TYPES = ("application/json", "application/fhir+json")
 
 
 @dataclass
@@ -30,8 +32,18 @@ def json_response(document: Any, status: int = 200, headers: dict | None = None)
     return Response(orjson.dumps(document), status=status, mimetype="application/json", headers=headers)
 
 
+def require_json_media_type() -> None:
+    """415 unless the body is declared JSON. A browser may send ``text/plain`` from any page
+    without a preflight; insisting on a JSON media type makes every cross-site POST preflighted,
+    so CORS (not the service's good will) decides which pages may call it. Parameters such as
+    ``charset`` are allowed."""
+    if request.mimetype not in JSON_MEDIA_TYPES:
+        raise UnsupportedMediaType("the request body must be sent as application/json or application/fhir+json")
+
+
 def read_json() -> Any:
     """The request body as JSON; oversized bodies were refused by Werkzeug (413) before this."""
+    require_json_media_type()
     raw = request.get_data(cache=False)
     if not raw:
         raise BadRequest("the request body is empty; a JSON object is expected")

@@ -6,6 +6,7 @@ stage timings, counts). Request bodies, tokens and resource contents never reach
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 from pythonjsonlogger.json import JsonFormatter
@@ -21,9 +22,44 @@ def configure(level: str = "INFO") -> None:
         root.setLevel(level)
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                                       rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+    handler.setFormatter(JsonFormatter(_FORMAT, rename_fields=_RENAME))
     handler._cds = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = True
+
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+_QUERY = re.compile(r"\?[^\s'\"]*")
+
+
+class DropQueryStrings(logging.Filter):
+    """gunicorn quotes a malformed request line in its warning, query string and all (a patient id,
+    a token): the query string is cut from every message that passes this filter."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "?" in message:
+            record.msg, record.args = _QUERY.sub("?…", message), ()
+        return True
+_RENAME = {"asctime": "time", "levelname": "level", "name": "logger"}
+
+
+def gunicorn_logconfig(level: str = "INFO") -> dict:
+    """gunicorn's own loggers (start, worker exits, errors) in the same JSON lines as ours, so one
+    log pipeline reads everything. The access log stays off: the app's request line replaces it and
+    never carries a query string."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter, "fmt": _FORMAT, "rename_fields": _RENAME}},
+        "filters": {"no_query": {"()": DropQueryStrings}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr",
+                                "filters": ["no_query"]},
+                     "none": {"class": "logging.NullHandler"}},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": ["stderr"], "propagate": False},
+            "gunicorn.access": {"level": "CRITICAL", "handlers": ["none"], "propagate": False},
+        },
+        "root": {"level": "WARNING", "handlers": []},
+    }

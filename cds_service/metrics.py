@@ -27,6 +27,11 @@ class Metrics:
         self.fhir_calls = Counter("cds_fhir_fallback_calls", "FHIR fallback calls by outcome", ["outcome"], registry=r)
         self.malformed = Counter("cds_malformed_resources", "Malformed prefetch resources skipped", registry=r)
         self.feedback = Counter("cds_feedback_items", "Feedback items received by outcome", ["outcome"], registry=r)
+        self.partial_keys = Counter("cds_partial_prefetch_keys", "Prefetch keys read only in part (paging cut short)",
+                                    ["key"], registry=r)
+        self.database_unavailable = Counter(
+            "cds_database_unavailable", "Database calls that failed while serving, by use (replay-check and feedback "
+            "answer 503; readiness reports it)", ["use"], registry=r)
         self.auth_failures = Counter("cds_auth_failures", "Requests refused with 401", registry=r)
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
@@ -38,6 +43,9 @@ class Metrics:
             self.cards.labels(card["source"]["topic"]["code"], card["indicator"]).inc()
         if stats.malformed:
             self.malformed.inc(stats.malformed)
+        for key, state in stats.keys.items():
+            if state == "partial":
+                self.partial_keys.labels(key).inc()
 
     def observe_feedback(self, rows) -> None:
         for row in rows:

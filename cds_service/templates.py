@@ -15,7 +15,7 @@ import yaml
 from .rules import PATTERNS
 
 INDICATORS = ("info", "warning", "critical")
-PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "finding"})  # see cards._placeholders
+PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "finding", "flag_where", "flag_where_lower"})  # see cards._placeholders
 _WHEN_KEYS = frozenset({"red_flags_any", "signs_any", "exertional"})
 
 
@@ -31,6 +31,7 @@ class Suggestion:
     skip_recent: tuple[str, ...] = ()
     skip_ordered: tuple[str, ...] = ()
     when_signs_any: tuple[str, ...] = ()
+    reason: str | None = None  # the order's reasonCode text; default names the pattern
     resource_json: bytes = b""  # the resource serialised once at load; each card decodes a fresh copy
 
 
@@ -68,6 +69,7 @@ class Common:
     override_reasons: tuple[dict, ...]
     disclaimer: str
     seed_citation: str
+    incomplete_record: str
 
 
 def _placeholders(text: str) -> set[str]:
@@ -101,11 +103,14 @@ def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | 
             problems.append(f"{name}.suggestions.{sid}: resource must be a ServiceRequest with a code")
         if not s.get("label"):
             problems.append(f"{name}.suggestions.{sid}: label is required")
+        if "reason" in s and not (isinstance(s["reason"], str) and s["reason"].strip()):
+            problems.append(f"{name}.suggestions.{sid}: reason must be non-empty text (the order's reasonCode)")
         skip = s.get("skip_if") or {}
         suggestions[sid] = Suggestion(id=sid, label=s.get("label", ""), resource=resource,
                                       skip_recent=tuple(skip.get("recent") or ()),
                                       skip_ordered=tuple(skip.get("ordered") or ()),
                                       when_signs_any=tuple(s.get("when_signs_any") or ()),
+                                      reason=s.get("reason"),
                                       resource_json=orjson.dumps(resource))
     variants = []
     for i, v in enumerate(raw.get("variants") or ()):
@@ -141,7 +146,8 @@ def load(directory: Path) -> tuple[Common, dict[str, CardTemplate]]:
         raw_common = yaml.safe_load((directory / "_common.yaml").read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise TemplateError(f"{directory}/_common.yaml is not readable: {exc}") from None
-    for key in ("topic_system", "override_system", "override_reasons", "disclaimer", "seed_citation"):
+    for key in ("topic_system", "override_system", "override_reasons", "disclaimer", "seed_citation",
+                "incomplete_record"):
         if not raw_common.get(key):
             problems.append(f"_common: {key} is required")
     for reason in raw_common.get("override_reasons") or ():
@@ -150,7 +156,8 @@ def load(directory: Path) -> tuple[Common, dict[str, CardTemplate]]:
     common = Common(topic_system=raw_common.get("topic_system", ""), override_system=raw_common.get("override_system", ""),
                     override_reasons=tuple(raw_common.get("override_reasons") or ()),
                     disclaimer=str(raw_common.get("disclaimer", "")).strip(),
-                    seed_citation=raw_common.get("seed_citation", ""))
+                    seed_citation=raw_common.get("seed_citation", ""),
+                    incomplete_record=str(raw_common.get("incomplete_record", "")).strip())
     templates: dict[str, CardTemplate] = {}
     for path in sorted(directory.glob("*.yaml")):
         if path.name.startswith("_"):

@@ -1,6 +1,8 @@
 """Conformance point 7: feedback validated, stored idempotently, answered 200."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 URL = "/cds-services/leg-pain-claudication/feedback"
@@ -57,3 +59,12 @@ def test_bad_feedback_is_400(client, body):
 
 def test_feedback_for_unknown_service_is_404(client):
     assert client.post("/cds-services/other/feedback", json={"feedback": [item()]}).status_code == 404
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_feedback_not_declared_json_is_415_and_not_stored(client, app, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.post(URL, data=json.dumps({"feedback": [item()]}), headers=headers)
+    assert response.status_code == 415 and response.get_json()["resourceType"] == "OperationOutcome"
+    assert client.post(URL, data=json.dumps({"feedback": [item()]}),
+                       headers={"Content-Type": "application/fhir+json; charset=utf-8"}).get_json()["stored"] == 1

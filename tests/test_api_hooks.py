@@ -1,6 +1,7 @@
 """Conformance points 2, 3 and 6: the service endpoint, its errors, and its cards."""
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -173,3 +174,21 @@ def test_cards_are_stable_for_the_same_hook_instance(client):
     first = client.post(URL, json=body).get_json()
     second = client.post(URL, json=body).get_json()
     assert first == second
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", "application/jsonx", None])
+def test_a_body_not_declared_json_is_415(client, content_type):
+    """A page on any site can POST text/plain without a preflight; the service answers it 415."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.post(URL, data=json.dumps(hook_request([])), headers=headers)
+    assert response.status_code == 415
+    outcome = response.get_json()
+    assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == "not-supported"
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                          "application/fhir+json", "Application/FHIR+JSON;charset=UTF-8"])
+def test_json_media_types_with_parameters_are_accepted(client, content_type):
+    response = client.post(URL, data=json.dumps(hook_request([])), headers={"Content-Type": content_type})
+    assert response.status_code == 200

@@ -117,6 +117,20 @@ def _bad_signature(keys):
     return ".".join([head, body, other])
 
 
+def _unsigned(header: dict, payload: dict, signature: bytes = b"junk-signature") -> str:
+    import base64
+    enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
+    return ".".join([enc(json.dumps(header).encode()), enc(json.dumps(payload).encode()), enc(signature)])
+
+
+def _mismatched(keys, alg, key_of):
+    """A token any caller can make from public values: a trusted iss, the kid of a key of the
+    other type, an alg the client allows, and a junk signature."""
+    now = int(time.time())
+    payload = {"iss": ISS, "aud": BASE + SERVICE, "iat": now, "exp": now + 60, "jti": str(uuid.uuid4()), "tenant": "t1"}
+    return _unsigned({"alg": alg, "typ": "JWT", "kid": keys[key_of][1]}, payload)
+
+
 CASES = {
     "no header": lambda k: None,
     "not a JWT": lambda k: "not-a-jwt",
@@ -136,6 +150,8 @@ CASES = {
     "missing exp": lambda k: token(k, drop=("exp",)),
     "wrong tenant": lambda k: token(k, tenant="t2"),
     "typ not JWT": lambda k: token(k, header={"typ": "at+jwt"}),
+    "RS384 header on an EC key's kid": lambda k: _mismatched(k, "RS384", "ES384"),
+    "ES384 header on an RSA key's kid": lambda k: _mismatched(k, "ES384", "RS384"),
 }
 
 
@@ -214,3 +230,68 @@ def test_sandbox_keys_load_in_development(settings, knowledge):
     app = create_app(settings.with_overrides(auth="required", allow_sandbox=True), knowledge=knowledge)
     authenticator = app.extensions["cds"].authenticator
     assert "https://sandbox.cds-hooks.org" in authenticator.clients
+
+
+@pytest.fixture
+def keys_without_alg_file(tmp_path, keys):
+    """JWKs as many EHRs publish them: no ``alg`` member, so only the key type says what fits."""
+    jwks = {"keys": [{k: v for k, v in _jwk(priv, kid, alg).items() if k != "alg"} for alg, (priv, kid) in keys.items()]}
+    path = tmp_path / "no-alg.json"
+    path.write_text(json.dumps({"clients": [{"iss": ISS, "jwks": jwks, "algorithms": ["ES384", "RS384"]}]}))
+    return path
+
+
+@pytest.mark.parametrize("alg,key_of", [("RS384", "ES384"), ("ES384", "RS384")])
+def test_mismatched_key_type_is_401_also_when_the_jwk_names_no_alg(settings, knowledge, keys, keys_without_alg_file,
+                                                                  alg, key_of):
+    app = create_app(settings.with_overrides(auth="required", trusted_clients=keys_without_alg_file), knowledge=knowledge)
+    response = call(app, _mismatched(keys, alg, key_of))
+    assert response.status_code == 401
+    assert response.get_json()["issue"][0]["diagnostics"] == "Unauthorized"
+    # the same keys still verify the tokens they did sign (RS384 is not RS256 by default)
+    assert call(app, token(keys, "RS384")).status_code == 200
+    assert call(app, token(keys, "ES384")).status_code == 200
+
+
+# -- production --------------------------------------------------------------------------------
+def test_production_never_takes_aud_from_the_host_header(auth_settings, knowledge, keys):
+    """A token minted for another host, sent with that host in the Host header, is refused: the
+    audience is CDS_PUBLIC_BASE_URL (start-up refuses production without it; even settings built
+    in code without one refuse every token rather than trust Host)."""
+    foreign = "http://evil.example.org"
+    for public in (None, "https://cds.example.org"):
+        app = create_app(auth_settings.with_overrides(env="production", public_base_url=public,
+                                                      fhir_allow_any_server=False), knowledge=knowledge)
+        response = app.test_client().post(SERVICE, json=hook_request([]), base_url=foreign, headers={
+            "Host": "evil.example.org", "Authorization": f"Bearer {token(keys, aud=foreign + SERVICE)}"})
+        assert response.status_code == 401, public
+    assert call(app, token(keys, aud="https://cds.example.org" + SERVICE)).status_code == 200
+
+
+def _client_file(tmp_path, **entry):
+    path = tmp_path / "prod-clients.json"
+    path.write_text(json.dumps({"clients": [{"iss": ISS, "algorithms": ["ES384"], **entry}]}))
+    return path
+
+
+@pytest.mark.parametrize("entry,message", [
+    ({"jwks_url": "http://ehr.example.org/jwks.json"}, "jwks_url must be https"),
+    ({"jwks_url": JWKS_URL, "fhir_servers": ["http://fhir.example.org/r4"]}, "must be https"),
+])
+def test_production_refuses_an_unsafe_trusted_client(settings, knowledge, tmp_path, entry, message):
+    prod = settings.with_overrides(env="production", auth="required", public_base_url="https://cds.example.org",
+                                   fhir_allow_any_server=False, fhir_require_https=True,
+                                   trusted_clients=_client_file(tmp_path, **entry))
+    with pytest.raises(ConfigError, match=message):
+        create_app(prod, knowledge=knowledge)
+    # development lets a local key server be http
+    assert create_app(prod.with_overrides(env="development", fhir_require_https=False), knowledge=knowledge)
+
+
+def test_production_accepts_a_safe_trusted_client(settings, tmp_path):
+    from cds_service.auth import load_trusted_clients
+    prod = settings.with_overrides(env="production", auth="required", public_base_url="https://cds.example.org",
+                                   fhir_allow_any_server=False, fhir_require_https=True,
+                                   trusted_clients=_client_file(tmp_path, jwks_url=JWKS_URL,
+                                                                fhir_servers=["https://fhir.example.org/r4"]))
+    assert [c.iss for c in load_trusted_clients(prod)] == [ISS]

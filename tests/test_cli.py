@@ -10,7 +10,7 @@ from cds_service.config import REPO_ROOT
 
 def test_check_passes_on_the_shipped_knowledge(capsys):
     assert cli.main(["check"]) == 0
-    assert "ok: 39 value sets" in capsys.readouterr().out
+    assert "ok: 41 value sets" in capsys.readouterr().out
 
 
 def _copy(tmp_path):
@@ -37,6 +37,14 @@ def test_check_fails_on_a_broken_card_template(tmp_path, capsys):
     assert "indicator" in capsys.readouterr().err
 
 
+def test_check_fails_without_the_incomplete_record_line(tmp_path, capsys):
+    base = _copy(tmp_path)
+    path = base / "cards" / "_common.yaml"
+    path.write_text("\n".join(l for l in path.read_text().splitlines() if not l.startswith("incomplete_record")))
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "incomplete_record is required" in capsys.readouterr().err
+
+
 def test_check_fails_when_a_sign_has_no_value_set(tmp_path, capsys):
     base = _copy(tmp_path)
     (base / "valuesets" / "pallor.json").unlink()
@@ -55,3 +63,28 @@ def test_evaluate_reports_a_bad_request_as_operation_outcome(tmp_path, capsys):
     bad.write_text('{"hook": "patient-view"}')
     assert cli.main(["evaluate", str(bad)]) == 1
     assert json.loads(capsys.readouterr().out)["resourceType"] == "OperationOutcome"
+
+
+def _serve(tmp_path, **env):
+    """``cds-service serve`` in a child process with only these CDS_* variables; the timeout only
+    guards the suite against a service that wrongly starts."""
+    import os
+    import subprocess
+    import sys
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
+    clean.update(CDS_DATABASE_URL=f"sqlite:///{tmp_path}/cli.db", CDS_KNOWLEDGE_DIR=str(REPO_ROOT), **env)
+    return subprocess.run([sys.executable, "-m", "cds_service.cli", "serve", "--port", "0", "--workers", "1"],
+                          env=clean, capture_output=True, text=True, timeout=60)
+
+
+def test_production_start_problems_are_one_line_and_no_traceback(tmp_path):
+    clients = tmp_path / "clients.json"
+    clients.write_text(json.dumps({"clients": [{"iss": "https://ehr.example.org", "algorithms": ["ES384"],
+                                                "jwks_url": "http://ehr.example.org/jwks.json"}]}))
+    prod = {"CDS_ENV": "production", "CDS_TRUSTED_CLIENTS": str(clients)}
+    for env, message in (({}, "needs CDS_PUBLIC_BASE_URL"),
+                         ({"CDS_PUBLIC_BASE_URL": "https://cds.example.org"}, "jwks_url must be https")):
+        result = _serve(tmp_path, **prod, **env)
+        assert result.returncode != 0
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr, result.stderr

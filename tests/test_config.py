@@ -4,22 +4,53 @@ import pytest
 
 from cds_service.config import ConfigError, from_env
 
+PRODUCTION = {"CDS_ENV": "production", "CDS_TRUSTED_CLIENTS": "/etc/clients.json",
+              "CDS_PUBLIC_BASE_URL": "https://cds.example.org"}
+
 
 def test_development_defaults():
     s = from_env({})
-    assert (s.env, s.auth, s.cors_origins, s.fhir_allow_any_server) == ("development", "off", ("*",), True)
+    assert (s.env, s.auth, s.fhir_allow_any_server) == ("development", "off", True)
+    assert s.cors_origins == ("https://sandbox.cds-hooks.org", "http://localhost:*", "http://127.0.0.1:*")
 
 
 def test_production_preset_needs_trusted_clients():
     with pytest.raises(ConfigError, match="CDS_TRUSTED_CLIENTS"):
         from_env({"CDS_ENV": "production"})
-    s = from_env({"CDS_ENV": "production", "CDS_TRUSTED_CLIENTS": "/etc/clients.json"})
+    s = from_env(PRODUCTION)
     assert (s.auth, s.fhir_allow_any_server, s.fhir_require_https, s.cors_origins) == ("required", False, True, ())
+    assert s.public_base_url == "https://cds.example.org"
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"CDS_PUBLIC_BASE_URL": None}, "needs CDS_PUBLIC_BASE_URL"),
+    ({"CDS_PUBLIC_BASE_URL": "http://cds.example.org"}, "must be an https URL"),
+    ({"CDS_FHIR_ALLOW_ANY_SERVER": "true"}, "CDS_FHIR_ALLOW_ANY_SERVER=true is refused"),
+])
+def test_production_refuses_to_start_unsafe(change, message):
+    env = {k: v for k, v in {**PRODUCTION, **change}.items() if v is not None}
+    with pytest.raises(ConfigError, match=message) as caught:
+        from_env(env)
+    assert "\n" not in str(caught.value)
+
+
+def test_production_with_auth_off_needs_no_public_base_url():
+    """Auth off is an explicit choice (e.g. behind a gateway that authenticates); no aud to check."""
+    assert from_env({"CDS_ENV": "production", "CDS_AUTH": "off"}).public_base_url is None
+
+
+def test_cors_origins_are_checked():
+    assert from_env({"CDS_CORS_ORIGINS": "none"}).cors_origins == ()
+    assert from_env({"CDS_CORS_ORIGINS": "https://ehr.example.org/, http://localhost:*"}).cors_origins == (
+        "https://ehr.example.org", "http://localhost:*")
+    for bad in ("*", "ehr.example.org", "https://ehr.example.org/app", "https://*.example.org", "ftp://x"):
+        with pytest.raises(ConfigError, match="CDS_CORS_ORIGINS"):
+            from_env({"CDS_CORS_ORIGINS": bad})
 
 
 def test_sandbox_keys_are_refused_in_production():
     with pytest.raises(ConfigError, match="publicly known key"):
-        from_env({"CDS_ENV": "production", "CDS_TRUSTED_CLIENTS": "x", "CDS_ALLOW_SANDBOX": "true"})
+        from_env({**PRODUCTION, "CDS_ALLOW_SANDBOX": "true"})
 
 
 @pytest.mark.parametrize("env,message", [({"CDS_AUTH": "maybe"}, "CDS_AUTH"), ({"CDS_ENV": "staging"}, "CDS_ENV"),

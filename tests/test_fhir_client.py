@@ -1,6 +1,8 @@
 """The FHIR fallback: token, same-origin paging, page cap, timeouts, errors, deadline."""
 from __future__ import annotations
 
+import json
+import logging
 import socket
 import time
 
@@ -57,7 +59,7 @@ def test_absent_keys_are_fetched_with_the_bearer_token(client):
     response = client.post(URL, json=fallback_body())
     assert response.status_code == 200
     assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]
-    assert len(responses.calls) == 4
+    assert len(responses.calls) == 5  # every prefetch key, the optional ones too
     for call in responses.calls:
         assert call.request.headers["Authorization"] == "Bearer tok-123"
         assert "fhir+json" in call.request.headers["Accept"]
@@ -77,7 +79,8 @@ def test_next_links_are_followed_on_the_same_origin(client):
     first = bundle([])
     first["link"] = [{"relation": "next", "url": page2}]
     responses.get(page2, json=bundle([condition(SCT, "63491006")]))
-    prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None}
+    prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
+                "ulcerConditions": None}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200 and len(response.get_json()["cards"]) == 1
     assert [c.request.url for c in responses.calls] == [page2]
@@ -88,14 +91,27 @@ def test_next_link_on_another_host_is_refused_and_no_token_leaks(client):
     first = bundle([])
     first["link"] = [{"relation": "next", "url": "https://attacker.example.net/steal"}]
     responses.get("https://attacker.example.net/steal", json=bundle([]))
-    prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None}
+    prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
+                "ulcerConditions": None}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200  # the first page the client sent stands
     assert len(responses.calls) == 0
 
 
 @responses.activate
-def test_page_cap_stops_endless_next_links(client, app):
+@pytest.mark.parametrize("link", ["https://fhir.example.org:99999/r4/Condition?page=2", "https://[::1/Condition"])
+def test_an_unparseable_next_link_is_not_followed_and_not_a_500(client, link):
+    first = bundle([])
+    first["link"] = [{"relation": "next", "url": link}]
+    prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
+                "ulcerConditions": None}
+    assert client.post(URL, json=fallback_body(prefetch)).status_code == 200  # the first page stands
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_page_cap_stops_endless_next_links(client, app, caplog):
+    caplog.set_level(logging.INFO, logger="cds_service.request")
     cap = app.extensions["cds"].settings.fhir_page_cap
     def endless(request):
         n = int(request.url.rsplit("=", 1)[1]) if "page=" in request.url else 0
@@ -105,8 +121,10 @@ def test_page_cap_stops_endless_next_links(client, app):
     responses.add_callback(responses.GET, f"{FHIR}/Condition", callback=endless)
     for rtype in ("Observation", "Procedure", "ServiceRequest"):
         responses.get(f"{FHIR}/{rtype}", json=bundle([]))
-    assert client.post(URL, json=fallback_body()).status_code == 200
-    assert sum("Condition" in c.request.url for c in responses.calls) == cap
+    response = client.post(URL, json=fallback_body())
+    assert response.status_code == 200
+    assert sum("Condition" in c.request.url for c in responses.calls) == 2 * cap  # conditions and ulcerConditions, each capped
+    assert _request_line(caplog)["conditions"] == "partial"  # cut short at the cap, and said so
 
 
 @pytest.mark.parametrize("status", [401, 403, 404, 500])
@@ -135,14 +153,15 @@ def test_redirects_are_not_followed(client):
         responses.get(f"{FHIR}/{rtype}", status=302, headers={"Location": "https://elsewhere.example/x"})
     response = client.post(URL, json=fallback_body())
     assert response.status_code == 412 and "redirect" in response.get_json()["issue"][0]["diagnostics"]
-    assert len(responses.calls) == 4
+    assert len(responses.calls) == 5
 
 
 @responses.activate
 def test_operation_outcome_in_prefetch_is_refetched(client):
     serve_all([condition(SCT, "63491006")])
     prefetch = {"conditions": {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]},
-                "observations": bundle([]), "procedures": None, "serviceRequests": None}
+                "observations": bundle([]), "procedures": None, "serviceRequests": None,
+                "ulcerConditions": None}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200 and len(response.get_json()["cards"]) == 1
     assert [c.request.url.split("?")[0] for c in responses.calls] == [f"{FHIR}/Condition"]
@@ -150,7 +169,8 @@ def test_operation_outcome_in_prefetch_is_refetched(client):
 
 @responses.activate
 def test_null_prefetch_is_never_queried(client):
-    prefetch = {"conditions": None, "observations": None, "procedures": None, "serviceRequests": None}
+    prefetch = {"conditions": None, "observations": None, "procedures": None, "serviceRequests": None,
+                "ulcerConditions": None}
     assert client.post(URL, json=fallback_body(prefetch)).status_code == 200
     assert len(responses.calls) == 0
 
@@ -201,9 +221,131 @@ def test_a_server_that_accepts_and_never_answers_times_out(deadline_app):
         listener.close()
 
 
-def test_unreachable_server_is_412(client):
+def _diagnostics(response) -> str:
+    assert response.status_code == 412
+    return response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_unreachable_server_is_412_without_socket_detail(client, caplog):
+    """A closed port and a port that accepts and never answers read the same: the 412 must not
+    tell a caller which ports are open. The kind of failure goes to the log, without the URL."""
+    caplog.set_level(logging.WARNING, logger="cds_service.fhir")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    response = client.post(URL, json=fallback_body(server=f"http://127.0.0.1:{port}/fhir", auth=False))
-    assert response.status_code == 412 and "could not be reached" in response.get_json()["issue"][0]["diagnostics"]
+        closed = s.getsockname()[1]
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    try:
+        refused = _diagnostics(client.post(URL, json=fallback_body(server=f"http://127.0.0.1:{closed}/fhir")))
+        silent = _diagnostics(client.post(URL, json=fallback_body(server=f"http://127.0.0.1:{listener.getsockname()[1]}/fhir")))
+    finally:
+        listener.close()
+    assert refused.endswith(": the FHIR server could not be reached")
+    # a silent server ends in its read timeout or, on a loaded machine, in the overall deadline
+    assert silent == refused or silent.endswith(": the overall deadline for FHIR calls passed")
+    for word in ("Error", "refused", "Errno", "timed out", "Timeout", "in time", str(closed)):
+        assert word not in refused and word not in silent
+    reasons = [r.reason for r in caplog.records if r.name == "cds_service.fhir"]
+    assert "ConnectionError/ECONNREFUSED" in reasons
+    logged = " ".join(r.getMessage() + str(r.__dict__) for r in caplog.records if r.name == "cds_service.fhir")
+    assert "pat-1" not in logged and "tok-123" not in logged and f":{closed}" not in logged
+
+
+@pytest.mark.parametrize("server", [f"{FHIR}/../admin", f"{FHIR}/%2E%2E/admin", f"{FHIR}/./x", "https://fhir.example.org/r4x",
+                                    "https://fhir.example.org:8443/r4", "http://fhir.example.org/r4",
+                                    "https://user@fhir.example.org/r4", "https://fhir.example.org/r4?x=1",
+                                    "https://fhir.example.org.evil.example/r4"])
+def test_a_client_may_only_send_its_configured_fhir_servers(settings, server):
+    from types import SimpleNamespace
+
+    from cds_service.fhir_client import server_allowed
+    client = SimpleNamespace(fhir_servers=(FHIR,))
+    strict = settings.with_overrides(fhir_allow_any_server=False)
+    assert server_allowed(FHIR, strict, client) is None and server_allowed(FHIR + "/", strict, client) is None
+    assert server_allowed(FHIR + "/tenant-a", strict, client) is None
+    assert server_allowed(server, strict, client) == "fhirServer is not configured for this client"
+
+
+@pytest.mark.parametrize("server", ["https://fhir.example.org:99999/r4", "https://fhir.example.org:abc/r4",
+                                    "https://[::1/r4"])
+def test_an_unparseable_fhir_server_is_412_not_500(client, server):
+    body = fallback_body(server=server)
+    assert _diagnostics(client.post(URL, json=body)).endswith("fhirServer is not a usable URL")
+
+
+INCOMPLETE = "the record read was incomplete"
+
+
+def _request_line(caplog) -> dict:
+    lines = [r for r in caplog.records if r.name == "cds_service.request" and getattr(r, "keys", None)]
+    assert lines, "no request log line with keys"
+    return lines[-1].keys
+
+
+def _cut_short(client, caplog, first_page, served):
+    """Post a hook call whose conditions key pages as described; answer with its cards and log keys."""
+    caplog.set_level(logging.INFO, logger="cds_service.request")
+    for url, page in served.items():
+        responses.get(url, json=page)
+    prefetch = {"conditions": first_page, "observations": bundle([]), "procedures": None, "serviceRequests": None,
+                "ulcerConditions": None}
+    response = client.post(URL, json=fallback_body(prefetch))
+    assert response.status_code == 200
+    return response.get_json()["cards"], _request_line(caplog)
+
+
+def _metric(client, name: str) -> float:
+    total = 0.0
+    for line in client.get("/metrics").data.decode().splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+@responses.activate
+def test_a_next_link_to_another_host_ends_paging_as_partial_and_every_card_says_so(client, caplog):
+    first = bundle([condition(SCT, "63491006")])
+    first["link"] = [{"relation": "next", "url": "https://attacker.example.net/steal"}]
+    before = _metric(client, "cds_partial_prefetch_keys_total")
+    cards, keys = _cut_short(client, caplog, first, {})
+    assert keys["conditions"] == "partial" and keys["observations"] == "present"
+    assert cards and all(INCOMPLETE in c["detail"].lower() for c in cards)
+    assert _metric(client, "cds_partial_prefetch_keys_total") == before + 1
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_a_next_link_to_itself_is_read_once_and_counted_partial(client, caplog):
+    loop = f"{FHIR}/Condition?page=2"
+    first = bundle([])
+    first["link"] = [{"relation": "next", "url": loop}]
+    again = bundle([condition(SCT, "63491006")])
+    again["link"] = [{"relation": "next", "url": loop}]
+    cards, keys = _cut_short(client, caplog, first, {loop: again})
+    assert sum(c.request.url == loop for c in responses.calls) == 1  # not ten times
+    assert keys["conditions"] == "partial"
+    assert cards and all(INCOMPLETE in c["detail"].lower() for c in cards)
+
+
+@responses.activate
+def test_complete_paging_adds_no_incomplete_line(client, caplog):
+    page2 = f"{FHIR}/Condition?page=2"
+    first = bundle([])
+    first["link"] = [{"relation": "next", "url": page2}]
+    cards, keys = _cut_short(client, caplog, first, {page2: bundle([condition(SCT, "63491006")])})
+    assert keys["conditions"] == "present"
+    assert cards and not any(INCOMPLETE in c["detail"].lower() for c in cards)
+
+
+def test_a_first_page_with_nothing_to_fetch_the_rest_is_partial(client, caplog):
+    caplog.set_level(logging.INFO, logger="cds_service.request")
+    first = bundle([condition(SCT, "63491006")])
+    first["link"] = [{"relation": "next", "url": f"{FHIR}/Condition?page=2"}]
+    body = hook_request([])
+    body["prefetch"]["conditions"] = first
+    response = client.post(URL, json=body)
+    assert response.status_code == 200
+    assert _request_line(caplog)["conditions"] == "partial"
+    assert all(INCOMPLETE in c["detail"].lower() for c in response.get_json()["cards"])
+    assert json.dumps(response.get_json()).lower().count(INCOMPLETE) == len(response.get_json()["cards"])

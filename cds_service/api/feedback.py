@@ -6,7 +6,7 @@ import logging
 from flask import Blueprint
 
 from .. import feedback as feedback_mod, logs
-from ..errors import ServiceUnavailable
+from ..errors import DatabaseUnavailable
 from ..http import json_response, note, read_json, require_service
 from ..store import StoreError
 
@@ -21,7 +21,7 @@ def post_feedback(service_id: str):
     try:
         stored = svc.store.add_feedback(rows)
     except StoreError as exc:
-        raise ServiceUnavailable(str(exc)) from None
+        raise DatabaseUnavailable(f"{exc}; try again shortly", "feedback") from None
     note(feedback_items=len(rows), feedback_new=stored)
     if svc.metrics:
         svc.metrics.observe_feedback(rows)
