@@ -13,7 +13,13 @@ from cds_service.rules import PATTERNS, RulesError, parse
 
 @pytest.fixture(scope="module")
 def table() -> dict:
-    return yaml.safe_load((REPO_ROOT / "knowledge" / "patterns.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((REPO_ROOT / "knowledge" / "patterns.yaml").read_text(encoding="utf-8"))
+    if not data.get("combinations"):  # the table may have none: add a valid one to break
+        coded = _coded(data)
+        data["combinations"] = {"combo-test": {"all_of": [coded], "any_of": [coded]}}
+        data["signs"]["combo-test"] = {"derived": True}
+    parse(data)
+    return data
 
 
 def _coded(data: dict) -> str:
