@@ -173,3 +173,34 @@ def test_rule_the_first_band_that_holds_wins_and_an_open_band_holds_any_value():
             "measurements": {"m": {"bands": [{"sign": "low", "max": 0.5}, {"sign": "open"}, {"sign": "last"}]}}}
     m = parse(data).measurements["m"]
     assert [m.band(v).sign for v in (0.5, 0.51, 9.0)] == ["low", "open", "open"]
+
+
+def test_rule_checking_goes_on_past_a_broken_sign_or_measurement(table):
+    """A sign that is not a mapping, or a measurement with no bands, is reported and checking continues."""
+    data = copy.deepcopy(table)
+    coded = _coded(data)
+    data["signs"] = {"odd": "x", **data["signs"]}
+    data["signs"][coded]["bogus"] = 1
+    data["measurements"] = {"empty": {"bands": []}, **data["measurements"]}
+    data["measurements"][_measurement(table)]["bands"][-1]["max"] = 9.0
+    with pytest.raises(RulesError) as refused:
+        parse(data)
+    for problem in ("signs.odd: must be a mapping", f"signs.{coded}: unknown keys ['bogus']", "measurements.empty: no bands",
+                    f"measurements.{_measurement(table)}: the last band must be open-ended"):
+        assert f"\n  {problem}" in str(refused.value), problem
+
+
+def test_rule_a_band_label_is_read_from_the_table(table):
+    data = copy.deepcopy(table)
+    data["measurements"][_measurement(data)]["bands"][0]["label"] = "a label of its own"
+    assert parse(data).measurements[_measurement(data)].bands[0].label == "a label of its own"
+
+
+def test_rule_an_unreadable_pattern_table_is_refused_naming_the_file(tmp_path):
+    from cds_service.rules import load
+    path = tmp_path / "patterns.yaml"
+    path.write_text("signs: [unclosed", encoding="utf-8")
+    with pytest.raises(RulesError, match=f"^pattern table {path} is not readable YAML: "):
+        load(path)
+    with pytest.raises(RulesError, match="is not readable YAML"):
+        load(tmp_path / "missing.yaml")
