@@ -86,7 +86,8 @@ def test_rule_only_a_next_link_is_followed_not_self_or_previous(client):
 
 def test_rule_prefetch_templates_search_each_resource_type_for_its_own_codes(client):
     """Conditions are searched with Condition codes (claudication), not with Observation-only codes (ABI)."""
-    (service,) = client.get("/cds-services").get_json()["services"]
+    services = client.get("/cds-services").get_json()["services"]
+    (service,) = [s for s in services if s["hook"] == "patient-view"]
     conditions, observations = service["prefetch"]["conditions"], service["prefetch"]["observations"]
     assert conditions.startswith("Condition?patient={{context.patientId}}&code=")
     assert "63491006" in conditions and "77194-9" not in conditions
