@@ -1,4 +1,4 @@
-"""Issue 24: the pattern table's checks (rules.parse). A broken table stops the service at start with a
+"""Issue 24: the pattern table's checks (rules.load: schema, then cross-references; rules.parse builds). A broken table stops the service at start with a
 message that says where; each breakage below is made on a copy of the real table."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from cds_service.config import REPO_ROOT
-from cds_service.rules import PATTERNS, RulesError, parse
+from cds_service.rules import PATTERNS, RulesError, load, parse
 
 
 @pytest.fixture(scope="module")
@@ -106,18 +106,48 @@ def test_rule_a_broken_pattern_table_is_refused_saying_where(table, name, tmp_pa
     assert str(refused.value).startswith("broken pattern table:\n  knowledge/patterns.yaml:")
 
 
-def test_rule_every_problem_is_reported_at_once(table):
+def _write(tmp_path, data) -> object:
+    """The table as a reviewer would save it, for the schema-checked loader (rules.load)."""
+    path = tmp_path / "patterns.yaml"
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _refusal(tmp_path, data) -> str:
+    from cds_service.rules import load
+    with pytest.raises(RulesError) as refused:
+        load(_write(tmp_path, data))
+    return str(refused.value)
+
+
+def _minimal(signs: dict, measurements: dict, combinations: dict | None = None) -> dict:
+    """The smallest table the schema accepts around the given signs: scoring and laterality as the
+    code's old defaults were, every pattern with a seed."""
+    return {"version": 1, "scoring": {"min_score": 3, "strong_score": 6},
+            "patterns": {p: {"seed": f"why {p}"} for p in PATTERNS}, "measurements": measurements,
+            "signs": signs, "combinations": combinations or {}, "laterality_signs": []}
+
+
+def test_rule_every_problem_is_reported_at_once(table, tmp_path):
+    """Both the schema's problems and the cross-references' problems are all listed, not just the first."""
+    data = copy.deepcopy(table)
+    data["signs"]["odd"] = "x"
+    data["signs"][_coded(data)]["bogus"] = 1
+    message = _refusal(tmp_path, data)
+    assert message.startswith("broken pattern table:\n  knowledge/patterns.yaml:")
+    assert "signs.odd: 'x' is a string; expected mapping" in message
+    assert f"signs.{_coded(data)}: unknown key 'bogus'" in message or f"signs.{_coded(data)}.bogus" in message
     data = copy.deepcopy(table)
     data["laterality_signs"] = ["nope"]
-    data["signs"]["odd"] = "x"
-    with pytest.raises(RulesError) as refused:
-        parse(data)
-    assert str(refused.value) == "broken pattern table:\n  signs.odd: must be a mapping\n  laterality_signs: unknown sign 'nope'"
+    data["combinations"][_combination(data)]["any_of"] = ["nope-too"]
+    lines = _refusal(tmp_path, data).split("\n  ")
+    assert lines[0] == "broken pattern table:"
+    assert any(line.endswith("laterality_signs[0]: unknown sign 'nope'") for line in lines), lines
+    assert any(line.endswith(f"combinations.{_combination(data)}.any_of[0]: unknown sign 'nope-too'") for line in lines), lines
 
 
-def test_rule_a_table_that_is_not_a_mapping_is_refused():
-    with pytest.raises(RulesError, match="^pattern table must be a mapping$"):
-        parse(["signs"])
+def test_rule_a_table_that_is_not_a_mapping_is_refused(tmp_path):
+    assert _refusal(tmp_path, "- signs\n") == "broken pattern table:\n  knowledge/patterns.yaml:1: ['signs'] is an array; expected mapping"
 
 
 def test_rule_zero_weights_and_the_smallest_window_are_valid(table):
@@ -127,7 +157,7 @@ def test_rule_zero_weights_and_the_smallest_window_are_valid(table):
     assert parse(data).signs[sign].lookback_days == 1
 
 
-def test_rule_each_sign_key_is_read_into_its_own_field():
+def test_rule_each_sign_key_is_read_into_its_own_field(tmp_path):
     """A minimal table: one sign with every key set, one measurement, one combination, defaults elsewhere."""
     signs = {
         "s": {"seed": "why", "read_from": ["Observation"], "discriminating": True, "discriminating_with_exertional": True,
@@ -138,10 +168,8 @@ def test_rule_each_sign_key_is_read_into_its_own_field():
         "band": {"derived": True},
         "combo": {"derived": True},
     }
-    data = {"patterns": {p: {} for p in PATTERNS}, "signs": signs,
-            "measurements": {"m": {"bands": [{"sign": "band"}]}},
-            "combinations": {"combo": {"all_of": ["s"], "any_of": ["h"]}}}
-    rules = parse(data)
+    data = _minimal(signs, {"m": {"source": "G1", "bands": [{"sign": "band"}]}}, {"combo": {"all_of": ["s"], "any_of": ["h"]}})
+    rules = load(_write(tmp_path, data))
     s = rules.signs["s"]
     assert (s.id, s.seed, s.read_from, s.derived) == ("s", "why", frozenset({"Observation"}), False)
     assert s.discriminating and s.discriminating_with_exertional and s.exertional and s.acute and s.done_marker
@@ -154,7 +182,7 @@ def test_rule_each_sign_key_is_read_into_its_own_field():
     assert (h.seed, h.lookback_days, h.red_flag, h.red_flag_requires_any) == ("", None, None, ())
     assert rules.signs["band"].derived
     m = rules.measurements["m"]
-    assert (m.source, m.recent_days, m.bands[0].label, m.bands[0].max, m.bands[0].below) == ("", 365, "band", None, None)
+    assert (m.source, m.recent_days, m.bands[0].label, m.bands[0].max, m.bands[0].below) == ("G1", 365, "band", None, None)
     c = rules.combinations["combo"]
     assert (c.all_of, c.any_of, c.within_days, c.recent_days) == (("s",), ("h",), 14, 14)
     assert (rules.min_score, rules.strong_score, rules.laterality_signs) == (3.0, 6.0, frozenset())
@@ -173,27 +201,33 @@ def test_rule_the_scoring_thresholds_and_windows_come_from_the_table(table):
     assert (combo.within_days, combo.recent_days) == (3, 5)
 
 
-def test_rule_the_first_band_that_holds_wins_and_an_open_band_holds_any_value():
-    data = {"patterns": {p: {} for p in PATTERNS}, "signs": {"low": {"derived": True}, "open": {"derived": True},
-                                                           "last": {"derived": True}},
-            "measurements": {"m": {"bands": [{"sign": "low", "max": 0.5}, {"sign": "open"}, {"sign": "last"}]}}}
-    m = parse(data).measurements["m"]
+def test_rule_the_first_band_that_holds_wins_and_an_open_band_holds_any_value(tmp_path):
+    data = _minimal({"low": {"derived": True}, "open": {"derived": True}, "last": {"derived": True}},
+                    {"m": {"source": "G1", "bands": [{"sign": "low", "max": 0.5}, {"sign": "open"}, {"sign": "last"}]}})
+    m = load(_write(tmp_path, data)).measurements["m"]
     assert [m.band(v).sign for v in (0.5, 0.51, 9.0)] == ["low", "open", "open"]
 
 
-def test_rule_checking_goes_on_past_a_broken_sign_or_measurement(table):
-    """A sign that is not a mapping, or a measurement with no bands, is reported and checking continues."""
+def test_rule_checking_goes_on_past_a_broken_sign_or_measurement(table, tmp_path):
+    """A sign that is not a mapping, or a measurement with no bands, is reported and checking continues
+    to the signs and measurements after it; the same for the cross-reference checks."""
     data = copy.deepcopy(table)
     coded = _coded(data)
     data["signs"] = {"odd": "x", **data["signs"]}
     data["signs"][coded]["bogus"] = 1
-    data["measurements"] = {"empty": {"bands": []}, **data["measurements"]}
+    data["measurements"] = {"empty": {"source": "G1", "bands": []}, **data["measurements"]}
+    message = _refusal(tmp_path, data)
+    for problem in ("signs.odd: 'x' is a string; expected mapping", f"signs.{coded}", "measurements.empty.bands: [] should be non-empty"):
+        assert problem in message, (problem, message)
+    assert "bogus" in message
+    data = copy.deepcopy(table)
+    data["measurements"] = {"first": {"source": "G1", "bands": [{"sign": "nope"}]}, **data["measurements"]}
     data["measurements"][_measurement(table)]["bands"][-1]["max"] = 9.0
-    with pytest.raises(RulesError) as refused:
-        parse(data)
-    for problem in ("signs.odd: must be a mapping", f"signs.{coded}: unknown keys ['bogus']", "measurements.empty: no bands",
-                    f"measurements.{_measurement(table)}: the last band must be open-ended"):
-        assert f"\n  {problem}" in str(refused.value), problem
+    message = _refusal(tmp_path, data)
+    last = len(table["measurements"][_measurement(table)]["bands"]) - 1
+    for problem in ("measurements.first.bands[0].sign: unknown sign 'nope'",
+                    f"measurements.{_measurement(table)}.bands[{last}]: the last band must be open-ended (no max, no below)"):
+        assert problem in message, (problem, message)
 
 
 def test_rule_a_band_label_is_read_from_the_table(table):
@@ -204,9 +238,6 @@ def test_rule_a_band_label_is_read_from_the_table(table):
 
 def test_rule_an_unreadable_pattern_table_is_refused_naming_the_file(tmp_path):
     from cds_service.rules import load
-    path = tmp_path / "patterns.yaml"
-    path.write_text("signs: [unclosed", encoding="utf-8")
-    with pytest.raises(RulesError, match=f"^pattern table {path} is not readable YAML: "):
-        load(path)
-    with pytest.raises(RulesError, match="is not readable YAML"):
+    assert _refusal(tmp_path, "signs: [unclosed").startswith("broken pattern table:\n  knowledge/patterns.yaml:2: not readable YAML: ")
+    with pytest.raises(RulesError, match=r"^broken pattern table:\n  knowledge/patterns.yaml: not readable \("):
         load(tmp_path / "missing.yaml")
