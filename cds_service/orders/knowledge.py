@@ -6,6 +6,11 @@ I50 and nothing else. The expansion is done at build time (tools/expand_icd_fami
 knowledge/order-icd10cm.json): importing the package at start costs seconds per worker. The signs the rules borrow from valuesets/ must exist there. Prefetch
 templates are built here from the same lists, so a key always asks for exactly what the
 rules read. Any problem stops the service at start with a message naming file and key.
+
+Each file is read strictly (documents.read: a key given twice is refused) and checked against its
+schema first (schemas/order-rules, order-card, order-icd10cm): unknown keys, wrong types and
+missing keys are reported with file, line and key there; Python keeps only the cross-references
+(value sets, prefetch keys, placeholders, the variants each rule needs) and the threshold order.
 """
 from __future__ import annotations
 
@@ -14,16 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import json
-
-import yaml
-
+from .. import documents
 from .. import prefetch as prefetch_mod
 from ..knowledge import Knowledge
 from ..prefetch import PrefetchKey
 from ..terminology import Terminology
 
-INDICATORS = ("info", "warning", "critical")
 RULE_PARTS = {
     "cilostazol-heart-failure": ("heart-failure",),
     "compression-ischaemia": ("clti", "abi-bands", "no-abi"),
@@ -97,37 +98,36 @@ class OrderKnowledge:
         return {k.key: f"{k.resource_type}?patient={{{{context.patientId}}}}&{k.params}" for k in self.prefetch_keys}
 
 
-def _expansions(base: Path, problems: list[str]) -> dict[str, list[dict]]:
-    path = base / "knowledge" / "order-icd10cm.json"
-    try:
-        return dict(json.loads(path.read_text(encoding="utf-8"))["families"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        problems.append(f"knowledge/order-icd10cm.json is not readable ({exc}); run tools/expand_icd_families.py")
+def _checked(path: Path, label: str, kind: str, problems: list[str]) -> Any:
+    """The file's data if it reads strictly and conforms to ``schemas/<kind>.schema.json``, else None
+    (its problems, naming file, line and key, added to ``problems``)."""
+    doc = documents.read(path, label)
+    if isinstance(doc, documents.Problem):
+        problems.append(str(doc))
+        return None
+    found = documents.validate(doc, kind)
+    problems.extend(str(p) for p in found)
+    return None if found else doc.data
+
+
+def _expansions(base: Path, problems: list[str]) -> dict[str, list[dict[str, Any]]]:
+    label = "knowledge/order-icd10cm.json"
+    data = _checked(base / label, label, "order-icd10cm", problems)
+    if data is None:
+        problems.append(f"{label}: regenerate it with tools/expand_icd_families.py")
         return {}
+    return dict(data["families"])
 
 
 def _code_sets(raw: dict, systems: dict[str, str], problems: list[str],
                expansions: dict[str, list[dict]]) -> list[CodeEntry]:
     entries: list[CodeEntry] = []
     for name in CODE_SETS:
-        spec = raw.get(name)
-        if not isinstance(spec, dict):
-            problems.append(f"order-rules: code_sets.{name} is missing")
-            continue
+        spec = raw[name]  # the schema requires every code set, each code with a system, display and source
         for item in spec.get("concepts") or ():
-            where = f"order-rules: code_sets.{name} {item.get('code')!r}"
-            if item.get("system") not in systems or not isinstance(item.get("code"), str):
-                problems.append(f"{where}: needs a known system and a string code")
-                continue
-            if not item.get("display") or not item.get("source"):
-                problems.append(f"{where}: needs a display and its source")
-                continue
             entries.append(CodeEntry(name, systems[item["system"]], item["code"], item["display"], item["source"],
                                      item.get("kind")))
         for family in spec.get("families") or ():
-            if family.get("system") != _ICD or not family.get("source"):
-                problems.append(f"order-rules: code_sets.{name} family {family.get('code')!r}: ICD-10-CM with a source only")
-                continue
             expanded = expansions.get(str(family.get("code")))
             if not expanded:
                 problems.append(f"order-rules: code_sets.{name} family {family.get('code')!r} is not expanded in "
@@ -142,20 +142,15 @@ def _code_sets(raw: dict, systems: dict[str, str], problems: list[str],
 
 
 def _card(path: Path, problems: list[str]) -> OrderCard | None:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        problems.append(f"cards/orders/{path.name}: not readable YAML ({exc})")
-        return None
     where = f"cards/orders/{path.name}"
-    if not isinstance(raw, dict) or raw.get("topic") != path.stem:
+    raw = _checked(path, where, "order-card", problems)
+    if raw is None:
+        return None
+    if raw.get("topic") != path.stem:
         problems.append(f"{where}: topic must equal the file name")
         return None
     variants = {}
-    for vid, v in (raw.get("variants") or {}).items():
-        if v.get("indicator") not in INDICATORS or not v.get("summary") or not v.get("lead"):
-            problems.append(f"{where}: variant {vid} needs an indicator, a summary and a lead")
-            continue
+    for vid, v in raw["variants"].items():  # indicator, summary and lead: checked by the schema
         texts = [v["summary"], v["lead"], *(v.get("consider") or ())]
         unknown = {n for t in texts for _, n, _, _ in string.Formatter().parse(t) if n} - PLACEHOLDERS
         if unknown:
@@ -169,20 +164,9 @@ def _card(path: Path, problems: list[str]) -> OrderCard | None:
             if sid != "delete" and (spec.get("resource") or {}).get("resourceType") != "ServiceRequest":
                 problems.append(f"{where}: suggestion {sid!r} must create a ServiceRequest")
         variants[vid] = Variant(v["indicator"], v["summary"], v["lead"], tuple(v.get("consider") or ()), suggest)
-    reasons = tuple(raw.get("override_reasons") or ())
-    if not reasons or any(not r.get("code") or not r.get("display") for r in reasons):
-        problems.append(f"{where}: override_reasons need code and display")
-    source = raw.get("source") or {}
-    if not source.get("label"):
-        problems.append(f"{where}: source.label is required")
-    if not raw.get("sources"):
-        problems.append(f"{where}: sources (the guideline or label each card quotes) are required")
-    links = tuple(raw.get("links") or ())
-    for link in links:
-        if not str(link.get("url", "")).startswith(("https://", "http://")) or not link.get("label"):
-            problems.append(f"{where}: every link needs a label and an absolute url")
-    return OrderCard(topic=raw["topic"], title=raw.get("title", raw["topic"]), source=source, links=links,
-                     variants=variants, sources=tuple(raw.get("sources") or ()), override_reasons=reasons,
+    # override_reasons, source.label, sources and links (label, absolute url) are checked by the schema
+    return OrderCard(topic=raw["topic"], title=raw["title"], source=raw["source"], links=tuple(raw.get("links") or ()),
+                     variants=variants, sources=tuple(raw["sources"]), override_reasons=tuple(raw["override_reasons"]),
                      suggestions=dict(raw.get("suggestions") or {}))
 
 
@@ -190,10 +174,7 @@ def _prefetch(raw: dict, entries: list[CodeEntry], signs: dict[str, frozenset[st
               problems: list[str]) -> tuple[PrefetchKey, ...]:
     keys = []
     for key, spec in (raw or {}).items():
-        rtype = spec.get("resource")
-        if rtype not in ("Condition", "Observation"):
-            problems.append(f"order-rules: prefetch.{key}: resource must be Condition or Observation")
-            continue
+        rtype = spec["resource"]  # Condition or Observation: the schema says so
         codes = {e.code for e in entries if e.code_set in (spec.get("code_sets") or ())}
         for group in spec.get("signs") or ():
             if group not in signs:
@@ -216,15 +197,12 @@ def load(base: Path, knowledge: Knowledge) -> OrderKnowledge:
     terminology = knowledge.terminology
     problems: list[str] = []
     path = base / "knowledge" / "order-rules.yaml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise OrderKnowledgeError(f"{path} is not readable: {exc}") from None
-    systems = dict(raw.get("systems") or {})
-    if set(systems) != {"rxnorm", "snomed", _ICD}:
-        problems.append("order-rules: systems must name rxnorm, snomed and icd10cm")
+    raw = _checked(path, "knowledge/order-rules.yaml", "order-rules", problems)
+    if raw is None:
+        raise OrderKnowledgeError("broken order rules:\n  " + "\n  ".join(problems))
+    systems = dict(raw["systems"])  # exactly rxnorm, snomed and icd10cm: the schema says so
     expansions = _expansions(base, problems)
-    entries = _code_sets(raw.get("code_sets") or {}, systems, problems, expansions) if not problems else []
+    entries = _code_sets(raw["code_sets"], systems, problems, expansions) if not problems else []
     codes: dict[tuple[str, str], tuple[CodeEntry, ...]] = {}
     for e in entries:
         codes[(e.system, e.code)] = (*codes.get((e.system, e.code), ()), e)
@@ -235,13 +213,9 @@ def load(base: Path, knowledge: Knowledge) -> OrderKnowledge:
         if not members or unknown:
             problems.append(f"order-rules: signs.{group} must name value sets in valuesets/ (unknown: {sorted(unknown)})")
         signs[group] = members
-    abi = raw.get("abi") or {}
-    try:
-        bands = {k: float(abi[k]) for k in ("window_days", "critical_below", "reduced_below", "noncompressible_above")}
-    except (KeyError, TypeError, ValueError):
-        problems.append("order-rules: abi needs window_days, critical_below, reduced_below, noncompressible_above")
-        bands = {}
-    if bands and not (0 < bands["critical_below"] < bands["reduced_below"] < bands["noncompressible_above"]):
+    abi = raw["abi"]  # every key present and a number: the schema says so
+    bands = {k: float(abi[k]) for k in ("window_days", "critical_below", "reduced_below", "noncompressible_above")}
+    if not (0 < bands["critical_below"] < bands["reduced_below"] < bands["noncompressible_above"]):
         problems.append("order-rules: abi thresholds must rise: critical_below < reduced_below < noncompressible_above")
     prefetch_keys = _prefetch(raw.get("prefetch"), entries, signs, terminology, problems)
     patient_view_keys = {k.key: k for k in prefetch_mod.keys(knowledge)}
@@ -254,9 +228,7 @@ def load(base: Path, knowledge: Knowledge) -> OrderKnowledge:
     key_names = {k.key for k in prefetch_keys}
     needs: dict[str, dict[str, tuple[str, ...]]] = {}
     for rule, parts in RULE_PARTS.items():
-        spec = (raw.get("rules") or {}).get(rule) or {}
-        if not spec.get("sources"):
-            problems.append(f"order-rules: rules.{rule} needs its sources")
+        spec = raw["rules"][rule]  # with its sources: the schema says so
         needs[rule] = {}
         for part in parts:
             wanted = tuple(((spec.get("parts") or {}).get(part) or {}).get("needs") or ())
@@ -265,20 +237,22 @@ def load(base: Path, knowledge: Knowledge) -> OrderKnowledge:
             needs[rule][part] = wanted
     cards: dict[str, OrderCard] = {}
     folder = base / "cards" / "orders"
-    for card_path in sorted(folder.glob("*.yaml")) if folder.is_dir() else ():
+    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    for card_path in files:
         card = _card(card_path, problems)
         if card is not None:
             cards[card.topic] = card
+    present = {p.stem for p in files}
     for topic, variants in {"cilostazol-heart-failure": {"current", "history"},
                             "compression-ischaemia": {"critical", "reduced", "noncompressible", "no-abi"},
                             "compression-heart-failure": {"severe"}}.items():
-        if topic not in cards:
+        if topic not in present:
             problems.append(f"cards/orders: no template for {topic}")
+        elif topic not in cards:
+            continue  # its own problems are listed above
         elif variants - set(cards[topic].variants):
             problems.append(f"cards/orders/{topic}.yaml: missing variants {sorted(variants - set(cards[topic].variants))}")
-    disclaimer = str(raw.get("disclaimer") or "").strip()
-    if not disclaimer:
-        problems.append("order-rules: disclaimer is required (the advisory line every order card ends with)")
+    disclaimer = raw["disclaimer"].strip()  # required and non-empty: the schema says so
     if problems:
         raise OrderKnowledgeError("broken order rules:\n  " + "\n  ".join(problems))
     return OrderKnowledge(codes=codes, signs=signs, abi=bands, prefetch_keys=prefetch_keys, rule_needs=needs,
