@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from typing import Any
 
 from .. import dates
 from ..cards import CARD_NAMESPACE, SUMMARY_LIMIT
@@ -78,7 +79,7 @@ def render(alerts: list[Alert], knowledge: OrderKnowledge, common: Common, hook_
         variant = template.variants[alert.variant]
         values = _values(alert)
         card_uuid = uuid.uuid5(CARD_NAMESPACE, f"{hook_instance}:{alert.topic}:{alert.order.reference or index}")
-        card = {
+        card: dict[str, Any] = {
             "uuid": str(card_uuid),
             "summary": _summary(variant.summary.format(**values)),
             "indicator": variant.indicator,

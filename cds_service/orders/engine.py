@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import prefetch as prefetch_mod
 from ..errors import BadRequest, PayloadTooLarge
@@ -20,6 +20,10 @@ from ..knowledge import Knowledge
 from ..validation import require_valid
 from . import cards as cards_mod, facts as facts_mod, reader, rules
 from .knowledge import OrderKnowledge
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..engine import Fetcher
 
 ORDER_SELECT, ORDER_SIGN = "order-select", "order-sign"
 SERVICE_SUFFIX = {ORDER_SELECT: "order-select", ORDER_SIGN: "order-sign"}
@@ -78,7 +82,7 @@ class OrderResult:
 class OrderEngine:
     """One instance per hook (order-select or order-sign); both share the loaded order rules."""
 
-    def __init__(self, hook: str, knowledge: Knowledge, order_knowledge: OrderKnowledge, settings):
+    def __init__(self, hook: str, knowledge: Knowledge, order_knowledge: OrderKnowledge, settings: Settings):
         if hook not in SERVICE_SUFFIX:
             raise ValueError(f"unknown order hook {hook!r}")
         self.hook = hook
@@ -88,7 +92,7 @@ class OrderEngine:
         self.prefetch_keys = order_knowledge.prefetch_keys
         self.prefetch_templates = order_knowledge.templates()
 
-    def parse_request(self, body, stats: OrderStats | None = None) -> OrderRequest:
+    def parse_request(self, body: Any, stats: OrderStats | None = None) -> OrderRequest:
         started = time.perf_counter()
         if not isinstance(body, dict):
             raise BadRequest("the request body must be a JSON object")
@@ -134,7 +138,7 @@ class OrderEngine:
         stats.drafts_judged = len(orders)
         return orders
 
-    def gather(self, request: OrderRequest, fetcher, stats: OrderStats) -> tuple[list, set[str]]:
+    def gather(self, request: OrderRequest, fetcher: Fetcher | None, stats: OrderStats) -> tuple[list[Any], set[str]]:
         """Resources of every key that could be had, and the names of those keys."""
         results = {k.key: prefetch_mod.classify(k.key, request.prefetch.get(k.key), k.key in request.prefetch)
                    for k in self.prefetch_keys}
@@ -147,7 +151,7 @@ class OrderEngine:
                 for (k, _), fetched in zip(jobs, fetcher(jobs), strict=True):
                     results[k.key] = fetched
                 stats.timings_ms["fetch"] = (time.perf_counter() - started) * 1e3
-        resources: list = []
+        resources: list[Any] = []
         available: set[str] = set()
         seen: set[tuple[str, str]] = set()
         for key in self.prefetch_keys:
@@ -160,8 +164,9 @@ class OrderEngine:
             stats.keys[key.key] = result.state
             available.add(key.key)
             for resource in result.resources:
-                ident = (resource.get("resourceType"), resource.get("id")) if isinstance(resource, dict) else None
-                if ident and isinstance(ident[1], str):
+                rtype, rid = (resource.get("resourceType"), resource.get("id")) if isinstance(resource, dict) else (None, None)
+                if isinstance(rtype, str) and isinstance(rid, str):
+                    ident = (rtype, rid)
                     if ident in seen:  # a Condition may answer two keys' searches
                         stats.duplicates += 1
                         continue
@@ -172,7 +177,7 @@ class OrderEngine:
                                   f"{self.settings.max_prefetch_resources}")
         return resources, available
 
-    def evaluate(self, body, *, now: datetime | None = None, fetcher=None, request: OrderRequest | None = None,
+    def evaluate(self, body: Any, *, now: datetime | None = None, fetcher: Fetcher | None = None, request: OrderRequest | None = None,
                  stats: OrderStats | None = None) -> OrderResult:
         stats = stats or OrderStats()
         now = now or datetime.now(timezone.utc)
@@ -201,7 +206,7 @@ class OrderEngine:
         return OrderResult(response={"cards": cards}, stats=stats)
 
 
-def build(knowledge: Knowledge, settings) -> dict[str, OrderEngine]:
+def build(knowledge: Knowledge, settings: Settings) -> dict[str, OrderEngine]:
     """The two order services, keyed by service id, sharing one loaded rule set."""
     from .knowledge import load
     order_knowledge = load(settings.knowledge_dir, knowledge)
@@ -209,5 +214,5 @@ def build(knowledge: Knowledge, settings) -> dict[str, OrderEngine]:
             for hook in (ORDER_SELECT, ORDER_SIGN)}
 
 
-def service_id(settings, hook: str) -> str:
+def service_id(settings: Settings, hook: str) -> str:
     return f"{settings.service_id}-{SERVICE_SUFFIX[hook]}"

@@ -19,10 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from .. import assessment as assessment_mod, dates, findings as findings_mod, laterality, records
-from ..findings import (CURRENT_CLINICAL, EXCLUDED_VERIFICATION, HISTORY_CLINICAL, USABLE_OBSERVATION,
+from ..findings import (CURRENT_CLINICAL, Finding, EXCLUDED_VERIFICATION, HISTORY_CLINICAL, USABLE_OBSERVATION,
                         UNCONFIRMED_VERIFICATION, clean_display)
 from ..knowledge import Knowledge
-from ..terminology import Terminology
+from ..terminology import Side, Terminology
 from .knowledge import OrderKnowledge
 
 LEGS = ("left", "right")
@@ -75,14 +75,14 @@ def _code(concept: Any) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def _codings(concept: Any) -> list[tuple[str | None, str | None]]:
+def _codings(concept: Any) -> list[tuple[str | None, str]]:
     if not isinstance(concept, dict) or not isinstance(concept.get("coding"), list):
         return []
     return [(c.get("system") if isinstance(c.get("system"), str) else None, c["code"]) for c in concept["coding"]
             if isinstance(c, dict) and isinstance(c.get("code"), str)]
 
 
-def _side(resource: dict, code_side: str | None, terminology: Terminology) -> str | None:
+def _side(resource: dict[str, Any], code_side: Side | None, terminology: Terminology) -> Side | None:
     sites = resource.get("bodySite")
     sites = sites if isinstance(sites, list) else [sites] if isinstance(sites, dict) else []
     site_side, _ = laterality.from_codings([c for s in sites for c in _codings(s)], terminology)
@@ -171,8 +171,13 @@ class _Reader:
                     self.observation(resource)
             except (AttributeError, TypeError, ValueError):
                 self.facts.skipped["malformed"] += 1
-        self.facts.abi.sort(key=lambda f: f.date, reverse=True)
+        self.facts.abi.sort(key=_newest_first)
         return self.facts
+
+
+def _newest_first(fact: Fact) -> float:
+    """Sort key: the newest ABI first (every ABI in the window has a date; an undated one is too old)."""
+    return -fact.date.timestamp() if fact.date is not None else float("inf")
 
 
 def _clti(resources: list, knowledge: Knowledge, patient_id: str, now: datetime) -> tuple[list[Fact], list[Fact]]:
@@ -184,7 +189,7 @@ def _clti(resources: list, knowledge: Knowledge, patient_id: str, now: datetime)
     extraction = findings_mod.extract(intake.records, knowledge.rules, knowledge.terminology, now)
     flags = assessment_mod.assess(extraction.findings, knowledge.rules, now).patterns["arterial-claudication"].red_flags
 
-    def fact(f) -> Fact:
+    def fact(f: Finding) -> Fact:
         return Fact(f.display, f.reference, f.date, f.side, "suspected" if f.certainty == "unconfirmed" else None)
     proven = {arterial.clti["critical"], arterial.clti["known"]}
     return ([fact(f) for f in flags if f.sign in proven],

@@ -160,7 +160,8 @@ def read_order(resource: dict, deviations: Counter) -> DraftOrder | None:
     codings, text = _codings(_code_concept(resource, rtype, deviations), f"{rtype}.{CODE_FIELDS[rtype]}", deviations)
     if not codings and not text:
         return None
-    site_codings, site_texts = [], []
+    site_codings: list[tuple[str | None, str | None]] = []
+    site_texts: list[str] = []
     site_field = BODY_SITE_FIELDS.get(rtype, "bodySite")
     sites = resource.get(site_field)
     if sites is not None and rtype not in BODY_SITE_FIELDS:

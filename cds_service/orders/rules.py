@@ -85,7 +85,7 @@ def _leg(facts: PatientFacts, leg: str, knowledge: OrderKnowledge, parts: set[st
         if clti:
             return LegJudgement(leg, "critical", clti, "chronic limb-threatening ischaemia on record")
     abi = next((f for f in facts.abi if leg in f.legs()), None) if "abi-bands" in parts else None
-    if abi is not None:
+    if abi is not None and abi.value is not None:  # an ABI fact always carries its value (facts.py)
         if abi.value < bands["critical_below"]:
             return LegJudgement(leg, "critical", [abi], f"ABI {abi.value:.2f} (< {bands['critical_below']:.2f})")
         if abi.value < bands["reduced_below"]:
