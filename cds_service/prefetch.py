@@ -38,14 +38,26 @@ def _codes(knowledge: Knowledge, resource_type: str) -> str:
     return ",".join(codes)
 
 
+QUESTIONNAIRE_RESPONSES = "questionnaireResponses"
+
+
 def keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
-    """The four prefetch keys: evidence (Conditions, Observations) is required, work done is optional."""
+    """The prefetch keys: evidence (Conditions, Observations) is required; work done and the
+    patient's answers to the seed's questions (when the knowledge has them) are optional."""
+    answers: tuple[PrefetchKey, ...] = ()
+    if knowledge.questions is not None:
+        # The standard R4 search parameters; the reader checks subject, questionnaire, status and
+        # date again, because a server that does not index them (sekmet-fhir 0.1.1) ignores them.
+        answers = (PrefetchKey(QUESTIONNAIRE_RESPONSES, "QuestionnaireResponse",
+                               f"questionnaire={knowledge.questions.canonical}&status=completed,amended"
+                               "&_sort=-authored&_count=20", False),)
     return (
         PrefetchKey("conditions", "Condition", f"code={_codes(knowledge, 'Condition')}&_count=200", True),
         PrefetchKey("observations", "Observation", f"code={_codes(knowledge, 'Observation')}&_sort=-date&_count=200", True),
         PrefetchKey("procedures", "Procedure", f"code={_codes(knowledge, 'Procedure')}&_sort=-date&_count=50", False),
         PrefetchKey("serviceRequests", "ServiceRequest",
                     f"status=draft,active,on-hold&code={_codes(knowledge, 'ServiceRequest')}&_count=50", False),
+        *answers,
     )
 
 

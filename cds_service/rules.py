@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 PATTERNS = ("arterial-claudication", "venous-claudication", "neurogenic-claudication", "musculoskeletal-leg-pain")
-RESOURCE_TYPES = frozenset({"Condition", "Observation", "Procedure", "ServiceRequest"})
+RESOURCE_TYPES = frozenset({"Condition", "Observation", "Procedure", "ServiceRequest", "QuestionnaireResponse"})
 
 
 class RulesError(ValueError):

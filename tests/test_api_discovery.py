@@ -16,7 +16,9 @@ def test_discovery_lists_one_patient_view_service(client):
     assert service["id"] == "leg-pain-claudication"
     for key in ("title", "description", "usageRequirements"):
         assert service[key]
-    assert set(service["prefetch"]) == {"conditions", "observations", "procedures", "serviceRequests"}
+    assert set(service["prefetch"]) == {"conditions", "observations", "procedures", "serviceRequests",
+                                        "questionnaireResponses"}
+    assert "patient/QuestionnaireResponse.read" in service["usageRequirements"]
 
 
 def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowledge):
@@ -28,6 +30,11 @@ def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowled
         params = parse_qs(parts.query)
         assert params["patient"] == ["{{context.patientId}}"]
         assert int(params["_count"][0]) > 0
+        if key == "questionnaireResponses":  # answers are narrowed to our Questionnaire, not by code
+            assert len(template) < 2000  # some servers refuse longer URLs
+            assert params["questionnaire"] == [knowledge.questions.canonical]
+            assert params["status"] == ["completed,amended"]
+            continue
         codes = params["code"][0].split(",")
         assert codes and set(codes) <= known_codes, key
 

@@ -14,7 +14,7 @@ def test_check_passes_on_the_shipped_knowledge(capsys):
 
 
 def _copy(tmp_path):
-    for name in ("valuesets", "knowledge", "cards"):
+    for name in ("valuesets", "knowledge", "cards", "questionnaires"):
         shutil.copytree(REPO_ROOT / name, tmp_path / name)
     return tmp_path
 

@@ -20,9 +20,13 @@ def discovery_document(engine, settings) -> dict:
         "title": "Leg pain on walking (claudication) advisor",
         "description": DESCRIPTION,
         "prefetch": dict(engine.prefetch_templates),
-        "usageRequirements": ("Prefetch or FHIR read access to the patient's Condition, Observation, Procedure and "
-                              "ServiceRequest resources. Send a signed client JWT when the service runs with "
-                              "CDS_AUTH=required."),
+        "usageRequirements": ("Prefetch or FHIR read access to the patient's Condition, Observation, Procedure, "
+                              "ServiceRequest and (optional: answers to the leg-pain questions) QuestionnaireResponse "
+                              "resources, e.g. the SMART scopes patient/Condition.read, patient/Observation.read, "
+                              "patient/Procedure.read, patient/ServiceRequest.read and "
+                              "patient/QuestionnaireResponse.read. Without the last, answers are not read and the "
+                              "offer to ask the questions is not made; everything else is unchanged. Send a signed "
+                              "client JWT when the service runs with CDS_AUTH=required."),
     }]}
 
 
