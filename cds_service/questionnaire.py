@@ -22,7 +22,7 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from pydantic import ValidationError
 
 from .rules import Rules
-from .terminology import Terminology
+from .terminology import LOINC, SNOMED, Terminology
 from .validation import validator
 
 EXT_BASE = "https://claudication-cds.example.org/fhir/StructureDefinition/"
@@ -110,9 +110,16 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
+def _message(error) -> str:
+    if error.validator in ("contains", "minContains", "maxContains"):  # the only arrays with 'contains': extensions
+        return ("every question needs a seed-sentence extension (the seed sentence it comes from) and exactly one "
+                "answer-origin extension (reported or examined)")
+    return error.message
+
+
 def check_resource(resource: dict, name: str) -> list[str]:
     """Problems with a Questionnaire: our profile's JSON Schema first, then the FHIR R4 model."""
-    problems = [f"{name}: {'.'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"
+    problems = [f"{name}: {'.'.join(str(p) for p in e.absolute_path) or '(root)'}: {_message(e)}"
                 for e in validator("questionnaire").iter_errors(resource)]
     try:
         Questionnaire.model_validate(resource)
@@ -172,7 +179,11 @@ def load(base: Path, rules: Rules, terminology: Terminology) -> Questions | None
     groups, items = _items(resource, problems)
     for item in items.values():
         for system, code in item.options:
-            if system == codesystem.get("url") and code not in project_codes:
+            if system in (SNOMED, LOINC):
+                continue
+            if system != codesystem.get("url"):
+                problems.append(f"item {item.key!r}: answer system {system!r} is not the code system {config['codesystem']}")
+            elif code not in project_codes:
                 problems.append(f"item {item.key!r}: answer {code!r} is not in {config['codesystem']}")
     sides = dict(config["sides"] or {})
     if set(sides) != set(groups) or set(sides.values()) - {"left", "right"}:
