@@ -5,10 +5,11 @@ message that names the file and the problem, never at request time.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import questionnaire as questionnaire_mod, rules as rules_mod, templates as templates_mod, terminology as terminology_mod
+from . import arterial_red_flags, questionnaire as questionnaire_mod, rules as rules_mod, templates as templates_mod, \
+    terminology as terminology_mod
 
 
 class KnowledgeError(ValueError):
@@ -25,14 +26,15 @@ class Knowledge:
 
 
 def load(base: Path) -> Knowledge:
-    """Load ``valuesets/``, ``knowledge/patterns.yaml`` and ``cards/`` under ``base``."""
+    """Load ``valuesets/``, ``knowledge/patterns.yaml``, ``knowledge/arterial-red-flags.yaml`` and ``cards/``."""
     try:
         terminology = terminology_mod.load(base / "valuesets")
         rules = rules_mod.load(base / "knowledge" / "patterns.yaml")
+        rules = replace(rules, arterial=arterial_red_flags.load(base / "knowledge" / "arterial-red-flags.yaml", rules))
         common, templates = templates_mod.load(base / "cards")
         questions = questionnaire_mod.load(base, rules, terminology)
     except (terminology_mod.TerminologyError, rules_mod.RulesError, templates_mod.TemplateError,
-            questionnaire_mod.QuestionnaireError) as exc:
+            arterial_red_flags.ArterialRulesError, questionnaire_mod.QuestionnaireError) as exc:
         raise KnowledgeError(str(exc)) from None
     problems = []
     coded = terminology.signs

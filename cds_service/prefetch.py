@@ -32,8 +32,12 @@ class KeyResult:
     reason: str | None = None
 
 
-def _codes(knowledge: Knowledge, resource_type: str) -> str:
-    signs = {s.id for s in knowledge.rules.signs.values() if resource_type in s.read_from}
+def _codes(knowledge: Knowledge, resource_type: str, only: tuple[str, ...] | None = None) -> str:
+    """The codes of the signs read from this resource type: those named in ``only``, or else those
+    without an extra prefetch key of their own."""
+    extra = {s for k in knowledge.rules.prefetch_keys.values() if k.resource_type == resource_type for s in k.signs}
+    signs = {s.id for s in knowledge.rules.signs.values() if resource_type in s.read_from
+             and (s.id in only if only is not None else s.id not in extra)}
     codes = sorted({c.code for c in knowledge.terminology.codes_for(frozenset(signs))})
     return ",".join(codes)
 
@@ -42,22 +46,32 @@ QUESTIONNAIRE_RESPONSES = "questionnaireResponses"
 
 
 def keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
-    """The prefetch keys: evidence (Conditions, Observations) is required; work done and the
-    patient's answers to the seed's questions (when the knowledge has them) are optional."""
-    answers: tuple[PrefetchKey, ...] = ()
-    if knowledge.questions is not None:
-        # The standard R4 search parameters; the reader checks subject, questionnaire, status and
-        # date again, because a server that does not index them (sekmet-fhir 0.1.1) ignores them.
-        answers = (PrefetchKey(QUESTIONNAIRE_RESPONSES, "QuestionnaireResponse",
-                               f"questionnaire={knowledge.questions.canonical}&status=completed,amended"
-                               "&_sort=-authored&_count=20", False),)
+    """The four prefetch keys: evidence (Conditions, Observations) is required, work done is optional;
+    then the optional extra keys of the pattern table (``prefetch_keys``), which keep each search short;
+    then the patient's answers to the seed's questions (optional, when the knowledge has them)."""
+    return base_keys(knowledge) + tuple(
+        PrefetchKey(k.key, k.resource_type, f"code={_codes(knowledge, k.resource_type, k.signs)}&_count=200", False)
+        for k in knowledge.rules.prefetch_keys.values()) + answer_keys(knowledge)
+
+
+def answer_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
+    """The QuestionnaireResponses to our Questionnaire. The standard R4 search parameters; the reader
+    checks subject, questionnaire, status and date again, because a server that does not index them
+    (sekmet-fhir 0.1.1) ignores them."""
+    if knowledge.questions is None:
+        return ()
+    return (PrefetchKey(QUESTIONNAIRE_RESPONSES, "QuestionnaireResponse",
+                        f"questionnaire={knowledge.questions.canonical}&status=completed,amended"
+                        "&_sort=-authored&_count=20", False),)
+
+
+def base_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
     return (
         PrefetchKey("conditions", "Condition", f"code={_codes(knowledge, 'Condition')}&_count=200", True),
         PrefetchKey("observations", "Observation", f"code={_codes(knowledge, 'Observation')}&_sort=-date&_count=200", True),
         PrefetchKey("procedures", "Procedure", f"code={_codes(knowledge, 'Procedure')}&_sort=-date&_count=50", False),
         PrefetchKey("serviceRequests", "ServiceRequest",
                     f"status=draft,active,on-hold&code={_codes(knowledge, 'ServiceRequest')}&_count=50", False),
-        *answers,
     )
 
 

@@ -87,6 +87,20 @@ def test_rest_pain_with_an_abnormal_abi_is_critical(cards):
     assert card["indicator"] == "critical"
 
 
+def test_rest_pain_with_an_abnormal_abi_on_the_other_leg_is_not_clti(cards):
+    legs = {"left": {"pain-on-walking": True, "relief": "nothing-even-at-rest"}}
+    result = cards([abi(0.6, "right")], answers=[questionnaire_response(legs)])
+    assert result and all(c["indicator"] != "critical" for c in result)
+
+
+def test_rest_pain_with_an_absent_pulse_is_not_possible_clti(cards):
+    """Perfusion unknown makes an ulcer or gangrene possible CLTI, never reported pain."""
+    legs = {"left": {"pain-on-walking": True, "relief": "nothing-even-at-rest", "pedal-pulses-absent": True}}
+    (card,) = cards([], answers=[questionnaire_response(legs)])
+    assert card["indicator"] == "warning" and "ulcer or gangrene" not in card["summary"]
+    assert "Pain even at rest was reported" in card["detail"]
+
+
 def test_rest_pain_without_proven_pad_is_the_seed_s_advice_not_a_red_flag(cards):
     legs = {"left": {"pain-on-walking": True, "relief": "nothing-even-at-rest"}}
     (card,) = cards([leg_pain()], answers=[questionnaire_response(legs)])

@@ -21,12 +21,15 @@ def discovery_document(engine, settings) -> dict:
         "description": DESCRIPTION,
         "prefetch": dict(engine.prefetch_templates),
         "usageRequirements": ("Prefetch or FHIR read access to the patient's Condition, Observation, Procedure, "
-                              "ServiceRequest and (optional: answers to the leg-pain questions) QuestionnaireResponse "
-                              "resources, e.g. the SMART scopes patient/Condition.read, patient/Observation.read, "
-                              "patient/Procedure.read, patient/ServiceRequest.read and "
-                              "patient/QuestionnaireResponse.read. Without the last, answers are not read and the "
-                              "offer to ask the questions is not made; everything else is unchanged. Send a signed "
-                              "client JWT when the service runs with CDS_AUTH=required."),
+                              "ServiceRequest and QuestionnaireResponse resources, e.g. the SMART scopes "
+                              "patient/Condition.read, patient/Observation.read, patient/Procedure.read, "
+                              "patient/ServiceRequest.read and patient/QuestionnaireResponse.read. Prefetch keys "
+                              "conditions and observations are required; procedures (completed vascular procedures "
+                              "turn a CLTI or ALI alert into a follow-up reminder), serviceRequests, ulcerConditions "
+                              "(leg and foot ulcer codes that name no cause, searched apart to keep each search "
+                              "short) and questionnaireResponses (answers to the leg-pain questions; without them "
+                              "the answers are not read and the offer to ask the questions is not made) are "
+                              "optional. Send a signed client JWT when the service runs with CDS_AUTH=required."),
     }]}
 
 
