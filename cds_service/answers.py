@@ -15,18 +15,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from pydantic import ValidationError
 
 from . import dates, laterality
-from .findings import Finding
+from .findings import FUTURE_TOLERANCE, Finding
 from .questionnaire import Questions
 
 USABLE_STATUS = frozenset({"completed", "amended"})
-FUTURE_TOLERANCE = timedelta(days=1)
 RESOURCE_TYPE = "QuestionnaireResponse"
 ORIGIN_NOTE = {"reported": "reported by the patient", "examined": "examined by the clinician"}
 
