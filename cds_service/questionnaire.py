@@ -117,6 +117,21 @@ def _message(error) -> str:
     return error.message
 
 
+def _schema_problems(schema: str, document: dict, path: Path) -> list[str]:
+    """Problems naming the file and the key (never quoting long values)."""
+    out = []
+    for e in validator(schema).iter_errors(document):
+        where = ".".join(str(p) for p in e.absolute_path) or "(top level)"
+        if e.validator == "required":
+            missing = [k for k in e.validator_value if isinstance(e.instance, dict) and k not in e.instance]
+            out.append(f"{path}: {where}: {', '.join(missing)} is required")
+        elif e.validator == "additionalProperties":
+            out.append(f"{path}: {where}: unknown key ({e.message})")
+        else:
+            out.append(f"{path}: {where}: {e.message[:200]}")
+    return out
+
+
 def check_resource(resource: dict, name: str) -> list[str]:
     """Problems with a Questionnaire: our profile's JSON Schema first, then the FHIR R4 model."""
     problems = [f"{name}: {'.'.join(str(p) for p in e.absolute_path) or '(root)'}: {_message(e)}"
@@ -157,11 +172,8 @@ def load(base: Path, rules: Rules, terminology: Terminology) -> Questions | None
         return None
     config = _read_yaml(base / KNOWLEDGE_FILE)
     wording_raw = _read_yaml(base / WORDING_FILE)
-    problems: list[str] = []
-    for key in ("questionnaire", "codesystem", "canonical", "lookback_days", "sides", "answers", "booleans",
-                "distribution", "trigger_codes", "trigger_recent_days"):
-        if key not in config:
-            problems.append(f"{KNOWLEDGE_FILE}: {key} is required")
+    problems = _schema_problems("questionnaire-knowledge", config, KNOWLEDGE_FILE)
+    problems += _schema_problems("card-questionnaire", wording_raw, WORDING_FILE)
     if problems:
         raise QuestionnaireError("broken questionnaire files:\n  " + "\n  ".join(problems))
     resource = _read_json(base / config["questionnaire"])
@@ -220,37 +232,20 @@ def load(base: Path, rules: Rules, terminology: Terminology) -> Questions | None
             key = raw["linkId"].partition(".")[2]
             if concept is not None and booleans.get(key) not in (None, concept.sign):
                 problems.append(f"item {key!r}: its code's value set says {concept.sign!r}, not {booleans[key]!r}")
-    distribution = dict(config["distribution"] or {})
-    if set(distribution) != {"item", "both", "one"}:
-        problems.append(f"{KNOWLEDGE_FILE}: distribution needs item, both and one")
-    else:
-        known_sign(distribution["both"], "distribution.both")
-        known_sign(distribution["one"], "distribution.one")
-        if getattr(items.get(distribution["item"]), "type", None) != "boolean":
-            problems.append(f"{KNOWLEDGE_FILE}: distribution.item must be a boolean item")
+    distribution = dict(config["distribution"])
+    known_sign(distribution["both"], "distribution.both")
+    known_sign(distribution["one"], "distribution.one")
+    if getattr(items.get(distribution["item"]), "type", None) != "boolean":
+        problems.append(f"{KNOWLEDGE_FILE}: distribution.item must be a boolean item")
     triggers = set()
     for entry in config["trigger_codes"] or ():
         pair = (entry.get("system"), str(entry.get("code")))
         if terminology.lookup(*pair) is None:
             problems.append(f"{KNOWLEDGE_FILE}: trigger code {pair[1]!r} is in no value set, so it is never read")
         triggers.add(pair)
-    for key in ("lookback_days", "trigger_recent_days"):
-        if not isinstance(config[key], int) or config[key] <= 0:
-            problems.append(f"{KNOWLEDGE_FILE}: {key} must be a positive whole number")
     wording = Wording(link_label=str(wording_raw.get("link_label", "")), offer=dict(wording_raw.get("offer") or {}),
                       reported_only=dict(wording_raw.get("reported_only") or {}),
                       advice=dict(wording_raw.get("advice") or {}), answers_card=dict(wording_raw.get("answers_card") or {}))
-    for where, section, keys in (("offer", wording.offer, ("indicator", "summary", "lead", "consider")),
-                                 ("reported_only", wording.reported_only, ("summary_prefix", "lead")),
-                                 ("answers_card", wording.answers_card, ("indicator", "summary", "lead"))):
-        for key in keys:
-            if not section.get(key):
-                problems.append(f"{WORDING_FILE}: {where}.{key} is required")
-    for where, section in (("offer", wording.offer), ("answers_card", wording.answers_card)):
-        if section.get("indicator") not in (None, "info"):
-            problems.append(f"{WORDING_FILE}: {where}.indicator must be info")
-    if not wording.link_label:
-        problems.append(f"{WORDING_FILE}: link_label is required")
     for sign in wording.advice:
         known_sign(sign, f"{WORDING_FILE} advice")
     questions = Questions(canonical=resource["url"], version=resource["version"], resource=resource,
