@@ -335,3 +335,16 @@ def test_a_first_page_with_nothing_to_fetch_the_rest_is_partial(client, caplog):
     assert _request_line(caplog)["conditions"] == "partial"
     assert all(INCOMPLETE in c["detail"].lower() for c in response.get_json()["cards"])
     assert json.dumps(response.get_json()).lower().count(INCOMPLETE) == len(response.get_json()["cards"])
+
+
+@responses.activate
+def test_a_refused_questionnaire_response_search_is_skipped_never_a_412(client):
+    """A token without patient/QuestionnaireResponse.read: the server answers 403; the answers and the
+    offer to ask the questions are lost, the cards from the record are not."""
+    for rtype in RTYPES[:-1]:
+        responses.get(f"{FHIR}/{rtype}", json=bundle([condition(SCT, "63491006")] if rtype == "Condition" else []))
+    responses.get(f"{FHIR}/QuestionnaireResponse", status=403,
+                  json={"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "forbidden"}]})
+    response = client.post(URL, json=fallback_body())
+    assert response.status_code == 200
+    assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]
