@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from . import assessment as assessment_mod, cards as cards_mod, findings as findings_mod, prefetch as prefetch_mod, records
+from . import answers as answers_mod, assessment as assessment_mod, cards as cards_mod, findings as findings_mod, \
+    prefetch as prefetch_mod, question_cards, records
 from .config import Settings
 from .errors import BadRequest, PayloadTooLarge, PreconditionFailed
+from .findings import Finding
 from .knowledge import Knowledge
 from .validation import require_valid, validator
 
@@ -154,29 +156,53 @@ class Engine:
         return Gathered(resources=resources, keys=states, fetched_keys=fetched_keys, fetch_ms=fetch_ms)
 
     def evaluate_request(self, request: HookRequest, *, now: datetime | None = None,
-                         fetcher: Fetcher | None = None) -> Result:
+                         fetcher: Fetcher | None = None, base_url: str | None = None) -> Result:
         """Stages 2-5 on a parsed request: gather, records, findings and assessment, cards.
-        The stats are assembled here, once, from what each stage returned."""
+        The stats are assembled here, once, from what each stage returned. ``base_url`` is where
+        this service is reached (for the link to the questions); without it the cards carry no such link."""
         clock = time.perf_counter
         now = now or datetime.now(timezone.utc)
         t1 = clock()
         gathered = self.gather(request, fetcher)
         t2 = clock()
-        intake = records.select(gathered.resources, self.knowledge.terminology, request.patient_id)
+        resources = gathered.resources
+        responses = [r for r in resources if isinstance(r, dict) and r.get("resourceType") == answers_mod.RESOURCE_TYPE]
+        intake = records.select(resources, self.knowledge.terminology, request.patient_id)
         extraction = findings_mod.extract(intake.records, self.knowledge.rules, self.knowledge.terminology, now)
-        assessment = assessment_mod.assess(extraction.findings, self.knowledge.rules, now)
+        situation = self._answers(responses, intake, extraction.findings, request, now, gathered.keys, base_url)
+        found = extraction.findings + (situation.reading.findings if situation else [])
+        assessment = assessment_mod.assess(found, self.knowledge.rules, now)
         t3 = clock()
         ctx = cards_mod.CardContext(hook_instance=request.hook_instance, patient_id=request.patient_id,
                                     user_id=request.user_id, incomplete=gathered.incomplete)
         cards = cards_mod.render(assessment, self.knowledge, ctx)
+        if situation is not None:
+            cards = question_cards.apply(cards, assessment, self.knowledge, ctx, situation)
         t4 = clock()
         timings = {"request": request.parse_ms, **({"fetch": gathered.fetch_ms} if gathered.fetch_ms is not None else {}),
                    "prefetch": (t2 - t1) * 1e3, "evaluation": (t3 - t2) * 1e3, "render": (t4 - t3) * 1e3}
+        excluded = dict(extraction.excluded)
+        if situation is not None:
+            excluded.update({f"questionnaireresponse-{k}": v for k, v in situation.reading.skipped.items()})
         stats = Stats(timings_ms=timings, resources_seen=intake.seen, resources_used=len(intake.records),
                       malformed=intake.malformed, other_patient=intake.other_patient, duplicates=intake.duplicates,
-                      excluded=dict(extraction.excluded), keys=gathered.keys, fetched_keys=gathered.fetched_keys)
+                      excluded=excluded, keys=gathered.keys, fetched_keys=gathered.fetched_keys)
         return Result(response={"cards": cards}, stats=stats)
 
-    def evaluate(self, body: Any, *, now: datetime | None = None, fetcher: Fetcher | None = None) -> Result:
+    def evaluate(self, body: Any, *, now: datetime | None = None, fetcher: Fetcher | None = None,
+                 base_url: str | None = None) -> Result:
         """``parse_request`` then ``evaluate_request``: the whole pipeline on a request body."""
-        return self.evaluate_request(self.parse_request(body), now=now, fetcher=fetcher)
+        return self.evaluate_request(self.parse_request(body), now=now, fetcher=fetcher, base_url=base_url)
+
+    def _answers(self, responses: list[Any], intake: records.Intake, findings: list[Finding], request: HookRequest,
+                 now: datetime, keys: dict[str, str], base_url: str | None) -> question_cards.Situation | None:
+        """The latest answers to the seed's questions, and what the offer of them needs to know."""
+        questions = self.knowledge.questions
+        if questions is None:
+            return None
+        reading = answers_mod.read(responses, questions, request.patient_id, now)
+        triggered = {f"{r.resource_type}/{r.model.id}" if r.model.id else r.resource_type for r in intake.records
+                     if (r.concept.system, r.concept.code) in questions.trigger_codes}
+        known = keys.get(prefetch_mod.QUESTIONNAIRE_RESPONSES) in ("present", "partial", "null")
+        return question_cards.Situation(reading=reading, answers_known=known, base_url=base_url,
+                                        triggers=question_cards.trigger_findings(findings, triggered, questions, now))

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import arterial_red_flags, rules as rules_mod, templates as templates_mod, terminology as terminology_mod
+from . import arterial_red_flags, questionnaire as questionnaire_mod, rules as rules_mod, templates as templates_mod, \
+    terminology as terminology_mod
 from .documents import Document, Problem
 from .errors import KnowledgeError
 
@@ -24,6 +25,7 @@ class Knowledge:
     rules: rules_mod.Rules
     common: templates_mod.Common
     templates: dict[str, templates_mod.CardTemplate]
+    questions: questionnaire_mod.Questions | None = None  # the seed's questions (knowledge/questionnaire.yaml)
 
 
 def load(base: Path) -> Knowledge:
@@ -45,9 +47,14 @@ def load(base: Path) -> Knowledge:
         raise KnowledgeError("knowledge files disagree:", problems)
     rules = rules_mod.parse(rules_doc.data)
     rules = replace(rules, arterial=arterial_red_flags.load(base / "knowledge" / "arterial-red-flags.yaml", rules))
+    try:
+        questions = questionnaire_mod.load(base, rules, terminology)
+    except questionnaire_mod.QuestionnaireError as exc:
+        raise KnowledgeError(str(exc)) from None
     return Knowledge(terminology=terminology, rules=rules,
                      common=templates_mod.parse_common(common_doc.data),
-                     templates={p: templates_mod.parse_template(d.data) for p, d in template_docs.items()})
+                     templates={p: templates_mod.parse_template(d.data) for p, d in template_docs.items()},
+                     questions=questions)
 
 
 def _cross_check(terminology: terminology_mod.Terminology, rules_doc: Document,
@@ -58,7 +65,8 @@ def _cross_check(terminology: terminology_mod.Terminology, rules_doc: Document,
     for name in sorted(terminology.signs - set(signs)):
         problems.append(Problem(f"valuesets/{name}.json", None, "id", f"value set {name!r} has no entry in the pattern table"))
     for sid, raw in signs.items():
-        if not raw.get("derived") and sid not in terminology.signs:
+        answered_only = set(raw.get("read_from") or ()) == {questionnaire_mod.READ_FROM}  # answers carry the project's codes
+        if not raw.get("derived") and not answered_only and sid not in terminology.signs:
             problems.append(rules_doc.problem(("signs", sid), f"pattern table sign {sid!r} has no value set"))
     for doc in template_docs.values():
         for i, variant in enumerate(doc.data["variants"]):

@@ -16,7 +16,7 @@ from .errors import RulesError
 __all__ = ["PATTERNS", "RESOURCE_TYPES", "RulesError", "Rules", "Sign", "Band", "Measurement", "Combination", "load", "parse"]
 
 PATTERNS = ("arterial-claudication", "venous-claudication", "neurogenic-claudication", "musculoskeletal-leg-pain")
-RESOURCE_TYPES = frozenset({"Condition", "Observation", "Procedure", "ServiceRequest"})
+RESOURCE_TYPES = frozenset({"Condition", "Observation", "Procedure", "ServiceRequest", "QuestionnaireResponse"})
 
 
 @dataclass(frozen=True)

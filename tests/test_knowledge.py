@@ -336,6 +336,17 @@ RF = "knowledge/arterial-red-flags.yaml"
     (RF, "  acute_days: 14", "  acute_days: 14\n  acute_days: 15", "acute_days: 15", "ali.acute_days", "given twice"),
     (RF, "    - {sign: gangrene}", "    - {sign: gangrene, proves_pad: \"no\"}", "sign: gangrene",
      "clti.tissue_loss[4].proves_pad", "expected boolean"),
+    # questionnaire (#21): answer signs are read from QuestionnaireResponse; rest pain is no wound
+    (PT, "  reported-pain-after-few-steps:\n    seed: \"Leg pain after walking even a few steps generally indicates a more severe conditions.\"\n    read_from: [QuestionnaireResponse]",
+     "  reported-pain-after-few-steps:\n    seed: \"Leg pain after walking even a few steps generally indicates a more severe conditions.\"\n    read_from: [QuestionnaireRespons]",
+     "[QuestionnaireRespons]", "signs.reported-pain-after-few-steps.read_from[0]", "'QuestionnaireRespons' is not one of"),
+    (PT, "  reported-pain-after-few-steps:\n    seed: \"Leg pain after walking even a few steps generally indicates a more severe conditions.\"\n    read_from: [QuestionnaireResponse]",
+     "  reported-pain-after-few-steps:\n    seed: \"Leg pain after walking even a few steps generally indicates a more severe conditions.\"\n    read_from: [QuestionnaireResponse, Condition]",
+     "  reported-pain-after-few-steps:", "signs.reported-pain-after-few-steps", "has no value set"),
+    (RF, "    - {sign: reported-rest-pain, rest_pain: true}", "    - {sign: reported-rest-pain, rest_pain: \"true\"}",
+     "sign: reported-rest-pain", "clti.tissue_loss[5].rest_pain", "expected boolean"),
+    (RF, "    - {sign: reported-rest-pain, rest_pain: true}", "    - {sign: reported-rest-pain, rest_pan: true}",
+     "sign: reported-rest-pain", "clti.tissue_loss[5].rest_pan", "unknown key"),
 ])
 def test_landed_keys_are_declared(base, file, old, new, at, key, message):
     edit(base, file, old, new)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, g
+from flask import Blueprint, Response, g, request as http_request
 
 from .. import logs
 from ..engine import Result
@@ -31,7 +31,8 @@ def call_service(service_id: str) -> Response:
         request = svc.engine.parse_request(body)
         note(hookInstance=request.hook_instance, service=service_id)
         fetcher = svc.fetcher_factory(request, client=g.get("client")) if svc.fetcher_factory else None
-        result = svc.engine.evaluate_request(request, fetcher=fetcher)
+        base_url = svc.settings.public_base_url or http_request.host_url.rstrip("/")  # for the link to the questions
+        result = svc.engine.evaluate_request(request, fetcher=fetcher, base_url=base_url)
         hook_instance = request.hook_instance
     stats = result.stats
     note(cards=len(result.response["cards"]), timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
