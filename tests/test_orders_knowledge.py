@@ -57,7 +57,7 @@ def test_the_expansion_refuses_codes_not_in_the_tabular(change, message):
 
 
 def _copy(tmp_path):
-    for name in ("valuesets", "knowledge", "cards"):
+    for name in ("valuesets", "knowledge", "cards", "questionnaires"):  # everything knowledge_mod.load reads
         shutil.copytree(REPO_ROOT / name, tmp_path / name)
     return tmp_path
 
