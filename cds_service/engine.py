@@ -43,6 +43,7 @@ class Stats:
     malformed: int = 0
     other_patient: int = 0
     duplicates: int = 0
+    unknown_codes: int = 0
     excluded: dict[str, int] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     fetched_keys: int = 0
@@ -139,7 +140,7 @@ class Engine:
         t1 = clock()
         resources = self.gather(request, fetcher, stats)
         t2 = clock()
-        intake = records.select(resources, self.knowledge.terminology, request.patient_id)
+        intake = records.select(resources, self.knowledge.terminology, request.patient_id, self.knowledge.gaps)
         extraction = findings_mod.extract(intake.records, self.knowledge.rules, self.knowledge.terminology, now)
         assessment = assessment_mod.assess(extraction.findings, self.knowledge.rules, now)
         t3 = clock()
@@ -153,5 +154,6 @@ class Engine:
         stats.malformed += intake.malformed
         stats.other_patient += intake.other_patient
         stats.duplicates += intake.duplicates
+        stats.unknown_codes += intake.unknown_codes
         stats.excluded = dict(extraction.excluded)
         return Result(response={"cards": cards}, stats=stats)

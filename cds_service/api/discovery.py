@@ -23,8 +23,9 @@ def discovery_document(engine, settings) -> dict:
         "usageRequirements": ("Prefetch or FHIR read access to the patient's Condition, Observation, Procedure and "
                               "ServiceRequest resources. Prefetch keys conditions and observations are required; "
                               "procedures (completed vascular procedures turn a CLTI or ALI alert into a follow-up "
-                              "reminder), serviceRequests and ulcerConditions (leg and foot ulcer codes that name no "
-                              "cause, searched apart to keep each search short) are optional. Send a signed client "
+                              "reminder) and serviceRequests are optional. Conditions are searched by patient without a "
+                              "code filter and filtered by the service, so that every prefetch and fallback URL stays "
+                              "under 2,000 characters; Observations, Procedures and orders are code-filtered. Send a signed client "
                               "JWT when the service runs with CDS_AUTH=required."),
     }]}
 
