@@ -165,8 +165,12 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
         return None
     values = _placeholders(pa, assessment, variant)
     notice = [common.incomplete_record, ""] if ctx.incomplete else []
+    # A weight of 0 against a pattern names a mimic (2024 guideline Table 7): listed, never counted.
+    alternatives = [_finding_line(e.finding) for e in pa.contrary if e.weight == 0 and e.finding.present][:_MAX_LISTED]
     detail = [variant.lead, "", *notice, "**Findings that support it**", *_lines(pa.supporting), "",
-              "**Findings that argue against it**", *_lines(pa.contrary), "", "**Consider**",
+              "**Findings that argue against it**", *_lines(pa.contrary), "",
+              *(["**Alternative explanations on record** (they may coexist)", *alternatives, ""] if alternatives else []),
+              "**Consider**",
               *(f"- {c}" for c in variant.consider), *(f"- {a}" for a in already), "",
               f"_{common.disclaimer}_", "",
               "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in template.links)]) + "."]

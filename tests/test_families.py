@@ -22,7 +22,11 @@ COMPANIONS = {
     "history-of-dvt": [condition(SCT, "72866009")],  # varicose veins + a previous DVT
     "varicose-veins": [condition(ICD, "Z86.718")],
     "lumbar-radiculopathy": [condition(SCT, "44077006")],  # with numbness
-    "superficial-thrombophlebitis": [condition(ICD, "I82.401")],  # a mimic: it only argues against
+    "superficial-thrombophlebitis": [condition(ICD, "I82.401")],  # a mimic: listed as an alternative explanation
+    "knee-osteoarthritis": [condition(ICD, "S86.111A")],  # mimics support the card they belong to
+    "hip-osteoarthritis": [condition(ICD, "S86.111A")],
+    "bakers-cyst": [condition(ICD, "S86.111A")],
+    "aorto-iliac-disease": [condition(SCT, "63491006")],  # with claudication
 }
 CARD = {
     "ischaemic-ulcer": ("arterial-claudication", None), "arterial-gangrene": ("arterial-claudication", "critical"),
@@ -40,6 +44,8 @@ CARD = {
     "neurogenic-claudication": ("neurogenic-claudication", None),
     "lumbar-radiculopathy": ("neurogenic-claudication", None),
     "muscle-strain": ("musculoskeletal-leg-pain", None), "achilles-tendinitis": ("musculoskeletal-leg-pain", None),
+    "knee-osteoarthritis": ("musculoskeletal-leg-pain", None), "hip-osteoarthritis": ("musculoskeletal-leg-pain", None),
+    "bakers-cyst": ("musculoskeletal-leg-pain", None), "aorto-iliac-disease": ("arterial-claudication", None),
 }
 
 
@@ -71,10 +77,14 @@ def test_sampled_descendants_of_every_side_raise_the_card(evaluate, name):
     topic, indicator = CARD[name]
     sample = _sample(name)
     assert sample
+    displays = {c: d for c, d, _ in families.expected(DATA, icd)[name]}
     for code, side in sample:
-        got = _topics(evaluate(_request(code, name)))
+        cards = evaluate(_request(code, name))
+        got = _topics(cards)
         assert topic in got, f"{name}: {code} ({side}) raised {got}"
         assert indicator is None or got[topic] == indicator, f"{name}: {code} gave {got[topic]}"
+        detail = next(c["detail"] for c in cards if c["source"]["topic"]["code"] == topic)
+        assert displays[code] in detail, f"{name}: {code} is not listed on the card"
 
 
 def test_each_side_of_a_lateral_family_is_read_as_that_side():
