@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from . import dates
+from . import dates, pain_severity
 from .assessment import Assessment, Evidence, PatternAssessment
 from .findings import Finding
 from .knowledge import Knowledge
@@ -92,7 +92,7 @@ def _flag_shown(pa: PatternAssessment, variant: Variant) -> Finding | None:
 def _finding_line(f: Finding, weight: float | None = None) -> str:
     parts = [f"{dates.show(f.date)}: {f.display}"]
     if f.value is not None:
-        unit = f" {f.unit}" if f.unit and f.unit not in ("1", "{ratio}", "{index}") else ""
+        unit = f" {f.unit}" if f.unit and f.unit not in ("1", "{ratio}", "{index}", "{score}") else ""
         parts.append(f"{f.value:.2f}{unit}")
     side_words = {"left": "left leg", "right": "right leg", "bilateral": "both legs"}
     if f.side and side_words[f.side] not in f.display.lower():
@@ -171,6 +171,8 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
               "**Findings that argue against it**", *_lines(pa.contrary), "",
               *(["**Alternative explanations on record** (they may coexist)", *alternatives, ""] if alternatives else []),
               "**Consider**",
+              *([f"- {pain_severity.line(knowledge.rules.severe_pain, assessment.severe_pain, dates.show)}"]
+                if assessment.severe_pain else []),
               *(f"- {c}" for c in variant.consider), *(f"- {a}" for a in already), "",
               f"_{common.disclaimer}_", "",
               "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in template.links)]) + "."]
