@@ -324,3 +324,32 @@ def test_aorto_iliac_disease_supports_buttock_claudication_but_alone_raises_noth
     assert evaluate(hook_request([condition(ICD, "I70.0"), condition(SCT, "279043006")])) == []  # buttock pain: 0 weight
     card = by_topic(evaluate(hook_request([condition(ICD, "I70.0"), condition(SCT, "63491006", body_site=buttock)])))
     assert "Atherosclerosis of aorta" in _section(card["arterial-claudication"], "**Findings that support it**")
+
+
+# ---------------------------------------------------------------- pulses at each site, both sides
+SITES = {"femoral": ("7657000", {"right": "69833005", "left": "113270003"}),
+         "popliteal": ("43899006", {}),
+         "dorsalis pedis": ("86547008", {}),
+         "posterior tibial": ("13363002", {"right": "214811007", "left": "214912001"})}
+SIDE_QUALIFIER = {"left": "7771000", "right": "24028007"}
+
+
+@pytest.mark.parametrize("site", sorted(SITES))
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize("form", ["post-coordinated", "side-specific"])
+def test_an_absent_pulse_at_each_site_and_side_supports_the_arterial_card(evaluate, site, side, form):
+    generic, specific = SITES[site]
+    if form == "side-specific" and side not in specific:
+        pytest.skip(f"no verified side-specific structure code for the {site} artery: post-coordinated only")
+    code = specific[side] if form == "side-specific" else f"{generic}:272741003={SIDE_QUALIFIER[side]}"
+    pulse = condition(SCT, "414617007", onset_days=5, body_site=[{"coding": [{"system": SCT, "code": code}]}])
+    card = by_topic(evaluate(hook_request([pulse])))["arterial-claudication"]
+    supporting = card["detail"].split("**Findings that support it**", 1)[1].split("**", 1)[0]
+    assert "Loss of distal pulse" in supporting and f"{side} leg" in supporting and site in supporting
+
+
+def test_a_diminished_pulse_is_its_own_sign_and_supports_the_arterial_card(evaluate):
+    card = by_topic(evaluate(hook_request([claudication_left(), observation(SCT, "407640009", days=3)])))
+    assert "right dorsalis pedis pulse abnormal" in card["arterial-claudication"]["detail"]
+    (alone,) = evaluate(hook_request([observation(SCT, "407640009", days=3)]))  # one-sided: weight 2 + one leg only
+    assert alone["indicator"] != "critical" and "check pedal pulses and ABI" in alone["summary"]
