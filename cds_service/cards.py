@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import orjson
 
-from . import dates, pain_severity
+from . import dates, laterality, pain_severity
 from .assessment import Assessment, Evidence, PatternAssessment
 from .findings import Finding
 from .knowledge import Knowledge
-from .templates import CardTemplate, Suggestion, Variant
+from .templates import PLACEHOLDERS, CardTemplate, Suggestion, Variant
 
 CARD_NAMESPACE = uuid.UUID("6f1d2c1e-7a0b-4c55-9d0e-3b1f6f1c9a10")
 SUMMARY_LIMIT = 140
@@ -32,17 +32,28 @@ class CardContext:
     incomplete: bool = False  # a prefetch key was read only in part
 
 
-def _variant(template: CardTemplate, pa: PatternAssessment, assessment: Assessment) -> Variant:
+def _holds(when: dict, pa: PatternAssessment, assessment: Assessment) -> bool:
+    """Whether a variant's (or a Consider line's) ``when`` holds for this pattern."""
     red = {f.sign for f in pa.red_flags}
+    if "red_flags_any" in when and not red & set(when["red_flags_any"]):
+        return False
+    if "signs_any" in when and not assessment.signs_present & set(when["signs_any"]):
+        return False
+    if "exertional" in when and bool(when["exertional"]) != pa.exertional:
+        return False
+    if "situations_any" in when and not pa.situations & set(when["situations_any"]):
+        return False
+    if "situations_all" in when and not set(when["situations_all"]) <= pa.situations:
+        return False
+    if "situations_none" in when and pa.situations & set(when["situations_none"]):
+        return False
+    return True
+
+
+def _variant(template: CardTemplate, pa: PatternAssessment, assessment: Assessment) -> Variant:
     for variant in template.variants:
-        when = variant.when
-        if "red_flags_any" in when and not red & set(when["red_flags_any"]):
-            continue
-        if "signs_any" in when and not assessment.signs_present & set(when["signs_any"]):
-            continue
-        if "exertional" in when and bool(when["exertional"]) != assessment.exertional:
-            continue
-        return variant
+        if _holds(variant.when, pa, assessment):
+            return variant
     return template.variants[-1]
 
 
@@ -53,25 +64,17 @@ def _where(side: str | None, site: str | None) -> str:
     return site[:1].upper() + site[1:]
 
 
-def _abi_shown(assessment: Assessment, variant: Variant) -> Finding | None:
-    if not assessment.abi:
-        return None
-    wanted = set(variant.when.get("signs_any", ()))
-    matching = [f for f in assessment.abi if f.sign in wanted] or assessment.abi
-    if any(f.sign == "abi-noncompressible" for f in matching) and "abi-noncompressible" in wanted:
-        return max(matching, key=lambda f: f.value or 0.0)
-    return min(matching, key=lambda f: f.value or 0.0)
-
-
-def _placeholders(pa: PatternAssessment, assessment: Assessment, variant: Variant) -> dict[str, str]:
-    abi = _abi_shown(assessment, variant)
+def _placeholders(pa: PatternAssessment, variant: Variant) -> dict[str, str]:
+    abi = pa.abi
     where = _where(pa.side, pa.site)
-    if abi is not None and "signs_any" in variant.when and abi.side and abi.side != pa.side:
-        where = _where(abi.side, "leg")  # the summary names the leg the ABI was measured on
+    reads_abi = any(s.startswith("abi-") for key in ("situations_any", "situations_all")
+                    for s in variant.when.get(key, ()))
+    if abi is not None and reads_abi and abi.side and pa.side != abi.side:
+        where = _where(abi.side, "leg")  # an arterial ABI variant speaks of the leg the ABI was measured on
     flag = _flag_shown(pa, variant)
     flag_where = _where(flag.side, flag.site) if flag is not None else where
     strongest = next((e.finding.display for e in pa.supporting if e.weight > 0 and e.finding.present), "Finding")
-    return {
+    return {k: "" for k in PLACEHOLDERS} | pa.values | {
         "where": where,
         "where_lower": where.lower(),
         "abi": f"{abi.value:.2f}" if abi is not None else "not on file",
@@ -80,7 +83,7 @@ def _placeholders(pa: PatternAssessment, assessment: Assessment, variant: Varian
         "finding": strongest[:1].upper() + strongest[1:],
         "flag_where": flag_where,
         "flag_where_lower": flag_where.lower(),
-    }
+    }  # a pattern's own placeholders (dvt_status) come from pa.values
 
 
 def _flag_shown(pa: PatternAssessment, variant: Variant) -> Finding | None:
@@ -95,7 +98,7 @@ def _finding_line(f: Finding, weight: float | None = None) -> str:
         unit = f" {f.unit}" if f.unit and f.unit not in ("1", "{ratio}", "{index}", "{score}") else ""
         parts.append(f"{f.value:.2f}{unit}")
     side_words = {"left": "left leg", "right": "right leg", "bilateral": "both legs"}
-    if f.side and side_words[f.side] not in f.display.lower():
+    if f.side and laterality.from_text(f.display) is None:  # "... of left lower extremity" names it already
         parts.append(side_words[f.side])
     if f.site and f.site != "leg":
         parts.append(f.site)
@@ -109,7 +112,7 @@ def _finding_line(f: Finding, weight: float | None = None) -> str:
 
 
 def _lines(items: list[Evidence]) -> list[str]:
-    shown = [e for e in items if e.weight > 0 or e.finding.sign == "leg-pain"]
+    shown = items  # a weight of 0 in the pattern table means "list it, do not score it" (shared symptoms, context)
     lines = [_finding_line(e.finding) for e in shown[:_MAX_LISTED]]
     if len(shown) > _MAX_LISTED:
         lines.append(f"- and {len(shown) - _MAX_LISTED} more")
@@ -117,30 +120,27 @@ def _lines(items: list[Evidence]) -> list[str]:
 
 
 def _suggestions(template: CardTemplate, variant: Variant, assessment: Assessment,
-                 ctx: CardContext, card_uuid: uuid.UUID, pa: PatternAssessment) -> tuple[list[dict], list[str]]:
-    out, already = [], []
+                 ctx: CardContext, card_uuid: uuid.UUID, pa: PatternAssessment, reason: str) -> list[tuple[Suggestion, dict]]:
+    """The variant's orders, less those already done recently (on this card's leg) or already open."""
+    out = []
     for sid in variant.suggestions:
         s: Suggestion = template.suggestions[sid]
         if s.when_signs_any and not assessment.signs_present & set(s.when_signs_any):
             continue
-        done = next((assessment.done[x] for x in s.skip_recent if x in assessment.done), None)
-        if done is not None:
-            already.append(f"{s.label}: not suggested, {done.display} on {dates.show(done.date)} is recent.")
+        done = [pa.recent[x] if x in pa.recent else assessment.done.get(x) for x in s.skip_recent]
+        if any(d is not None for d in done) or set(s.skip_ordered) & assessment.ordered:
             continue
-        if set(s.skip_ordered) & assessment.ordered:
-            already.append(f"{s.label}: not suggested, an order is already open.")
-            continue
-        out.append(_suggestion(s, ctx, card_uuid, pa))
-    return out, already
+        out.append((s, _suggestion(s, ctx, card_uuid, reason)))
+    return out
 
 
-def _suggestion(s: Suggestion, ctx: CardContext, card_uuid: uuid.UUID, pa: PatternAssessment) -> dict:
+def _suggestion(s: Suggestion, ctx: CardContext, card_uuid: uuid.UUID, reason: str) -> dict:
     resource = orjson.loads(s.resource_json)  # a fresh copy, several times cheaper than deepcopy
     resource["subject"] = {"reference": f"Patient/{ctx.patient_id}"}
     if ctx.user_id and ctx.user_id.split("/", 1)[0] in ("Practitioner", "PractitionerRole"):
         resource["requester"] = {"reference": ctx.user_id}
-    reason = s.reason or f"Findings consistent with {pa.pattern.replace('-', ' ')} (decision support)"
-    resource["reasonCode"] = [{"text": reason}]
+    # a suggestion's own reason (fixed text) wins over the variant's (the situation, with placeholders)
+    resource["reasonCode"] = [{"text": s.reason or f"{reason} (decision support)"}]
     return {
         "label": s.label,
         "uuid": str(uuid.uuid5(card_uuid, s.id)),
@@ -160,10 +160,14 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
     common = knowledge.common
     variant = _variant(template, pa, assessment)
     card_uuid = uuid.uuid5(CARD_NAMESPACE, f"{ctx.hook_instance}:{pa.pattern}")
-    suggestions, already = _suggestions(template, variant, assessment, ctx, card_uuid, pa)
+    values = _placeholders(pa, variant)
+    offered = _suggestions(template, variant, assessment, ctx, card_uuid, pa, variant.reason.format(**values))
+    suggestions = [card for _, card in offered]
     if variant.drop_when_no_suggestion and not suggestions and not pa.red_flags:
         return None
-    values = _placeholders(pa, assessment, variant)
+    refs = list(dict.fromkeys([*variant.sources, *(ref for s, _ in offered for ref in s.sources)]))
+    links = [link for ref in refs for link in template.links if link["id"] == ref]
+    consider = [c.text for c in variant.consider if _holds(c.when, pa, assessment)]
     notice = [common.incomplete_record, ""] if ctx.incomplete else []
     # A weight of 0 against a pattern names a mimic (2024 guideline Table 7): listed, never counted.
     alternatives = [_finding_line(e.finding) for e in pa.contrary if e.weight == 0 and e.finding.present][:_MAX_LISTED]
@@ -173,9 +177,9 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
               "**Consider**",
               *([f"- {pain_severity.line(knowledge.rules.severe_pain, assessment.severe_pain, dates.show)}"]
                 if assessment.severe_pain else []),
-              *(f"- {c}" for c in variant.consider), *(f"- {a}" for a in already), "",
+              *(f"- {c}" for c in consider), "",
               f"_{common.disclaimer}_", "",
-              "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in template.links)]) + "."]
+              "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in links)]) + "."]
     card = {
         "uuid": str(card_uuid),
         "summary": _summary(variant.summary.format(**values)),
@@ -194,8 +198,8 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
     if suggestions:
         card["suggestions"] = suggestions
         card["selectionBehavior"] = "at-most-one"
-    if template.links:
-        card["links"] = [{"label": link["label"], "url": link["url"], "type": "absolute"} for link in template.links]
+    if links:
+        card["links"] = [{"label": link["label"], "url": link["url"], "type": "absolute"} for link in links]
     return card
 
 

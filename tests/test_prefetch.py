@@ -18,6 +18,18 @@ def test_every_prefetch_and_fallback_url_stays_under_2000_characters(engine):
         assert len(url) - len(BASE) <= prefetch.MAX_URL - 1000, f"{key.key}: leave 1,000 characters for the base"
 
 
+def test_every_order_service_url_stays_under_2000_characters(knowledge, settings):
+    from cds_service.orders import engine as orders_engine
+    context = {"patientId": LONGEST_ID, "userId": "Practitioner/x"}
+    engines = orders_engine.build(knowledge, settings)
+    assert engines
+    for engine in engines.values():
+        for key in engine.prefetch_keys:
+            url = prefetch.search_url(BASE, key, context)
+            assert len(engine.prefetch_templates[key.key]) < prefetch.MAX_URL and len(url) < prefetch.MAX_URL, key.key
+            assert len(url) - len(BASE) <= prefetch.MAX_URL - 1000, key.key
+
+
 def test_conditions_are_read_by_patient_and_filtered_here(engine):
     key = next(k for k in engine.prefetch_keys if k.key == "conditions")
     assert "code=" not in key.params and key.required
