@@ -170,9 +170,11 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
     consider = [c.text for c in variant.consider if _holds(c.when, pa, assessment)]
     notice = [common.incomplete_record, ""] if ctx.incomplete else []
     # A weight of 0 against a pattern names a mimic (2024 guideline Table 7): listed, never counted.
-    alternatives = [_finding_line(e.finding) for e in pa.contrary if e.weight == 0 and e.finding.present][:_MAX_LISTED]
+    mimic = [e for e in pa.contrary if e.weight == 0 and e.finding.present]
+    alternatives = [_finding_line(e.finding) for e in mimic[:_MAX_LISTED]]
+    against = [e for e in pa.contrary if e not in mimic]
     detail = [variant.lead, "", *notice, "**Findings that support it**", *_lines(pa.supporting), "",
-              "**Findings that argue against it**", *_lines(pa.contrary), "",
+              "**Findings that argue against it**", *_lines(against), "",
               *(["**Alternative explanations on record** (they may coexist)", *alternatives, ""] if alternatives else []),
               "**Consider**",
               *([f"- {pain_severity.line(knowledge.rules.severe_pain, assessment.severe_pain, dates.show)}"]

@@ -22,6 +22,7 @@ COMPANIONS = {
     "history-of-dvt": [condition(SCT, "72866009")],  # varicose veins + a previous DVT
     "varicose-veins": [condition(ICD, "Z86.718")],
     "lumbar-radiculopathy": [condition(SCT, "44077006")],  # with numbness
+    "spinal-degeneration": [condition(ICD, "M54.16")],  # supports, never raises alone (issue 14): with radiculopathy
     "superficial-thrombophlebitis": [condition(ICD, "I82.401")],  # a mimic: listed as an alternative explanation
     "knee-osteoarthritis": [condition(ICD, "S86.111A")],  # mimics support the card they belong to
     "hip-osteoarthritis": [condition(ICD, "S86.111A")],
@@ -42,6 +43,7 @@ CARD = {
     "superficial-thrombophlebitis": ("venous-claudication", None),
     "diabetic-neuropathy": ("neurogenic-claudication", None), "lumbar-spinal-stenosis": ("neurogenic-claudication", None),
     "neurogenic-claudication": ("neurogenic-claudication", None),
+    "spinal-degeneration": ("neurogenic-claudication", None),
     "lumbar-radiculopathy": ("neurogenic-claudication", None),
     "muscle-strain": ("musculoskeletal-leg-pain", None), "achilles-tendinitis": ("musculoskeletal-leg-pain", None),
     "knee-osteoarthritis": ("musculoskeletal-leg-pain", None), "hip-osteoarthritis": ("musculoskeletal-leg-pain", None),
