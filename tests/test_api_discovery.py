@@ -37,15 +37,15 @@ def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowled
     known_codes = {code for _, code in knowledge.terminology.concepts} | {code for _, code in order_knowledge.codes}
     templates = [(f"{s['id']}.{key}", t) for s in client.get("/cds-services").get_json()["services"]
                  for key, t in s["prefetch"].items()]
-    assert len(templates) == 15  # patient-view 5; each order service 5 (two of them the patient-view ones, reused)
+    assert len(templates) == 12  # patient-view 4; each order service 4 (one of them the patient-view procedures, reused)
     for key, template in templates:
         assert set(re.findall(r"{{\s*([^}]+?)\s*}}", template)) <= LEGAL_TOKENS
         parts = urlsplit(template)
         params = parse_qs(parts.query)
         assert params["patient"] == ["{{context.patientId}}"]
         assert int(params["_count"][0]) > 0
-        if key == "conditions":  # read by patient and filtered by the service: URLs stay short (test_prefetch.py)
-            assert "code" not in params
+        if key.endswith((".conditions", ".arterialConditions")):  # read by patient, filtered here (test_prefetch.py)
+            assert "code" not in params and parts.path == "Condition"
             continue
         codes = params["code"][0].split(",")
         assert codes and set(codes) <= known_codes, key
