@@ -91,7 +91,7 @@ def test_rule_prefetch_templates_search_each_resource_type_for_its_own_codes(cli
     service = next(s for s in services if s["hook"] == "patient-view")
     conditions, observations = service["prefetch"]["conditions"], service["prefetch"]["observations"]
     assert conditions == "Condition?patient={{context.patientId}}&_count=200"
-    assert "77194-9" in observations and "63491006" not in observations
+    assert "77194-9" in observations and "I82.401" not in observations  # DVT: read from Conditions only
     for key, rtype in {"conditions": "Condition", "observations": "Observation", "procedures": "Procedure",
                        "serviceRequests": "ServiceRequest"}.items():
         assert service["prefetch"][key].startswith(f"{rtype}?patient={{{{context.patientId}}}}&"), key
