@@ -86,9 +86,9 @@ def test_rule_only_a_next_link_is_followed_not_self_or_previous(client):
 
 def test_rule_prefetch_templates_search_each_resource_type_for_its_own_codes(client):
     """Conditions are read by patient without a code list (issue 17: URLs stay under 2,000 characters);
-    Observations are searched with Observation codes (ABI), not with Condition-only codes (claudication)."""
+    Observations are searched with Observation codes (ABI), not with Condition-only codes (DVT)."""
     services = client.get("/cds-services").get_json()["services"]
-    service = next(s for s in services if s["hook"] == "patient-view")
+    (service,) = [s for s in services if s["hook"] == "patient-view"]
     conditions, observations = service["prefetch"]["conditions"], service["prefetch"]["observations"]
     assert conditions == "Condition?patient={{context.patientId}}&_count=200"
     assert "77194-9" in observations and "I82.401" not in observations  # DVT: read from Conditions only
