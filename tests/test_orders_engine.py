@@ -320,3 +320,29 @@ def test_record_of_another_patient_is_ignored(run):
 def test_cards_are_stable_for_the_same_hook_instance(run):
     body = order_request([sandbox_medication()], [heart_failure()])
     assert run(body)[0] == run(body)[0]
+
+
+# --- acute limb ischaemia (the arterial red-flag rules' ALI, reused) ----------------------------
+
+ALI = "I74.3"  # embolism and thrombosis of arteries of the lower extremities (no side: both legs)
+
+
+def test_compression_ischaemia_acute_limb_ischaemia_in_window_is_critical_whatever_the_abi(run):
+    card = _one(run(_compress([condition(ICD, ALI, onset_days=2), abi(1.0, "left")]))[0])
+    assert card["indicator"] == "critical"
+    assert card["summary"] == ("Compression contraindicated on the left leg: acute limb ischaemia on record; "
+                               "urgent vascular referral")
+    assert "- Urgent vascular referral for the leg's perfusion." in card["detail"]
+    assert card["suggestions"][0]["actions"][0] == {
+        "type": "delete", "description": card["suggestions"][0]["actions"][0]["description"],
+        "resourceId": "ServiceRequest/comp-1"}
+
+
+def test_compression_ischaemia_acute_limb_ischaemia_on_the_other_leg_is_out(run):
+    ali_right = condition(ICD, ALI, onset_days=2, body_site=[RIGHT_LEG])
+    assert run(_compress([ali_right, abi(1.0, "left")]))[0] == []
+
+
+def test_compression_ischaemia_acute_limb_ischaemia_past_its_window_is_out(run):
+    """Older than the 14-day acute window (knowledge/arterial-red-flags.yaml): history, judged by its ABI."""
+    assert run(_compress([condition(ICD, ALI, onset_days=20), abi(1.0, "left")]))[0] == []

@@ -35,6 +35,7 @@ def _values(alert: Alert) -> dict[str, str]:
         "abi": f"{abi.value:.2f}" if abi is not None else "not on file",
         "abi_date": dates.show(abi.date) if abi is not None else "",
         "kind": alert.kind or "compression",
+        "trigger": next((j.note for j in alert.per_leg if j.variant == alert.variant), ""),
     }
 
 

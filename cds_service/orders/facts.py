@@ -58,6 +58,7 @@ class PatientFacts:
     heart_failure_history: list[Fact] = field(default_factory=list)
     severe_heart_failure: list[Fact] = field(default_factory=list)
     clti: list[Fact] = field(default_factory=list)
+    ali: list[Fact] = field(default_factory=list)  # acute limb ischaemia now (the arterial red-flag rules)
     arterial_disease: list[Fact] = field(default_factory=list)
     pad_risk: list[Fact] = field(default_factory=list)
     abi: list[Fact] = field(default_factory=list)  # within the window, newest first
@@ -175,11 +176,14 @@ class _Reader:
         return self.facts
 
 
-def _clti(resources: list, knowledge: Knowledge, patient_id: str, now: datetime) -> tuple[list[Fact], list[Fact]]:
-    """(CLTI, possible CLTI) per the arterial red-flag rules, run through the patient-view stages."""
+def _limb_threat(resources: list, knowledge: Knowledge, patient_id: str,
+                 now: datetime) -> tuple[list[Fact], list[Fact], list[Fact]]:
+    """(CLTI, possible CLTI, acute limb ischaemia now) per the arterial red-flag rules, run through the
+    patient-view stages: an ALI code within its acute window and not revascularised since, or new signs of
+    ALI, is the same determination the patient-view card makes (never a second one here)."""
     arterial = knowledge.rules.arterial
     if arterial is None:
-        return [], []
+        return [], [], []
     intake = records.select(resources, knowledge.terminology, patient_id)
     extraction = findings_mod.extract(intake.records, knowledge.rules, knowledge.terminology, now)
     flags = assessment_mod.assess(extraction.findings, knowledge.rules, now).patterns["arterial-claudication"].red_flags
@@ -187,13 +191,15 @@ def _clti(resources: list, knowledge: Knowledge, patient_id: str, now: datetime)
     def fact(f) -> Fact:
         return Fact(f.display, f.reference, f.date, f.side, "suspected" if f.certainty == "unconfirmed" else None)
     proven = {arterial.clti["critical"], arterial.clti["known"]}
+    acute = {arterial.ali["critical_code"], arterial.ali["critical_signs"]}
     return ([fact(f) for f in flags if f.sign in proven],
-            [fact(f) for f in flags if f.sign == arterial.clti["possible"]])
+            [fact(f) for f in flags if f.sign == arterial.clti["possible"]],
+            [fact(f) for f in flags if f.sign in acute])
 
 
 def read(resources: list, knowledge: OrderKnowledge, patient_view: Knowledge, patient_id: str,
          now: datetime) -> PatientFacts:
     facts = _Reader(knowledge, patient_view.terminology, patient_id, now).read(resources)
-    facts.clti, possible = _clti(resources, patient_view, patient_id, now)
+    facts.clti, possible, facts.ali = _limb_threat(resources, patient_view, patient_id, now)
     facts.arterial_disease.extend(possible)  # perfusion unknown: an ABI (or toe pressure) before compression
     return facts

@@ -31,7 +31,7 @@ RULE_PARTS = {
 }
 SIGN_GROUPS = ("arterial_disease", "clti", "pad_risk", "abi")
 CODE_SETS = ("cilostazol", "heart-failure", "severe-heart-failure", "compression", "diabetes")
-PLACEHOLDERS = frozenset({"order", "condition", "leg", "abi", "abi_date", "kind"})
+PLACEHOLDERS = frozenset({"order", "condition", "leg", "abi", "abi_date", "kind", "trigger"})
 _ICD = "icd10cm"
 
 
@@ -270,7 +270,7 @@ def load(base: Path, knowledge: Knowledge) -> OrderKnowledge:
         if card is not None:
             cards[card.topic] = card
     for topic, variants in {"cilostazol-heart-failure": {"current", "history"},
-                            "compression-ischaemia": {"critical", "reduced", "noncompressible", "no-abi"},
+                            "compression-ischaemia": {"limb-threat", "critical", "reduced", "noncompressible", "no-abi"},
                             "compression-heart-failure": {"severe"}}.items():
         if topic not in cards:
             problems.append(f"cards/orders: no template for {topic}")

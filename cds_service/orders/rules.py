@@ -5,7 +5,8 @@ Three rules, each in parts that run only when the prefetch keys they need could 
 - cilostazol with heart failure on record: current (active or suspected) is critical,
   history (resolved, inactive) a warning to confirm;
 - compression on an ischaemic leg, judged per leg (the ordered leg, both when the order
-  names none): CLTI or ABI < 0.6 critical; 0.6 to < 0.8 reduced compression; > 1.40 toe
+  names none): acute limb ischaemia now or CLTI (the arterial red-flag rules' decisions) critical with
+  an urgent vascular referral, ABI < 0.6 critical; 0.6 to < 0.8 reduced compression; > 1.40 toe
   pressure first; no ABI within the window with arterial disease or PAD risk, measure one;
 - compression with severe heart failure (NYHA IV, Rabe 2020): a warning.
 """
@@ -21,7 +22,7 @@ from .knowledge import OrderKnowledge
 from .reader import DraftOrder
 
 _CILOSTAZOL_TEXT = re.compile(r"\b(cilostazol|pletal)\b", re.I)
-_SEVERITY = {"critical": 0, "reduced": 1, "noncompressible": 2, "no-abi": 3}
+_SEVERITY = {"limb-threat": 0, "critical": 1, "reduced": 2, "noncompressible": 3, "no-abi": 4}
 
 
 @dataclass
@@ -81,9 +82,12 @@ def ordered_legs(order: DraftOrder, terminology: Terminology) -> tuple[tuple[str
 def _leg(facts: PatientFacts, leg: str, knowledge: OrderKnowledge, parts: set[str]) -> LegJudgement | None:
     bands = knowledge.abi
     if "clti" in parts:
+        ali = [f for f in facts.ali if leg in f.legs()]
+        if ali:
+            return LegJudgement(leg, "limb-threat", ali, "acute limb ischaemia on record")
         clti = [f for f in facts.clti if leg in f.legs()]
         if clti:
-            return LegJudgement(leg, "critical", clti, "chronic limb-threatening ischaemia on record")
+            return LegJudgement(leg, "limb-threat", clti, "chronic limb-threatening ischaemia on record")
     abi = next((f for f in facts.abi if leg in f.legs()), None) if "abi-bands" in parts else None
     if abi is not None:
         if abi.value < bands["critical_below"]:
