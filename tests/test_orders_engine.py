@@ -1,6 +1,8 @@
 """The order pipeline end to end without HTTP: each rule in and out, at its boundaries."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from builders import ICD, NOW, SCT, abi, bundle, condition
@@ -142,7 +144,8 @@ def test_abi_bands_on_the_ordered_leg(run, value, indicator, variant_word):
 
 
 def test_abi_older_than_the_window_counts_as_none(run):
-    cards, _ = run(_compress([abi(0.5, "left", days=400), PAD]))
+    """An old ABI of 0.6 or more says nothing now (an old one < 0.6 is still evidence: tests below)."""
+    cards, _ = run(_compress([abi(0.7, "left", days=400), PAD]))
     card = _one(cards)
     assert card["indicator"] == "warning" and "No recent ABI" in card["summary"]
     (suggestion,) = card["suggestions"]
@@ -346,3 +349,33 @@ def test_compression_ischaemia_acute_limb_ischaemia_on_the_other_leg_is_out(run)
 def test_compression_ischaemia_acute_limb_ischaemia_past_its_window_is_out(run):
     """Older than the 14-day acute window (knowledge/arterial-red-flags.yaml): history, judged by its ABI."""
     assert run(_compress([condition(ICD, ALI, onset_days=20), abi(1.0, "left")]))[0] == []
+
+
+# --- an ABI < 0.6 older than the window is still arterial evidence -------------------------------
+
+def test_compression_ischaemia_old_severe_abi_on_the_leg_is_a_warning_naming_it(run):
+    old = abi(0.45, "left", days=400)
+    card = _one(run(_compress([old]))[0])
+    when = (NOW - timedelta(days=400)).date().isoformat()
+    assert card["indicator"] == "warning"
+    assert card["summary"] == f"ABI 0.45 on {when}: remeasure before compression (the left leg)"
+    assert card["suggestions"][0]["label"] == "Order a resting ankle-brachial index"
+
+
+def test_compression_ischaemia_old_severe_abi_the_last_old_one_counts(run):
+    """The last ABI on the leg is the one named: an old 0.45 followed by an old 0.95 is not severe."""
+    assert run(_compress([abi(0.45, "left", days=500), abi(0.95, "left", days=400)]))[0] == []
+
+
+def test_compression_ischaemia_old_severe_abi_superseded_by_a_recent_normal_one_is_out(run):
+    assert run(_compress([abi(0.45, "left", days=400), abi(0.95, "left", days=5)]))[0] == []
+
+
+def test_compression_ischaemia_old_moderate_abi_alone_is_out(run):
+    assert run(_compress([abi(0.7, "left", days=400)]))[0] == []
+
+
+def test_compression_ischaemia_old_severe_abi_on_the_other_leg_counts_as_arterial_disease(run):
+    """No other arterial disease or PAD risk on record: the old 0.45 on the left asks for an ABI on the right."""
+    card = _one(run(_compress([abi(0.45, "left", days=400)], body_site=RIGHT_LEG))[0])
+    assert card["indicator"] == "warning" and card["summary"].startswith("No recent ABI")

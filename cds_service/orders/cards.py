@@ -26,7 +26,8 @@ def _summary(text: str) -> str:
 
 
 def _values(alert: Alert) -> dict[str, str]:
-    abi = next((f for f in alert.facts if f.value is not None), None)
+    worst = [f for j in alert.per_leg if j.variant == alert.variant for f in j.facts]
+    abi = next((f for f in [*worst, *alert.facts] if f.value is not None), None)
     legs = tuple(j.leg for j in alert.per_leg if j.variant == alert.variant) or alert.legs
     return {
         "order": alert.order.label,

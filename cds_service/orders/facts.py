@@ -64,6 +64,7 @@ class PatientFacts:
     abi: list[Fact] = field(default_factory=list)  # within the window, newest first
     abi_too_old: list[Fact] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)
+    now: datetime | None = None
 
 
 def _code(concept: Any) -> str | None:
@@ -96,7 +97,7 @@ def _side(resource: dict, code_side: str | None, terminology: Terminology) -> st
 class _Reader:
     def __init__(self, knowledge: OrderKnowledge, terminology: Terminology, patient_id: str, now: datetime):
         self.k, self.t, self.patient_id, self.now = knowledge, terminology, patient_id, now
-        self.facts = PatientFacts()
+        self.facts = PatientFacts(now=now)
 
     def _subject_ok(self, resource: dict) -> bool:
         ref = (resource.get("subject") or {}).get("reference") if isinstance(resource.get("subject"), dict) else None

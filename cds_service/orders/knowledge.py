@@ -270,7 +270,7 @@ def load(base: Path, knowledge: Knowledge) -> OrderKnowledge:
         if card is not None:
             cards[card.topic] = card
     for topic, variants in {"cilostazol-heart-failure": {"current", "history"},
-                            "compression-ischaemia": {"limb-threat", "critical", "reduced", "noncompressible", "no-abi"},
+                            "compression-ischaemia": {"limb-threat", "critical", "reduced", "old-severe", "noncompressible", "no-abi"},
                             "compression-heart-failure": {"severe"}}.items():
         if topic not in cards:
             problems.append(f"cards/orders: no template for {topic}")
