@@ -379,3 +379,16 @@ def test_compression_ischaemia_old_severe_abi_on_the_other_leg_counts_as_arteria
     """No other arterial disease or PAD risk on record: the old 0.45 on the left asks for an ABI on the right."""
     card = _one(run(_compress([abi(0.45, "left", days=400)], body_site=RIGHT_LEG))[0])
     assert card["indicator"] == "warning" and card["summary"].startswith("No recent ABI")
+
+
+# --- heart failure coded outside I50 ---------------------------------------------------------------
+
+@pytest.mark.parametrize("code", ["I09.81", "I97.13", "I97.130", "I97.131"])
+def test_cilostazol_heart_failure_rheumatic_and_postprocedural_codes_are_critical(run, code):
+    card = _one(run(order_request([sandbox_medication()], [heart_failure(code)]))[0])
+    assert card["indicator"] == "critical" and card["source"]["topic"]["code"] == "cilostazol-heart-failure"
+
+
+@pytest.mark.parametrize("code", ["I09.8", "I97.1", "I97.19"])  # other rheumatic / postprocedural cardiac codes
+def test_cilostazol_heart_failure_neighbouring_codes_are_out(run, code):
+    assert run(order_request([sandbox_medication()], [heart_failure(code)]))[0] == []

@@ -18,9 +18,10 @@ ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 def test_icd_families_are_expanded_whole_and_nothing_else(order_knowledge):
     hf = {code for (system, code), entries in order_knowledge.codes.items()
           if system == ICD and any(e.code_set == "heart-failure" for e in entries)}
-    assert {"I50", "I50.1", "I50.9", "I50.84", "I50.814", "I11.0", "I13.0", "I13.2"} <= hf
-    assert not {c for c in hf if not c.startswith(("I50", "I11.0", "I13.0", "I13.2"))}
-    assert "I11.9" not in hf and "I13.10" not in hf
+    assert {"I50", "I50.1", "I50.9", "I50.84", "I50.814", "I11.0", "I13.0", "I13.2", "I09.81",
+            "I97.13", "I97.130", "I97.131"} <= hf
+    assert not {c for c in hf if not c.startswith(("I50", "I11.0", "I13.0", "I13.2", "I09.81", "I97.13"))}
+    assert "I11.9" not in hf and "I13.10" not in hf and "I97.1" not in hf and "I97.19" not in hf
 
 
 def test_every_listed_code_names_its_source(order_knowledge):
