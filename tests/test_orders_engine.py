@@ -392,3 +392,65 @@ def test_cilostazol_heart_failure_rheumatic_and_postprocedural_codes_are_critica
 @pytest.mark.parametrize("code", ["I09.8", "I97.1", "I97.19"])  # other rheumatic / postprocedural cardiac codes
 def test_cilostazol_heart_failure_neighbouring_codes_are_out(run, code):
     assert run(order_request([sandbox_medication()], [heart_failure(code)]))[0] == []
+
+
+# --- card facts: the trigger, the legs ordered, an ABI without a side ------------------------------
+
+BANDAGE = "Four layer compression bandaging for skin ulcer"
+
+
+def _day(days: float) -> str:
+    return (NOW - timedelta(days=days)).date().isoformat()
+
+
+def test_compression_ischaemia_critical_abi_card_text(run):
+    card = _one(run(_compress([abi(0.45, "left", days=10)]))[0])
+    assert card["summary"] == ("Compression contraindicated on the left leg: ABI 0.45 (below 0.60); vascular review "
+                               "before compression")
+    assert card["detail"].startswith(
+        f"{BANDAGE} is being ordered for the left leg, which has ABI 0.45 (below 0.60), measured {_day(10)}. An ABI "
+        "below 0.6 is severe PAD, a contraindication to compression (Rabe 2020): it can cause pressure necrosis.")
+    assert "urgent" not in (card["summary"] + card["detail"]).lower()
+    assert "both legs" not in card["detail"]
+
+
+def test_compression_ischaemia_both_legs_order_names_the_leg_and_the_other_legs_need(run):
+    card = _one(run(_compress([abi(0.45, "left", days=10), abi(1.0, "right")], body_site=None))[0])
+    assert card["summary"] == ("Compression contraindicated on the left leg: ABI 0.45 (below 0.60); vascular review "
+                               "before compression")
+    assert card["detail"].startswith(f"{BANDAGE} is being ordered for both legs; the left leg has ABI 0.45 "
+                                     f"(below 0.60), measured {_day(10)}.")
+    assert ("- This order covers both legs: the right leg may still need compression; place a new order for the "
+            "right leg alone.") in card["detail"]
+    assert card["suggestions"][0]["actions"][0]["type"] == "delete"  # the issue asks for it
+
+
+def test_compression_ischaemia_abi_without_side_says_side_not_recorded(run):
+    card = _one(run(_compress([abi(0.45, None, days=10)]))[0])
+    assert card["summary"] == ("Compression contraindicated on the left leg: ABI 0.45 (below 0.60, side not "
+                               "recorded); vascular review before compression")
+    assert f"- {_day(10)}: Ankle-brachial index, 0.45, side not recorded (" in card["detail"]
+    assert "- Left leg: ABI 0.45 (below 0.60, side not recorded)" in card["detail"]
+
+
+def test_compression_ischaemia_clti_card_names_clti_and_never_abi_not_on_file(run):
+    rest_pain = condition(ICD, "I70.222")  # native arteries of left leg with rest pain
+    card = _one(run(_compress([rest_pain, abi(0.9, "left")]))[0])
+    assert card["summary"] == ("Compression contraindicated on the left leg: chronic limb-threatening ischaemia on "
+                               "record; urgent vascular referral")
+    assert "not on file" not in card["summary"] + card["detail"]
+    assert "this service's rule, extrapolated from the severe PAD" in card["detail"]
+
+
+def test_compression_ischaemia_no_abi_on_either_leg(run):
+    card = _one(run(_compress([PAD], body_site=None))[0])
+    assert card["summary"] == "No recent ABI on either leg before bandaging: measure one first"
+    assert card["detail"].startswith(f"{BANDAGE} is being ordered for both legs, which both have no ABI within 365 "
+                                     "days.")
+    assert "other leg" not in card["detail"] and "may still need" not in card["detail"]
+
+
+def test_compression_ischaemia_side_named_by_the_code_is_not_repeated(run):
+    card = _one(run(_compress([PAD], body_site=RIGHT_LEG))[0])
+    assert "left leg, left leg" not in card["detail"]
+    assert card["summary"] == "No recent ABI on the right leg before bandaging: measure one first"

@@ -41,8 +41,11 @@ class Fact:
         parts = [f"{dates.show(self.date)}: {self.display}"]
         if self.value is not None:
             parts.append(f"{self.value:.2f}")
-        if self.side:
-            parts.append({"bilateral": "both legs"}.get(self.side, f"{self.side} leg"))
+        side = {"bilateral": "both legs"}.get(self.side or "", f"{self.side} leg")
+        if self.side and side not in self.display.lower():  # the code's own words may name the side already
+            parts.append(side)
+        elif not self.side and self.value is not None:
+            parts.append("side not recorded")  # an ABI with no side counts for both legs; never name one
         if self.certainty:
             parts.append(self.certainty)
         return "- " + ", ".join(parts) + f" ({self.reference})"

@@ -31,7 +31,8 @@ RULE_PARTS = {
 }
 SIGN_GROUPS = ("arterial_disease", "clti", "pad_risk", "abi")
 CODE_SETS = ("cilostazol", "heart-failure", "severe-heart-failure", "compression", "diabetes")
-PLACEHOLDERS = frozenset({"order", "condition", "leg", "abi", "abi_date", "kind", "trigger"})
+PLACEHOLDERS = frozenset({"order", "condition", "leg", "leg_any", "abi", "abi_date", "kind", "trigger", "ordered",
+                          "other"})
 _ICD = "icd10cm"
 
 
@@ -168,6 +169,9 @@ def _card(path: Path, problems: list[str]) -> OrderCard | None:
                 problems.append(f"{where}: variant {vid} suggests {sid!r}, which needs a label and a description")
             if sid != "delete" and (spec.get("resource") or {}).get("resourceType") != "ServiceRequest":
                 problems.append(f"{where}: suggestion {sid!r} must create a ServiceRequest")
+        both_legs = ((raw.get("suggestions") or {}).get("delete") or {}).get("both_legs")
+        if both_legs and {n for _, n, _, _ in string.Formatter().parse(both_legs) if n} - PLACEHOLDERS:
+            problems.append(f"{where}: suggestions.delete.both_legs uses unknown placeholders")
         variants[vid] = Variant(v["indicator"], v["summary"], v["lead"], tuple(v.get("consider") or ()), suggest)
     reasons = tuple(raw.get("override_reasons") or ())
     if not reasons or any(not r.get("code") or not r.get("display") for r in reasons):

@@ -100,20 +100,24 @@ def _leg(facts: PatientFacts, leg: str, knowledge: OrderKnowledge, parts: set[st
             return LegJudgement(leg, "limb-threat", clti, "chronic limb-threatening ischaemia on record")
     abi = next((f for f in facts.abi if leg in f.legs()), None) if "abi-bands" in parts else None
     if abi is not None:
+        unsided = ", side not recorded" if abi.side is None else ""
         if abi.value < bands["critical_below"]:
-            return LegJudgement(leg, "critical", [abi], f"ABI {abi.value:.2f} (< {bands['critical_below']:.2f})")
+            return LegJudgement(leg, "critical", [abi], f"ABI {abi.value:.2f} (below {bands['critical_below']:.2f}"
+                                                        f"{unsided})")
         if abi.value < bands["reduced_below"]:
-            return LegJudgement(leg, "reduced", [abi], f"ABI {abi.value:.2f} ({bands['critical_below']:.2f} to < "
-                                                         f"{bands['reduced_below']:.2f})")
+            return LegJudgement(leg, "reduced", [abi], f"ABI {abi.value:.2f} ({bands['critical_below']:.2f} to below "
+                                                       f"{bands['reduced_below']:.2f}{unsided})")
         if abi.value > bands["noncompressible_above"]:
-            return LegJudgement(leg, "noncompressible", [abi], f"ABI {abi.value:.2f} (> "
-                                                                 f"{bands['noncompressible_above']:.2f}, noncompressible)")
+            return LegJudgement(leg, "noncompressible", [abi], f"ABI {abi.value:.2f} (above "
+                                                               f"{bands['noncompressible_above']:.2f}, noncompressible"
+                                                               f"{unsided})")
         return None
     old_severe = _old_severe(facts, leg, knowledge) if "abi-bands" in parts else None
     if old_severe is not None:
         return LegJudgement(leg, "old-severe", [old_severe],
-                            f"last ABI {old_severe.value:.2f} on {dates.show(old_severe.date)} (< "
-                            f"{bands['critical_below']:.2f}), older than {int(bands['window_days'])} days")
+                            f"last ABI {old_severe.value:.2f} on {dates.show(old_severe.date)} (below "
+                            f"{bands['critical_below']:.2f}{', side not recorded' if old_severe.side is None else ''}"
+                            f"), older than {int(bands['window_days'])} days")
     any_old_severe = any(_old_severe(facts, other, knowledge) for other in LEGS)
     if "no-abi" in parts and (facts.arterial_disease or facts.pad_risk or any_old_severe):
         old = [f for f in facts.abi_too_old if leg in f.legs()]
