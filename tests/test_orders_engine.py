@@ -454,3 +454,34 @@ def test_compression_ischaemia_side_named_by_the_code_is_not_repeated(run):
     card = _one(run(_compress([PAD], body_site=RIGHT_LEG))[0])
     assert "left leg, left leg" not in card["detail"]
     assert card["summary"] == "No recent ABI on the right leg before bandaging: measure one first"
+
+
+# --- acute or decompensated heart failure, recent: severe for compression --------------------------
+
+@pytest.mark.parametrize("code", ["I50.21", "I50.23", "I50.31", "I50.33", "I50.41", "I50.43", "424404003"])
+def test_compression_heart_failure_recent_acute_is_severe(run, code):
+    cards, _ = run(_compress([heart_failure(code, onset_days=10), abi(1.0, "left")]))
+    card = _one(cards)
+    assert card["source"]["topic"]["code"] == "compression-heart-failure" and card["indicator"] == "warning"
+    assert "(acute, within 30 days)" in card["summary"] + card["detail"]
+
+
+@pytest.mark.parametrize("code,days", [("I50.43", 31), ("424404003", 45), ("I50.22", 5), ("I50.9", 5)])
+def test_compression_heart_failure_old_acute_or_chronic_is_out(run, code, days):
+    assert run(_compress([heart_failure(code, onset_days=days), abi(1.0, "left")]))[0] == []
+
+
+def test_compression_heart_failure_recent_acute_but_resolved_is_out(run):
+    assert run(_compress([heart_failure("I50.21", onset_days=10, clinical="resolved"), abi(1.0, "left")]))[0] == []
+
+
+def test_compression_heart_failure_undated_acute_is_out(run):
+    assert run(_compress([heart_failure("I50.21", onset_days=None), abi(1.0, "left")]))[0] == []
+
+
+def test_compression_heart_failure_acute_recorded_recently_with_an_old_onset_is_severe(run):
+    """The later of onset and recorded date: an acute-on-chronic code recorded last week counts."""
+    hf = heart_failure("I50.43", onset_days=700)
+    hf["recordedDate"] = (NOW - timedelta(days=7)).isoformat()
+    card = _one(run(_compress([hf, abi(1.0, "left")]))[0])
+    assert card["source"]["topic"]["code"] == "compression-heart-failure"

@@ -74,6 +74,8 @@ def _edit(base, change):
     (lambda r: r["code_sets"]["heart-failure"]["families"][0].update(code="I49"), "is not expanded"),
     (lambda r: r["signs"].update(clti=["no-such-sign"]), "signs.clti"),
     (lambda r: r["abi"].pop("window_days"), "abi needs window_days"),
+    (lambda r: r["code_sets"]["acute-heart-failure"].pop("window_days"), "acute-heart-failure needs window_days"),
+    (lambda r: r["code_sets"]["acute-heart-failure"].update(window_days=0), "acute-heart-failure needs window_days"),
     (lambda r: r["rules"]["compression-ischaemia"]["parts"]["clti"].update(needs=["nope"]), "must name prefetch keys"),
     (lambda r: r["rules"]["cilostazol-heart-failure"].pop("sources"), "needs its sources"),
     (lambda r: r["prefetch"]["abi"].update(resource="Patient"), "resource must be Condition or Observation"),

@@ -108,6 +108,13 @@ class _Reader:
             return True  # a search by patient answered it; absence is not another patient
         return isinstance(ref, str) and ref.rsplit("/", 1)[-1] == self.patient_id
 
+    def _recent_acute(self, onset: datetime | None, recorded: datetime | None) -> bool:
+        """An acute or decompensated heart failure counts as severe only while recent: the later of its onset
+        and its recorded date (either shows the episode was current then) within the window. An undated or
+        future-dated one cannot show it is recent (the same reading as an ABI's window)."""
+        known = [d for d in (onset, recorded) if d is not None and d <= self.now]
+        return bool(known) and dates.days_between(max(known), self.now) <= self.k.acute_heart_failure_days
+
     def condition(self, resource: dict) -> None:
         verification = _code(resource.get("verificationStatus"))
         if verification in EXCLUDED_VERIFICATION:
@@ -129,6 +136,11 @@ class _Reader:
                     (self.facts.heart_failure_history if history else self.facts.heart_failure).append(fact)
                 elif entry.code_set == "severe-heart-failure" and not history:
                     self.facts.severe_heart_failure.append(fact)
+                elif entry.code_set == "acute-heart-failure" and not history and self._recent_acute(
+                        date, dates.parse(resource.get("recordedDate"))):
+                    self.facts.severe_heart_failure.append(
+                        Fact(f"{clean_display(entry.display)} (acute, within "
+                             f"{self.k.acute_heart_failure_days} days)", ref, date, None, certainty))
                 elif entry.code_set == "diabetes" and not history:
                     self.facts.pad_risk.append(fact)
             concept = self.t.lookup(system, code)
