@@ -485,3 +485,16 @@ def test_compression_heart_failure_acute_recorded_recently_with_an_old_onset_is_
     hf["recordedDate"] = (NOW - timedelta(days=7)).isoformat()
     card = _one(run(_compress([hf, abi(1.0, "left")]))[0])
     assert card["source"]["topic"]["code"] == "compression-heart-failure"
+
+
+@pytest.mark.parametrize("code", ["82523003", "233924009", "703275009", "153941000119100"])
+def test_cilostazol_heart_failure_vsac_snomed_codes_added_after_comparison_are_critical(run, code):
+    """Codes of the VSAC Heart Failure value set (2.16.840.1.113883.3.526.3.376) that were missing before."""
+    card = _one(run(order_request([sandbox_medication()], [heart_failure(code)]))[0])
+    assert card["indicator"] == "critical"
+
+
+@pytest.mark.parametrize("code", ["153951000119103", "195114002", "74960003"])
+def test_compression_heart_failure_recent_acute_snomed_is_severe(run, code):
+    card = _one(run(_compress([heart_failure(code, onset_days=3), abi(1.0, "left")]))[0])
+    assert card["source"]["topic"]["code"] == "compression-heart-failure"
