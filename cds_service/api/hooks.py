@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, g
+from flask import Blueprint, g, request as http_request
 
-from .. import logs
+from .. import app_links, logs
 from ..engine import Stats
 from ..orders.engine import OrderStats
 from ..http import json_response, note, read_json, require_service
@@ -25,6 +25,10 @@ def call_service(service_id: str):
     note(hookInstance=request.hook_instance, service=service_id)
     fetcher = svc.fetcher_factory(request, client=g.get("client")) if svc.fetcher_factory else None
     result = engine.evaluate(body, request=request, fetcher=fetcher, stats=stats)
+    if not order_engine:  # the SMART app's links: patient-view cards only
+        base_url = svc.settings.public_base_url or http_request.host_url.rstrip("/")
+        app_links.add(result.response["cards"], settings=svc.settings, base_url=base_url, fhir_server=request.fhir_server,
+                      patient_id=request.patient_id, authorized=request.access_token is not None)
     if order_engine:
         note(**stats.log_fields())
     note(cards=len(result.response["cards"]), timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
