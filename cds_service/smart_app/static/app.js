@@ -80,7 +80,7 @@
     ]);
     const legs = LegSides.split([...observations, ...conditions], config);
     const holder = $("legs");
-    holder.replaceChildren(leg("right", legs.right, config), leg("left", legs.left, config));
+    holder.replaceChildren(leg("left", legs.left, config), leg("right", legs.right, config));  // the Questionnaire asks left first
     if (legs.none.length) {
       const box = document.createElement("div");
       box.className = "leg";
