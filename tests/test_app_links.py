@@ -87,3 +87,13 @@ def test_order_cards_get_no_app_link(client):
     body = order_request([sandbox_medication()], [heart_failure()], fhirServer=FHIR)
     cards = client.post(SERVICE + "-order-sign", json=body).get_json()["cards"]
     assert cards and all(link["url"].find("/app/") < 0 for c in cards for link in c.get("links", ()))
+
+
+def test_the_offer_to_ask_the_questions_links_to_the_app(client):
+    """Issue 21's card ("cause not yet clear: ask the questions") opens the app that asks them."""
+    body = hook_request(resources_for("leg-pain-ask-the-questions", PATIENT), answers=[], fhirServer=FHIR)
+    (card,) = client.post(SERVICE, json=body).get_json()["cards"]
+    assert card["source"]["topic"]["code"] == "leg-pain-questions" and card["indicator"] == "info"
+    assert [link["url"] for link in _links(card, "smart")] == ["http://localhost/app/launch"]
+    assert json.loads(_links(card, "smart")[0]["appContext"])["cards"][0]["topic"] == "leg-pain-questions"
+    assert len(_links(card, "absolute")) == 1
