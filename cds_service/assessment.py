@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
-from . import abi_reading, arterial_red_flags, dates, dvt_status, laterality
+from . import abi_reading, arterial_red_flags, dates, dvt_status, laterality, pain_severity
 from .findings import Finding
 from .terminology import Side
 from .rules import PATTERNS, Rules
@@ -55,6 +55,7 @@ class Assessment:
     exertional: bool
     done: dict[str, Finding]
     ordered: frozenset[str]
+    severe_pain: Finding | None = None  # a severe pain score on the day of a leg-pain finding (pain_severity)
 
     def raised(self) -> list[PatternAssessment]:
         return [p for p in self.patterns.values() if p.raised]
@@ -218,4 +219,4 @@ def assess(findings: list[Finding], rules: Rules, now: datetime) -> Assessment:
         for items in (pa.supporting, pa.contrary):
             items.sort(key=lambda e: (-e.weight, -(e.finding.date.timestamp() if e.finding.date else float("-inf"))))
     return Assessment(patterns=patterns, signs_present=present_signs, exertional=exertional,
-                      done=done, ordered=ordered)
+                      done=done, ordered=ordered, severe_pain=pain_severity.find(evidence, rules.severe_pain))

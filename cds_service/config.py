@@ -33,6 +33,9 @@ AuthMode = Literal["off", "required"]
 EnvName = Literal["development", "production"]
 T = TypeVar("T")
 _SAME = object()
+# FHIR servers the SMART app (/app/) may read and write in development: this machine on any port,
+# and the open (no-auth) R4 server of SMART Health IT that public sandboxes point at.
+DEFAULT_APP_FHIR_SERVERS = ("http://127.0.0.1:*", "http://localhost:*", "https://launch.smarthealthit.org/v/r4/fhir")
 
 
 # -- parsers: text of the variable -> value, or ConfigError naming the variable ---------------
@@ -110,6 +113,22 @@ def _log_level(name: str, value: str) -> str:
     return level
 
 
+def _text(name: str, value: str) -> str:
+    return value.strip()
+
+
+def _app_servers(name: str, value: str) -> tuple[str, ...]:
+    """Comma-separated base URLs (``:*`` for any port), or ``none``."""
+    from .smart_app.allowlist import server_problem
+    if value.strip().lower() == "none":
+        return ()
+    servers = tuple(s.strip().rstrip("/") for s in value.split(",") if s.strip())
+    for server in servers:
+        if (problem := server_problem(server)) is not None:
+            raise ConfigError(f"{name}: {problem}")
+    return servers
+
+
 def setting(env: str, default: T, parse: Callable[[str, str], T], doc: str, *, production: Any = _SAME,
             shown: str | None = None, shown_production: str | None = None) -> T:
     """Declare one ``CDS_*`` setting (a dataclass field carrying its own metadata)."""
@@ -166,6 +185,21 @@ class Settings:
     audit_log: bool = setting("CDS_AUDIT_LOG", False, _bool,
                               "log each card issued and each feedback item (ids and codes only)", shown_production="opt-in")
     log_level: str = setting("CDS_LOG_LEVEL", "INFO", _log_level, "log level")
+    app_fhir_servers: tuple[str, ...] = setting(
+        "CDS_APP_FHIR_SERVERS", DEFAULT_APP_FHIR_SERVERS, _app_servers,
+        "FHIR servers the SMART app (`/app/`) may be opened for and connect to (base URLs, `:*` for any port, path at "
+        "or below); also the app's Content-Security-Policy", production=(),
+        shown_production="`none`; entries must be https")
+    app_auth_servers: tuple[str, ...] = setting(
+        "CDS_APP_AUTH_SERVERS", (), _app_servers,
+        "authorization servers the app's page may connect to (the token endpoint), for the Content-Security-Policy",
+        shown="unset", shown_production="entries must be https")
+    app_open_link: bool = setting(
+        "CDS_APP_OPEN_LINK", True, _bool,
+        "cards of a request without `fhirAuthorization` also link to the app with the FHIR base and the patient as "
+        "query parameters (open servers, the sandbox)", production=False, shown_production="`false`; `true` refused")
+    app_client_id: str = setting("CDS_APP_CLIENT_ID", "leg-pain-claudication-app", _text,
+                                 "the app's SMART `client_id` as registered with the EHR")
     # not variables:
     service_id: str = "leg-pain-claudication"  # the one CDS service's id in discovery and its URL
     extra: Mapping[str, str] = field(default_factory=dict)  # room for tests and tools
@@ -213,6 +247,13 @@ def check_production(settings: Settings) -> None:
         return
     if settings.allow_sandbox:
         raise ConfigError("CDS_ALLOW_SANDBOX trusts a publicly known key: it is refused when CDS_ENV=production")
+    if settings.app_open_link:
+        raise ConfigError("CDS_APP_OPEN_LINK opens the app on a FHIR server without a launch: it is refused when "
+                          "CDS_ENV=production")
+    for server in (*settings.app_fhir_servers, *settings.app_auth_servers):
+        if not server.startswith("https://"):
+            raise ConfigError(f"CDS_APP_FHIR_SERVERS and CDS_APP_AUTH_SERVERS must be https URLs when "
+                              f"CDS_ENV=production, not {server!r}")
     if settings.auth != "required":
         return
     if not settings.public_base_url:

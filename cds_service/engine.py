@@ -65,6 +65,7 @@ class Stats:
     malformed: int = 0
     other_patient: int = 0
     duplicates: int = 0
+    unknown_codes: int = 0
     excluded: dict[str, int] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     fetched_keys: int = 0
@@ -167,7 +168,7 @@ class Engine:
         t2 = clock()
         resources = gathered.resources
         responses = [r for r in resources if isinstance(r, dict) and r.get("resourceType") == answers_mod.RESOURCE_TYPE]
-        intake = records.select(resources, self.knowledge.terminology, request.patient_id)
+        intake = records.select(resources, self.knowledge.terminology, request.patient_id, self.knowledge.gaps)
         extraction = findings_mod.extract(intake.records, self.knowledge.rules, self.knowledge.terminology, now)
         situation = self._answers(responses, intake, extraction.findings, request, now, gathered.keys, base_url)
         found = extraction.findings + (situation.reading.findings if situation else [])
@@ -186,6 +187,7 @@ class Engine:
             excluded.update({f"questionnaireresponse-{k}": v for k, v in situation.reading.skipped.items()})
         stats = Stats(timings_ms=timings, resources_seen=intake.seen, resources_used=len(intake.records),
                       malformed=intake.malformed, other_patient=intake.other_patient, duplicates=intake.duplicates,
+                      unknown_codes=intake.unknown_codes,
                       excluded=excluded, keys=gathered.keys, fetched_keys=gathered.fetched_keys)
         return Result(response={"cards": cards}, stats=stats)
 

@@ -14,7 +14,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FuturesTimeout
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import orjson
 import requests
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from .config import Settings
 from .errors import BadRequest
-from .prefetch import KeyResult, PrefetchKey, classify, fill
+from .prefetch import KeyResult, PrefetchKey, classify, search_url
 
 if TYPE_CHECKING:
     from .auth import VerifiedClient
@@ -168,7 +168,7 @@ class Fetcher:
         if given.state == "present":
             url = given.next_url
         else:
-            url = urljoin(self.fhir_server.rstrip("/") + "/", fill(key.template, self.context))
+            url = search_url(self.fhir_server, key, self.context)
         pages = 0
         seen: set[str] = set()
         try:

@@ -8,11 +8,11 @@ problem of a stage is reported at once, so a reviewer fixes them in one pass.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import arterial_red_flags, questionnaire as questionnaire_mod, rules as rules_mod, templates as templates_mod, \
-    terminology as terminology_mod
+from . import arterial_red_flags, families as families_mod, questionnaire as questionnaire_mod, rules as rules_mod, \
+    templates as templates_mod, terminology as terminology_mod
 from .documents import Document, Problem
 from .errors import KnowledgeError
 
@@ -26,10 +26,12 @@ class Knowledge:
     common: templates_mod.Common
     templates: dict[str, templates_mod.CardTemplate]
     questions: questionnaire_mod.Questions | None = None  # the seed's questions (knowledge/questionnaire.yaml)
+    gaps: families_mod.Gaps = field(default_factory=families_mod.Gaps)
 
 
 def load(base: Path) -> Knowledge:
-    """Load ``valuesets/``, ``knowledge/patterns.yaml``, ``knowledge/arterial-red-flags.yaml`` and ``cards/``."""
+    """Load ``valuesets/``, ``knowledge/patterns.yaml``, ``knowledge/arterial-red-flags.yaml``,
+    ``knowledge/icd10cm-families.yaml`` (its structure; the tabular check is ``cds-service check``'s) and ``cards/``."""
     problems: list[Problem] = []
     terminology: terminology_mod.Terminology | None = None
     try:
@@ -38,9 +40,11 @@ def load(base: Path) -> Knowledge:
         problems += exc.problems
     rules_doc, found = rules_mod.read(base / "knowledge" / "patterns.yaml")
     problems += found
+    families_data, found = families_mod.read(base)
+    problems += found
     common_doc, template_docs, found = templates_mod.read(base / "cards")
     problems += found
-    if problems or terminology is None or rules_doc is None or common_doc is None:
+    if problems or terminology is None or rules_doc is None or common_doc is None or families_data is None:
         raise KnowledgeError("broken knowledge files:", problems)
     problems = _cross_check(terminology, rules_doc, template_docs)
     if problems:
@@ -54,7 +58,7 @@ def load(base: Path) -> Knowledge:
     return Knowledge(terminology=terminology, rules=rules,
                      common=templates_mod.parse_common(common_doc.data),
                      templates={p: templates_mod.parse_template(d.data) for p, d in template_docs.items()},
-                     questions=questions)
+                     questions=questions, gaps=families_mod.Gaps.from_data(families_data))
 
 
 def _cross_check(terminology: terminology_mod.Terminology, rules_doc: Document,

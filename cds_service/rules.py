@@ -12,6 +12,7 @@ from typing import Any
 from . import documents
 from .documents import Document, Problem
 from .errors import RulesError
+from . import pain_severity
 
 __all__ = ["PATTERNS", "RESOURCE_TYPES", "RulesError", "Rules", "Sign", "Band", "Measurement", "Combination", "load", "parse"]
 
@@ -133,6 +134,7 @@ class Rules:
     strong_score: float
     arterial: Any = None  # arterial_red_flags.ArterialRules, attached by knowledge.load
     prefetch_keys: dict[str, ExtraPrefetchKey] = field(default_factory=dict)
+    severe_pain: Any = None  # pain_severity.SeverePain: the advisory line for severe pain, or None
     abi_reading: AbiReading | None = None
     dvt_status: DvtStatus | None = None
 
@@ -195,6 +197,7 @@ def parse(data: dict[str, Any]) -> Rules:
         laterality_signs=frozenset(data["laterality_signs"]),
         min_score=float(scoring["min_score"]), strong_score=float(scoring["strong_score"]),
         abi_reading=_abi_reading(data.get("abi_reading")), dvt_status=_dvt_status(data.get("dvt_status")),
+        severe_pain=pain_severity.build(data.get("severe_pain")),
         prefetch_keys={key: ExtraPrefetchKey(key=key, resource_type=spec["resource_type"], signs=tuple(spec["signs"]),
                                              reason=spec["reason"])
                        for key, spec in (data.get("prefetch_keys") or {}).items()})
@@ -251,6 +254,12 @@ def cross_check(doc: Document) -> list[Problem]:
         for key in ("new_symptoms", "chronic_venous"):
             for i, ref in enumerate(dvt[key]):
                 need(("dvt_status", key, i), ref)
+    severe = data.get("severe_pain")
+    if severe is not None:
+        if severe["sign"] not in signs or "Observation" not in (signs[severe["sign"]].get("read_from") or ()):
+            problems.append(doc.problem(("severe_pain", "sign"), f"{severe['sign']!r} is not a sign read from Observation"))
+        for i, ref in enumerate(severe["same_day_as"]):
+            need(("severe_pain", "same_day_as", i), ref)
     grouped: dict[str, str] = {}
     for key, spec in (data.get("prefetch_keys") or {}).items():
         for i, ref in enumerate(spec["signs"]):

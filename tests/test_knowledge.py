@@ -319,14 +319,21 @@ def test_every_key_of_a_sign_is_read_by_the_loader():
 RF = "knowledge/arterial-red-flags.yaml"
 
 
+def _ulcer_key(name: str = "ulcerConditions", type_key: str = "resource_type", sign: str = "foot-or-leg-ulcer",
+               reason: str = '"its own key"') -> str:
+    """A prefetch key of the pattern table's own, as the landed (now retired) ulcerConditions was."""
+    return f"prefetch_keys:\n  {name}:\n    {type_key}: Condition\n    signs: [{sign}]\n    reason: {reason}\n"
+
+
 @pytest.mark.parametrize("file,old,new,at,key,message", [
-    (PT, "    resource_type: Condition\n    signs: [foot-or-leg-ulcer]", "    resource_typ: Condition\n    signs: [foot-or-leg-ulcer]",
+    # prefetch_keys is empty since ulcerConditions was retired (#17): each case adds a key of its own
+    (PT, "prefetch_keys: {}\n", _ulcer_key(type_key="resource_typ"),
      "resource_typ:", "prefetch_keys.ulcerConditions.resource_typ", "unknown key"),
-    (PT, "  ulcerConditions:\n", "  conditions:\n", ("resource_type: Condition", -1), "prefetch_keys.conditions",
+    (PT, "prefetch_keys: {}\n", _ulcer_key(name="conditions"), ("resource_type: Condition", -1), "prefetch_keys.conditions",
      "not one of conditions, observations"),
-    (PT, "    signs: [foot-or-leg-ulcer]\n    reason: \"", "    signs: [foot-or-leg-ulcer]\n    reason: \" \"\n    x: \"",
-     "reason: \" \"", "prefetch_keys.ulcerConditions.reason", "non-blank"),
-    (PT, "    signs: [foot-or-leg-ulcer]", "    signs: [pallor-sign]", "signs: [pallor-sign]",
+    (PT, "prefetch_keys: {}\n", _ulcer_key(reason='" "'), "reason: \" \"", "prefetch_keys.ulcerConditions.reason",
+     "non-blank"),
+    (PT, "prefetch_keys: {}\n", _ulcer_key(sign="pallor-sign"), "signs: [pallor-sign]",
      "prefetch_keys.ulcerConditions.signs[0]", "is not a sign read from Condition"),
     (ART, '    reason: "Suspected acute limb ischaemia (decision support)"', '    reason: "  "', 'reason: "  "',
      "suggestions.emergent-vascular-referral.reason", "non-blank"),

@@ -19,9 +19,10 @@ ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 def test_icd_families_are_expanded_whole_and_nothing_else(order_knowledge):
     hf = {code for (system, code), entries in order_knowledge.codes.items()
           if system == ICD and any(e.code_set == "heart-failure" for e in entries)}
-    assert {"I50", "I50.1", "I50.9", "I50.84", "I50.814", "I11.0", "I13.0", "I13.2"} <= hf
-    assert not {c for c in hf if not c.startswith(("I50", "I11.0", "I13.0", "I13.2"))}
-    assert "I11.9" not in hf and "I13.10" not in hf
+    assert {"I50", "I50.1", "I50.9", "I50.84", "I50.814", "I11.0", "I13.0", "I13.2", "I09.81",
+            "I97.13", "I97.130", "I97.131"} <= hf
+    assert not {c for c in hf if not c.startswith(("I50", "I11.0", "I13.0", "I13.2", "I09.81", "I97.13"))}
+    assert "I11.9" not in hf and "I13.10" not in hf and "I97.1" not in hf and "I97.19" not in hf
 
 
 def test_every_listed_code_names_its_source(order_knowledge):
@@ -30,12 +31,14 @@ def test_every_listed_code_names_its_source(order_knowledge):
             assert entry.source and entry.display
 
 
-def test_prefetch_keys_are_optional_and_code_filtered(order_knowledge):
+def test_prefetch_keys_are_optional_and_code_filtered_or_read_by_patient(order_knowledge):
     keys = {k.key: k for k in order_knowledge.prefetch_keys}
-    assert set(keys) == {"heartFailure", "arterialConditions", "abi", "ulcerConditions", "procedures"}
+    assert set(keys) == {"heartFailure", "arterialConditions", "abi", "procedures"}
     assert not any(k.required for k in keys.values())
-    assert "I50.22" in keys["heartFailure"].params and "77194-9" in keys["abi"].params
-    assert "code=" in keys["arterialConditions"].params and "_count=" in keys["arterialConditions"].params
+    assert "77194-9" in keys["abi"].params
+    # read by patient and filtered locally: the code lists would be 1.2 to 4 KB (issue 17, tests/test_prefetch.py)
+    assert keys["arterialConditions"].params == "_count=200"
+    assert keys["heartFailure"].params == "_count=200"
 
 
 def test_the_expanded_families_match_the_rules_and_the_pinned_tabular():
@@ -74,6 +77,8 @@ def _edit(base, change):
     (lambda r: r["code_sets"]["heart-failure"]["families"][0].update(code="I49"), "is not expanded"),
     (lambda r: r["signs"].update(clti=["no-such-sign"]), "signs.clti"),
     (lambda r: r["abi"].pop("window_days"), "abi.window_days: window_days is required here"),
+    (lambda r: r["code_sets"]["acute-heart-failure"].pop("window_days"), r"code_sets.acute-heart-failure.window_days"),
+    (lambda r: r["code_sets"]["acute-heart-failure"].update(window_days=0), r"code_sets.acute-heart-failure.window_days"),
     (lambda r: r["rules"]["compression-ischaemia"]["parts"]["clti"].update(needs=["nope"]), "must name prefetch keys"),
     (lambda r: r["rules"]["cilostazol-heart-failure"].pop("sources"), "rules.cilostazol-heart-failure.sources: sources is required here"),
     (lambda r: r["prefetch"]["abi"].update(resource="Patient"), "prefetch.abi.resource: 'Patient' is not one of Condition, Observation"),
@@ -137,10 +142,10 @@ def _refusal(base, knowledge) -> str:
     ("  abi: {resource: Observation, signs: [abi], sort: -date, count: 50}", "  abi: [Observation]",
      r"knowledge/order-rules.yaml:\d+: prefetch.abi: .* is an array; expected mapping"),
     # a count that is no whole number
-    ("code_sets: [heart-failure], count: 100}", "code_sets: [heart-failure], count: 1.5}",
+    ("code_sets: [heart-failure, acute-heart-failure], count: 200}", "code_sets: [heart-failure, acute-heart-failure], count: 1.5}",
      r"prefetch.heartFailure.count: 1.5 is a number; expected integer"),
     # a prefetch key naming an unknown code set (cross-reference declared in the schema)
-    ("code_sets: [heart-failure], count: 100}", "code_sets: [heart-failur], count: 100}",
+    ("code_sets: [heart-failure, acute-heart-failure], count: 200}", "code_sets: [heart-failur, acute-heart-failure], count: 200}",
      r"prefetch.heartFailure.code_sets\[0\]: 'heart-failur' is not one of"),
     # an unknown system on a code
     ('{system: rxnorm, code: "21107"', '{system: rxnorms, code: "21107"',
@@ -148,6 +153,12 @@ def _refusal(base, knowledge) -> str:
     # a code written as a number
     ('{system: rxnorm, code: "21107"', "{system: rxnorm, code: 21107",
      r"code_sets.cilostazol.concepts\[0\].code: 21107 is an integer; expected string"),
+    # by_patient (#17) is a yes/no
+    ("heartFailure: {resource: Condition, by_patient: true", "heartFailure: {resource: Condition, by_patient: 1",
+     r"prefetch.heartFailure.by_patient: 1 is an integer; expected boolean"),
+    # a concept's reason (why a code outside the cited set belongs) is text
+    ('reason: "rheumatic heart failure', 'reason: 7, note: "rheumatic heart failure',
+     r"code_sets.heart-failure.concepts\[0\].reason: 7 is an integer; expected string"),
     # a key given twice (YAML would keep the last)
     ("  window_days: 365\n", "  window_days: 365\n  window_days: 30\n",
      r"knowledge/order-rules.yaml:\d+: abi.window_days: key 'window_days' given twice \(first on line \d+\)"),
@@ -225,3 +236,13 @@ def test_cds_service_check_refuses_a_broken_order_file(tmp_path, capsys):
 def _knowledge(base):
     from cds_service.knowledge import load as load_knowledge
     return load_knowledge(base)
+def test_by_patient_is_for_conditions_only(tmp_path):
+    from cds_service import knowledge as knowledge_mod
+    for name in ("valuesets", "knowledge", "cards", "questionnaires"):
+        shutil.copytree(REPO_ROOT / name, tmp_path / name)
+    path = tmp_path / "knowledge" / "order-rules.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "abi: {resource: Observation, signs: [abi]", "abi: {resource: Observation, by_patient: true, signs: [abi]"),
+        encoding="utf-8")
+    with pytest.raises(OrderKnowledgeError, match="by_patient is for Conditions only"):
+        load(tmp_path, knowledge_mod.load(tmp_path))
