@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from . import config as config_mod, cors, knowledge as knowledge_mod, logs
 from .api import discovery, feedback, health, hooks, metrics as metrics_api, openapi
 from .engine import Engine
+from .governance import Governance
 from .errors import CDSError, DatabaseUnavailable, Unauthorized, operation_outcome
 from .http import Services, json_response
 from .metrics import Metrics
@@ -38,13 +39,13 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
     settings = settings or config_mod.from_env()
     logs.configure(settings.log_level)
     knowledge = knowledge or knowledge_mod.load(settings.knowledge_dir)
-    engine = Engine(knowledge, settings)
     store = store or Store(settings.database_url)
     store.create_schema()
     if authenticator is None and settings.auth == "required":
         from .auth import Authenticator
         authenticator = Authenticator.from_settings(settings, store)
     metrics = Metrics()
+    engine = Engine(knowledge, settings, Governance(settings, knowledge, store, metrics))
     if fetcher_factory is None:
         from .fhir_client import FallbackFactory
         fetcher_factory = FallbackFactory(settings, metrics=metrics)

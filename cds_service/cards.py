@@ -7,7 +7,9 @@ Suggestions never repeat work already done (a recent result) or an order already
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Mapping
 
 import orjson
 
@@ -30,6 +32,23 @@ class CardContext:
     patient_id: str
     user_id: str | None = None
     incomplete: bool = False  # a prefetch key was read only in part
+    # suggestion key ("pattern/suggestion id") -> when this patient's clinician accepted it (snooze.py)
+    accepted: Mapping[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A card and what governance needs to know about it (never sent to the client)."""
+
+    card: dict
+    pattern: str
+    variant: Variant
+    listed: tuple[Finding, ...]  # every finding the card lists (or would, past the list's cap)
+    suggestions: Mapping[str, str]  # suggestion uuid -> suggestion key
+
+    @property
+    def key(self) -> str:
+        return f"{self.pattern}/{self.variant.id}"
 
 
 def _variant(template: CardTemplate, pa: PatternAssessment, assessment: Assessment) -> Variant:
@@ -98,8 +117,12 @@ def _finding_line(f: Finding, weight: float | None = None) -> str:
     return "- " + ", ".join(parts) + f" ({f.resource_type})"
 
 
+def _listable(items: list[Evidence]) -> list[Evidence]:
+    return [e for e in items if e.weight > 0 or e.finding.sign == "leg-pain"]
+
+
 def _lines(items: list[Evidence]) -> list[str]:
-    shown = [e for e in items if e.weight > 0 or e.finding.sign == "leg-pain"]
+    shown = _listable(items)
     lines = [_finding_line(e.finding) for e in shown[:_MAX_LISTED]]
     if len(shown) > _MAX_LISTED:
         lines.append(f"- and {len(shown) - _MAX_LISTED} more")
@@ -119,6 +142,10 @@ def _suggestions(template: CardTemplate, variant: Variant, assessment: Assessmen
             continue
         if set(s.skip_ordered) & assessment.ordered:
             already.append(f"{s.label}: not suggested, an order is already open.")
+            continue
+        accepted = ctx.accepted.get(f"{template.pattern}/{s.id}")
+        if accepted is not None:
+            already.append(f"{s.label}: not suggested, accepted here on {dates.show(accepted)}.")
             continue
         out.append(_suggestion(s, ctx, card_uuid, pa))
     return out, already
@@ -145,6 +172,11 @@ def _summary(text: str) -> str:
 
 
 def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> dict | None:
+    rendered = render_one(pa, assessment, knowledge, ctx)
+    return rendered.card if rendered is not None else None
+
+
+def render_one(pa: PatternAssessment, assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> Rendered | None:
     template = knowledge.templates[pa.pattern]
     common = knowledge.common
     variant = _variant(template, pa, assessment)
@@ -171,6 +203,7 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
         "overrideReasons": [
             {"code": r["code"], "system": common.override_system, "display": r["display"]} for r in common.override_reasons
         ],
+        "extension": {"knowledgeVersion": knowledge.version},
     }
     if template.source.get("url"):
         card["source"]["url"] = template.source["url"]
@@ -179,9 +212,21 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
         card["selectionBehavior"] = "at-most-one"
     if template.links:
         card["links"] = [{"label": link["label"], "url": link["url"], "type": "absolute"} for link in template.links]
-    return card
+    listed = tuple(e.finding for e in _listable(pa.supporting) + _listable(pa.contrary))
+    offered = {s["uuid"] for s in suggestions}
+    keys = {u: f"{template.pattern}/{sid}" for sid in variant.suggestions if (u := str(uuid.uuid5(card_uuid, sid))) in offered}
+    return Rendered(card=card, pattern=pa.pattern, variant=variant, listed=listed, suggestions=keys)
+
+
+def indicator_rank(card: dict) -> int:
+    return _INDICATOR_ORDER[card["indicator"]]
+
+
+def render_all(assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> list[Rendered]:
+    """Every raised pattern's card, critical first, then warning, then info."""
+    rendered = [r for pa in assessment.raised() if (r := render_one(pa, assessment, knowledge, ctx)) is not None]
+    return sorted(rendered, key=lambda r: indicator_rank(r.card))
 
 
 def render(assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> list[dict]:
-    cards = [c for pa in assessment.raised() if (c := render_card(pa, assessment, knowledge, ctx)) is not None]
-    return sorted(cards, key=lambda c: _INDICATOR_ORDER[c["indicator"]])
+    return [r.card for r in render_all(assessment, knowledge, ctx)]

@@ -1,7 +1,8 @@
 """The clinical pipeline for one hook request, without any web framework.
 
 request dict -> envelope checks -> prefetch resolution -> records -> findings -> assessment
--> cards. The HTTP layer and the ``cds-service evaluate`` command both call ``evaluate``.
+-> cards -> governance (switches, snooze, one info card, shadow mode; ``governance.py``).
+The HTTP layer and the ``cds-service evaluate`` command both call ``evaluate``.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Callable
 from . import assessment as assessment_mod, cards as cards_mod, findings as findings_mod, prefetch as prefetch_mod, records
 from .config import Settings
 from .errors import BadRequest, PayloadTooLarge, PreconditionFailed
+from .governance import SHOWN, Governance
 from .knowledge import Knowledge
 from .validation import require_valid, validator
 
@@ -46,6 +48,8 @@ class Stats:
     excluded: dict[str, int] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     fetched_keys: int = 0
+    withheld: dict[str, int] = field(default_factory=dict)  # governance status -> cards not returned
+    snooze_failed: bool = False  # a snooze lookup or record failed; the cards were shown regardless
 
     @property
     def incomplete(self) -> bool:
@@ -62,9 +66,10 @@ class Result:
 class Engine:
     """Holds the loaded knowledge and the prefetch keys derived from it; stateless per request."""
 
-    def __init__(self, knowledge: Knowledge, settings: Settings):
+    def __init__(self, knowledge: Knowledge, settings: Settings, governance: Governance | None = None):
         self.knowledge = knowledge
         self.settings = settings
+        self.governance = governance or Governance(settings, knowledge)
         self.prefetch_keys = prefetch_mod.keys(knowledge)
         self.prefetch_templates = prefetch_mod.templates(self.prefetch_keys)
         self._warm_up()
@@ -130,7 +135,8 @@ class Engine:
         return resources
 
     def evaluate(self, body, *, now: datetime | None = None, fetcher: Fetcher | None = None,
-                 request: HookRequest | None = None, stats: Stats | None = None) -> Result:
+                 request: HookRequest | None = None, stats: Stats | None = None, tenant: str | None = None) -> Result:
+        """``tenant`` is the calling client (its JWT issuer) when auth is on: part of whose patient a snooze is."""
         stats = stats or Stats()
         clock = time.perf_counter
         now = now or datetime.now(timezone.utc)
@@ -143,9 +149,16 @@ class Engine:
         extraction = findings_mod.extract(intake.records, self.knowledge.rules, self.knowledge.terminology, now)
         assessment = assessment_mod.assess(extraction.findings, self.knowledge.rules, now)
         t3 = clock()
+        subject, lookup = self.governance.prepare(tenant, request.fhir_server, request.patient_id, now)
         ctx = cards_mod.CardContext(hook_instance=request.hook_instance, patient_id=request.patient_id,
-                                    user_id=request.user_id, incomplete=stats.incomplete)
-        cards = cards_mod.render(assessment, self.knowledge, ctx)
+                                    user_id=request.user_id, incomplete=stats.incomplete, accepted=lookup.accepted)
+        decisions = self.governance.decide(cards_mod.render_all(assessment, self.knowledge, ctx), lookup)
+        recorded = self.governance.record(subject, decisions, now)
+        cards = [d.rendered.card for d in decisions if d.status == SHOWN]
+        for d in decisions:
+            if d.status != SHOWN:
+                stats.withheld[d.status] = stats.withheld.get(d.status, 0) + 1
+        stats.snooze_failed = lookup.failed or not recorded
         t4 = clock()
         stats.timings_ms.update(prefetch=(t2 - t1) * 1e3, evaluation=(t3 - t2) * 1e3, render=(t4 - t3) * 1e3)
         stats.resources_seen += intake.seen

@@ -5,6 +5,7 @@ message that names the file and the problem, never at request time.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,22 @@ class Knowledge:
     rules: rules_mod.Rules
     common: templates_mod.Common
     templates: dict[str, templates_mod.CardTemplate]
+    version: str = "unversioned"  # the newest heading of knowledge/CHANGELOG.md
+
+
+_VERSION_HEADING = re.compile(r"^## +(\S+)", re.M)
+
+
+def read_version(base: Path) -> str:
+    """The knowledge version: the first ``## `` heading of ``knowledge/CHANGELOG.md``."""
+    path = base / "knowledge" / "CHANGELOG.md"
+    try:
+        match = _VERSION_HEADING.search(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise KnowledgeError(f"{path} is not readable ({exc.strerror}); it names the knowledge version") from None
+    if match is None:
+        raise KnowledgeError(f"{path} has no '## <version>' heading")
+    return match.group(1)
 
 
 def load(base: Path) -> Knowledge:
@@ -29,6 +46,7 @@ def load(base: Path) -> Knowledge:
         terminology = terminology_mod.load(base / "valuesets")
         rules = rules_mod.load(base / "knowledge" / "patterns.yaml")
         common, templates = templates_mod.load(base / "cards")
+        version = read_version(base)
     except (terminology_mod.TerminologyError, rules_mod.RulesError, templates_mod.TemplateError) as exc:
         raise KnowledgeError(str(exc)) from None
     problems = []
@@ -49,4 +67,4 @@ def load(base: Path) -> Knowledge:
                     problems.append(f"card {template.pattern} suggestion {s.id}: unknown sign {ref!r}")
     if problems:
         raise KnowledgeError("knowledge files disagree:\n  " + "\n  ".join(problems))
-    return Knowledge(terminology=terminology, rules=rules, common=common, templates=templates)
+    return Knowledge(terminology=terminology, rules=rules, common=common, templates=templates, version=version)

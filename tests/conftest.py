@@ -11,6 +11,8 @@ from cds_service.engine import Engine
 from flask import Flask
 
 from builders import NOW
+
+TEST_SNOOZE_KEY = "tests-only snooze key, 32 characters or more"
 from helpers import CheckingClient, check_body
 
 # Every Flask app the tests create (also inside test modules) checks each response it gives.
@@ -24,7 +26,7 @@ def knowledge():
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path}/test.db", knowledge_dir=REPO_ROOT)
+    return Settings(database_url=f"sqlite:///{tmp_path}/test.db", knowledge_dir=REPO_ROOT, snooze_key=TEST_SNOOZE_KEY)
 
 
 @pytest.fixture

@@ -20,9 +20,12 @@ def call_service(service_id: str):
     stats = Stats()
     request = svc.engine.parse_request(body, stats)
     note(hookInstance=request.hook_instance, service=service_id)
-    fetcher = svc.fetcher_factory(request, client=g.get("client")) if svc.fetcher_factory else None
-    result = svc.engine.evaluate(body, request=request, fetcher=fetcher, stats=stats)
-    note(cards=len(result.response["cards"]), timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
+    client = g.get("client")
+    fetcher = svc.fetcher_factory(request, client=client) if svc.fetcher_factory else None
+    tenant = f"{client.iss}\x1f{client.tenant or ''}" if client is not None else None  # whose patient a snooze is
+    result = svc.engine.evaluate(body, request=request, fetcher=fetcher, stats=stats, tenant=tenant)
+    note(cards=len(result.response["cards"]), knowledge_version=svc.engine.knowledge.version, withheld=stats.withheld,
+         snooze_failed=stats.snooze_failed, timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
          resources=stats.resources_seen, used=stats.resources_used, malformed=stats.malformed,
          other_patient=stats.other_patient, duplicates=stats.duplicates, fetched_keys=stats.fetched_keys, keys=stats.keys)
     if svc.metrics:
