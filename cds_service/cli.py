@@ -17,10 +17,14 @@ def _serve(args) -> int:
 
     settings = config_mod.from_env()
     from . import knowledge
-    knowledge.load(settings.knowledge_dir)  # fail fast with a clear message before forking workers
+    loaded = knowledge.load(settings.knowledge_dir)  # fail fast with a clear message before forking workers
     if settings.auth == "required":
         from .auth import load_trusted_clients
         load_trusted_clients(settings)  # a bad or (in production) unsafe client file: one line, no worker started
+    from .governance import switched_off
+    from .snooze import load_key
+    switched_off(settings, loaded)  # a CDS_CARDS_OFF typo
+    load_key(settings)  # production without a snooze key
     from .store import Store
     store = Store(settings.database_url)
     store.create_schema()  # once, in the master, before the workers start

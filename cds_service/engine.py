@@ -150,17 +150,21 @@ class Engine:
         assessment = assessment_mod.assess(extraction.findings, self.knowledge.rules, now)
         t3 = clock()
         subject, lookup = self.governance.prepare(tenant, request.fhir_server, request.patient_id, now)
+        t4 = clock()
         ctx = cards_mod.CardContext(hook_instance=request.hook_instance, patient_id=request.patient_id,
                                     user_id=request.user_id, incomplete=stats.incomplete, accepted=lookup.accepted)
-        decisions = self.governance.decide(cards_mod.render_all(assessment, self.knowledge, ctx), lookup)
+        rendered = cards_mod.render_all(assessment, self.knowledge, ctx)
+        t5 = clock()
+        decisions = self.governance.decide(rendered, lookup)
         recorded = self.governance.record(subject, decisions, now)
         cards = [d.rendered.card for d in decisions if d.status == SHOWN]
         for d in decisions:
             if d.status != SHOWN:
                 stats.withheld[d.status] = stats.withheld.get(d.status, 0) + 1
         stats.snooze_failed = lookup.failed or not recorded
-        t4 = clock()
-        stats.timings_ms.update(prefetch=(t2 - t1) * 1e3, evaluation=(t3 - t2) * 1e3, render=(t4 - t3) * 1e3)
+        t6 = clock()
+        stats.timings_ms.update(prefetch=(t2 - t1) * 1e3, evaluation=(t3 - t2) * 1e3, render=(t5 - t4) * 1e3,
+                                governance=(t4 - t3 + t6 - t5) * 1e3)
         stats.resources_seen += intake.seen
         stats.resources_used = len(intake.records)
         stats.malformed += intake.malformed
