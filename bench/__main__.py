@@ -73,14 +73,14 @@ def main() -> None:
         server = load.Server(workers=2, threads=4)
         try:
             url = server.url + "/cds-services/leg-pain-claudication"
-            load.run_wrk(url, body_path, 4, 1 if args.quick else 2)  # warm-up
+            load.run_load(url, body_path, 4, 1 if args.quick else 2)  # warm-up
             rss_before = {pid: server.rss_mb(pid) for pid in server.worker_pids()}
-            load_rows = [load.run_wrk(url, body_path, c, 2 if args.quick else 10) for c in (1, 8, 32, 64)]
+            load_rows = [load.run_load(url, body_path, c, 2 if args.quick else 10) for c in (1, 8, 32, 64)]
             rss_after = {pid: (server.rss_mb(pid), server.rss_mb(pid, "VmHWM")) for pid in server.worker_pids()}
         finally:
             server.stop()
         lines += ["## HTTP load (typical patient)", "",
-                  f"`cds-service serve --workers 2 --threads 4` on 127.0.0.1, wrk (1 thread) posting the prefetch the "
+                  f"`cds-service serve --workers 2 --threads 4` on 127.0.0.1, the Python load generator in bench/load.py (one process, one keep-alive connection per client, on the same machine) posting the prefetch the "
                   f"service's own templates return for the largest synthetic patient ({body_path.stat().st_size:,} bytes), "
                   f"{2 if args.quick else 10} s per level.", "",
                   "| clients | requests/s | p50 | p95 | p99 | requests | errors |", "|---:|---:|---:|---:|---:|---:|---:|"]

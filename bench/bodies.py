@@ -11,8 +11,8 @@ import orjson
 
 from cds_service import localsearch
 from cds_service.config import REPO_ROOT
+from tests import synthetic
 
-SYNTHETIC = REPO_ROOT.parent / "shared" / "data" / "synthea-r4-diabetic-neuropathy"
 EXAMPLES = REPO_ROOT / "examples"
 PATIENT = "bench-patient"
 KEYS = {"Condition": "conditions", "Observation": "observations", "Procedure": "procedures",
@@ -27,8 +27,8 @@ def resource_pool() -> tuple[dict, ...]:
         body = json.loads(path.read_text())
         for value in body["prefetch"].values():
             pool.extend(e["resource"] for e in (value or {}).get("entry", ()))
-    for path in sorted(SYNTHETIC.glob("*.json")):
-        _, resources = localsearch.patient_resources(json.loads(path.read_text()))
+    for path in synthetic.PATIENT_FILES:
+        _, resources = localsearch.patient_resources(synthetic.load(path))
         pool.extend(r for r in resources if r["resourceType"] in KEYS)
     return tuple(pool)
 
@@ -51,8 +51,7 @@ def prefetch_body(size: int) -> bytes:
 
 def typical_body(engine) -> bytes:
     """What the service's own templates return for the largest synthetic patient."""
-    largest = max(SYNTHETIC.glob("*.json"), key=lambda p: p.stat().st_size)
-    patient_id, resources = localsearch.patient_resources(json.loads(largest.read_text()))
+    patient_id, resources = localsearch.patient_resources(synthetic.load(synthetic.largest()))
     prefetch = localsearch.prefetch_for(resources, engine.prefetch_templates, patient_id)
     return orjson.dumps({"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
                          "context": {"userId": "Practitioner/bench", "patientId": patient_id}, "prefetch": prefetch})

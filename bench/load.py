@@ -1,7 +1,13 @@
-"""HTTP load against `cds-service serve` on 127.0.0.1 with wrk (Debian): throughput, p50/p95/p99, errors, RSS."""
+"""HTTP load against `cds-service serve` on 127.0.0.1: throughput, p50/p95/p99, errors, RSS.
+
+The load generator is plain Python (asyncio, one keep-alive connection per client, the request
+bytes built once), so `make bench` needs no system package and no root. It runs in one process on
+the same machine as the server and takes CPU from it: figures are comparable between runs on one
+machine, not an upper bound of the service.
+"""
 from __future__ import annotations
 
-import json
+import asyncio
 import os
 import shutil
 import signal
@@ -12,20 +18,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
-
-LUA = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = io.open("%s", "rb"); wrk.body = f:read("*a"); f:close()
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('RESULT {"requests": %%d, "duration_us": %%d, "socket_errors": %%d, "non2xx": %%d, "p50": %%d, "p95": %%d, "p99": %%d}\\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
-end
-"""
 
 
 @dataclass
@@ -92,21 +87,69 @@ class Server:
         return code
 
 
-def wrk_available() -> str:
-    found = shutil.which("wrk")
-    if not found:
-        raise RuntimeError("wrk is not installed: `make bench` installs Debian's wrk package")
-    return found
+def _percentile(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile of an already sorted list (0 when nothing was measured)."""
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
-def run_wrk(url: str, body_path: Path, concurrency: int, seconds: int) -> LoadRow:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA % body_path)
-    out = subprocess.run([wrk_available(), "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "5s", "-s", script.name,
-                          url], capture_output=True, text=True, timeout=seconds + 30)
-    os.unlink(script.name)
-    line = next(l for l in out.stdout.splitlines() if l.startswith("RESULT "))
-    r = json.loads(line[len("RESULT "):])
-    return LoadRow(concurrency=concurrency, rps=r["requests"] / (r["duration_us"] / 1e6), p50_ms=r["p50"] / 1000,
-                   p95_ms=r["p95"] / 1000, p99_ms=r["p99"] / 1000, requests=r["requests"],
-                   errors=r["socket_errors"] + r["non2xx"])
+async def _client(host: str, port: int, request: bytes, stop_at: float, timeout: float, latencies: list[float],
+                  counts: dict) -> None:
+    """One client: send the request on a keep-alive connection, read the whole answer (the service always
+    sends Content-Length), repeat until stop_at. A refused, reset or stalled connection counts as an error
+    and is opened again."""
+    reader = writer = None
+    loop = asyncio.get_running_loop()
+    while loop.time() < stop_at:
+        try:
+            if writer is None:
+                reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+            started = time.perf_counter()
+            writer.write(request)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+            status = int(head.split(b" ", 2)[1])
+            length, close = 0, False
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+                elif name.strip().lower() == b"connection" and value.strip().lower() == b"close":
+                    close = True
+            await asyncio.wait_for(reader.readexactly(length), timeout)
+            latencies.append(time.perf_counter() - started)
+            counts["requests"] += 1
+            if not 200 <= status < 300:
+                counts["errors"] += 1
+            if close:
+                writer.close()
+                writer = None
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            counts["errors"] += 1
+            if writer is not None:
+                writer.close()
+            writer = None
+    if writer is not None:
+        writer.close()
+
+
+async def _load(url: str, body: bytes, concurrency: int, seconds: float, timeout: float) -> tuple[list[float], dict, float]:
+    parts = urlsplit(url)
+    request = (f"POST {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n").encode() + body
+    latencies: list[float] = []
+    counts = {"requests": 0, "errors": 0}
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.gather(*(_client(parts.hostname, parts.port, request, started + seconds, timeout, latencies, counts)
+                           for _ in range(concurrency)))
+    return latencies, counts, loop.time() - started
+
+
+def run_load(url: str, body_path: Path, concurrency: int, seconds: float, timeout: float = 5.0) -> LoadRow:
+    """`concurrency` clients posting the body back to back for `seconds`; latency per completed request."""
+    latencies, counts, elapsed = asyncio.run(_load(url, body_path.read_bytes(), concurrency, seconds, timeout))
+    latencies.sort()
+    return LoadRow(concurrency=concurrency, rps=counts["requests"] / elapsed, p50_ms=_percentile(latencies, 50) * 1000,
+                   p95_ms=_percentile(latencies, 95) * 1000, p99_ms=_percentile(latencies, 99) * 1000,
+                   requests=counts["requests"], errors=counts["errors"])

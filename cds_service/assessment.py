@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from . import dates, laterality
+from . import arterial_red_flags, dates, laterality
 from .findings import Finding
 from .rules import PATTERNS, Rules
 
@@ -135,6 +135,7 @@ def assess(findings: list[Finding], rules: Rules, now: datetime) -> Assessment:
     base = _supersede([f for f in evidence if not rules.signs[f.sign].measurement])
     derived = abi + _laterality(base, rules)
     derived += _combinations(base, rules, now)
+    derived += arterial_red_flags.derive(base + derived + list(done.values()), evidence, rules, now)
     usable = [f for f in base + derived if f.certainty != "preliminary" or rules.signs[f.sign].red_flag]
     present_signs = frozenset(f.sign for f in usable if f.present)
     exertional = any(rules.signs[s].exertional for s in present_signs)

@@ -87,6 +87,8 @@ def _placeholders(pa: PatternAssessment, assessment: Assessment, variant: Varian
     where = _where(pa.side, pa.site)
     if abi is not None and "signs_any" in variant.when and abi.side and abi.side != pa.side:
         where = _where(abi.side, "leg")  # the summary names the leg the ABI was measured on
+    flag = _flag_shown(pa, variant)
+    flag_where = _where(flag.side, flag.site) if flag is not None else where
     strongest = next((e.finding.display for e in pa.supporting if e.weight > 0 and e.finding.present), "Finding")
     return {
         "where": where,
@@ -95,7 +97,15 @@ def _placeholders(pa: PatternAssessment, assessment: Assessment, variant: Varian
         "abi_leg": f"{abi.side} leg" if abi is not None and abi.side else "leg",
         "red_flag": pa.red_flags[0].display if pa.red_flags else "Red flag",
         "finding": strongest[:1].upper() + strongest[1:],
+        "flag_where": flag_where,
+        "flag_where_lower": flag_where.lower(),
     }
+
+
+def _flag_shown(pa: PatternAssessment, variant: Variant) -> Finding | None:
+    """The red flag the variant is about: its leg is the one the summary names."""
+    wanted = set(variant.when.get("red_flags_any", ()))
+    return next((f for f in pa.red_flags if f.sign in wanted), None)
 
 
 def _finding_line(f: Finding, weight: float | None = None) -> str:
@@ -156,7 +166,8 @@ def _suggestion(s: Suggestion, ctx: CardContext, card_uuid: uuid.UUID, pa: Patte
     resource["subject"] = {"reference": f"Patient/{ctx.patient_id}"}
     if ctx.user_id and ctx.user_id.split("/", 1)[0] in ("Practitioner", "PractitionerRole"):
         resource["requester"] = {"reference": ctx.user_id}
-    resource["reasonCode"] = [{"text": f"Findings consistent with {pa.pattern.replace('-', ' ')} (decision support)"}]
+    reason = s.reason or f"Findings consistent with {pa.pattern.replace('-', ' ')} (decision support)"
+    resource["reasonCode"] = [{"text": reason}]
     return {
         "label": s.label,
         "uuid": str(uuid.uuid5(card_uuid, s.id)),

@@ -6,10 +6,10 @@ message that names the file and the problem, never at request time.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import rules as rules_mod, templates as templates_mod, terminology as terminology_mod
+from . import arterial_red_flags, rules as rules_mod, templates as templates_mod, terminology as terminology_mod
 
 
 class KnowledgeError(ValueError):
@@ -41,13 +41,15 @@ def read_version(base: Path) -> str:
 
 
 def load(base: Path) -> Knowledge:
-    """Load ``valuesets/``, ``knowledge/patterns.yaml`` and ``cards/`` under ``base``."""
+    """Load ``valuesets/``, ``knowledge/patterns.yaml``, ``knowledge/arterial-red-flags.yaml`` and ``cards/``."""
     try:
         terminology = terminology_mod.load(base / "valuesets")
         rules = rules_mod.load(base / "knowledge" / "patterns.yaml")
+        rules = replace(rules, arterial=arterial_red_flags.load(base / "knowledge" / "arterial-red-flags.yaml", rules))
         common, templates = templates_mod.load(base / "cards")
         version = read_version(base)
-    except (terminology_mod.TerminologyError, rules_mod.RulesError, templates_mod.TemplateError) as exc:
+    except (terminology_mod.TerminologyError, rules_mod.RulesError, templates_mod.TemplateError,
+            arterial_red_flags.ArterialRulesError) as exc:
         raise KnowledgeError(str(exc)) from None
     problems = []
     coded = terminology.signs

@@ -32,14 +32,25 @@ class KeyResult:
     reason: str | None = None
 
 
-def _codes(knowledge: Knowledge, resource_type: str) -> str:
-    signs = {s.id for s in knowledge.rules.signs.values() if resource_type in s.read_from}
+def _codes(knowledge: Knowledge, resource_type: str, only: tuple[str, ...] | None = None) -> str:
+    """The codes of the signs read from this resource type: those named in ``only``, or else those
+    without an extra prefetch key of their own."""
+    extra = {s for k in knowledge.rules.prefetch_keys.values() if k.resource_type == resource_type for s in k.signs}
+    signs = {s.id for s in knowledge.rules.signs.values() if resource_type in s.read_from
+             and (s.id in only if only is not None else s.id not in extra)}
     codes = sorted({c.code for c in knowledge.terminology.codes_for(frozenset(signs))})
     return ",".join(codes)
 
 
 def keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
-    """The four prefetch keys: evidence (Conditions, Observations) is required, work done is optional."""
+    """The four prefetch keys: evidence (Conditions, Observations) is required, work done is optional;
+    then the optional extra keys of the pattern table (``prefetch_keys``), which keep each search short."""
+    return base_keys(knowledge) + tuple(
+        PrefetchKey(k.key, k.resource_type, f"code={_codes(knowledge, k.resource_type, k.signs)}&_count=200", False)
+        for k in knowledge.rules.prefetch_keys.values())
+
+
+def base_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
     return (
         PrefetchKey("conditions", "Condition", f"code={_codes(knowledge, 'Condition')}&_count=200", True),
         PrefetchKey("observations", "Observation", f"code={_codes(knowledge, 'Observation')}&_sort=-date&_count=200", True),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -83,6 +84,18 @@ class Combination:
 
 
 @dataclass(frozen=True)
+class ExtraPrefetchKey:
+    """An optional prefetch key of its own for some signs, so that no one search lists too many codes."""
+    key: str
+    resource_type: str
+    signs: tuple[str, ...]
+    reason: str
+
+
+BASE_PREFETCH_KEYS = frozenset({"conditions", "observations", "procedures", "serviceRequests"})
+
+
+@dataclass(frozen=True)
 class Rules:
     patterns: dict[str, dict]
     signs: dict[str, Sign]
@@ -91,6 +104,8 @@ class Rules:
     laterality_signs: frozenset[str]
     min_score: float
     strong_score: float
+    arterial: Any = None  # arterial_red_flags.ArterialRules, attached by knowledge.load
+    prefetch_keys: dict[str, ExtraPrefetchKey] = field(default_factory=dict)
 
     def red_flags(self) -> dict[str, Sign]:
         return {k: s for k, s in self.signs.items() if s.red_flag}
@@ -170,9 +185,10 @@ def parse(data: dict) -> Rules:
     }
     laterality = frozenset(data.get("laterality_signs") or ())
     scoring = data.get("scoring") or {}
+    extra_keys = _prefetch_keys(data.get("prefetch_keys") or {}, signs, problems)
     rules = Rules(patterns=patterns, signs=signs, measurements=measurements, combinations=combinations,
                   laterality_signs=laterality, min_score=float(scoring.get("min_score", 3)),
-                  strong_score=float(scoring.get("strong_score", 6)))
+                  strong_score=float(scoring.get("strong_score", 6)), prefetch_keys=extra_keys)
     # cross references
     for sign in signs.values():
         for ref in (sign.history_sign, sign.measurement):
@@ -197,6 +213,37 @@ def parse(data: dict) -> Rules:
     if problems:
         raise RulesError("broken pattern table:\n  " + "\n  ".join(problems))
     return rules
+
+
+def _prefetch_keys(raw: dict, signs: dict[str, Sign], problems: list[str]) -> dict[str, ExtraPrefetchKey]:
+    out: dict[str, ExtraPrefetchKey] = {}
+    if not isinstance(raw, dict):
+        problems.append("prefetch_keys must be a mapping")
+        return out
+    grouped: set[str] = set()
+    for key, spec in raw.items():
+        where = f"prefetch_keys.{key}"
+        if not isinstance(spec, dict):
+            problems.append(f"{where}: must be a mapping")
+            continue
+        if key in BASE_PREFETCH_KEYS or not isinstance(key, str) or not key.isidentifier():
+            problems.append(f"{where}: must be a new key name (letters and digits), not one of {sorted(BASE_PREFETCH_KEYS)}")
+        rtype = spec.get("resource_type")
+        if rtype not in RESOURCE_TYPES:
+            problems.append(f"{where}.resource_type: {rtype!r} is not one of {sorted(RESOURCE_TYPES)}")
+        if not spec.get("reason"):
+            problems.append(f"{where}.reason is required")
+        members = tuple(spec.get("signs") or ())
+        if not members:
+            problems.append(f"{where}.signs is empty")
+        for sign in members:
+            if sign not in signs or rtype not in signs[sign].read_from:
+                problems.append(f"{where}.signs: {sign!r} is not a sign read from {rtype}")
+            if sign in grouped:
+                problems.append(f"{where}.signs: {sign!r} already has a prefetch key")
+            grouped.add(sign)
+        out[key] = ExtraPrefetchKey(key=key, resource_type=rtype, signs=members, reason=spec.get("reason", ""))
+    return out
 
 
 def load(path: Path) -> Rules:

@@ -15,7 +15,7 @@ import yaml
 from .rules import PATTERNS
 
 INDICATORS = ("info", "warning", "critical")
-PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "finding"})  # see cards._placeholders
+PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "finding", "flag_where", "flag_where_lower"})  # see cards._placeholders
 _WHEN_KEYS = frozenset({"red_flags_any", "signs_any", "exertional"})
 
 
@@ -31,6 +31,7 @@ class Suggestion:
     skip_recent: tuple[str, ...] = ()
     skip_ordered: tuple[str, ...] = ()
     when_signs_any: tuple[str, ...] = ()
+    reason: str | None = None  # the order's reasonCode text; default names the pattern
     resource_json: bytes = b""  # the resource serialised once at load; each card decodes a fresh copy
 
 
@@ -128,11 +129,14 @@ def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | 
             problems.append(f"{name}.suggestions.{sid}: resource must be a ServiceRequest with a code")
         if not s.get("label"):
             problems.append(f"{name}.suggestions.{sid}: label is required")
+        if "reason" in s and not (isinstance(s["reason"], str) and s["reason"].strip()):
+            problems.append(f"{name}.suggestions.{sid}: reason must be non-empty text (the order's reasonCode)")
         skip = s.get("skip_if") or {}
         suggestions[sid] = Suggestion(id=sid, label=s.get("label", ""), resource=resource,
                                       skip_recent=tuple(skip.get("recent") or ()),
                                       skip_ordered=tuple(skip.get("ordered") or ()),
                                       when_signs_any=tuple(s.get("when_signs_any") or ()),
+                                      reason=s.get("reason"),
                                       resource_json=orjson.dumps(resource))
     variants = []
     for i, v in enumerate(raw.get("variants") or ()):

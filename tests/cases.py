@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from builders import ICD, SCT, abi, condition, observation
 
+# "Left dorsalis pedis absent" recorded as absent: the pulse was felt (it makes the later loss new).
+PULSE_PRESENT = {"valueCodeableConcept": {"coding": [{"system": SCT, "code": "2667000", "display": "Absent"}]}}
 LEFT_CALF = [{"coding": [{"system": SCT, "code": "53840002:272741003=7771000", "display": "Calf, left"}]}]
 
 # name -> (resources maker, [(expected topic, expected indicator)])
@@ -18,7 +20,8 @@ CASES = {
         lambda: [condition(ICD, "I70.211"), abi(1.52, "right")],
         [("arterial-claudication", "warning")]),
     "arterial-acute-limb-ischaemia": (
-        lambda: [observation(SCT, "163121008", days=0.5), observation(SCT, "398979000", days=0.5, text="pale left foot")],
+        lambda: [observation(SCT, "163121008", days=40, value=PULSE_PRESENT), observation(SCT, "163121008", days=0.5),
+                 observation(SCT, "398979000", days=0.5, text="pale left foot")],
         [("arterial-claudication", "critical")]),
     "venous-dvt-swelling": (
         lambda: [condition(ICD, "I82.402", onset_days=5), observation(SCT, "102572006", days=2, text="left leg swelling")],

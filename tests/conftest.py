@@ -11,9 +11,12 @@ from cds_service.engine import Engine
 from flask import Flask
 
 from builders import NOW
+from ci_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 - CI=true: a skip fails
+from helpers import CheckingClient, check_body
 
 TEST_SNOOZE_KEY = "tests-only snooze key, 32 characters or more"
-from helpers import CheckingClient, check_body
+
+pytest_plugins = ["pytester"]  # tests/test_ci_skips.py runs small inner suites
 
 # Every Flask app the tests create (also inside test modules) checks each response it gives.
 Flask.test_client_class = CheckingClient
@@ -56,7 +59,10 @@ def client(app):
 
 @pytest.fixture(scope="session")
 def postgres_url():
-    from pg import postgres_server
+    from pg import postgres_server, unavailable
+    missing = unavailable()
+    if missing:
+        pytest.skip(missing)
     with postgres_server() as url:
         yield url
 

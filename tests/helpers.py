@@ -3,11 +3,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from cds_service.config import REPO_ROOT
 from cds_service.validation import validator
-
-SHARED = REPO_ROOT.parent / "shared"
-SYNTHETIC = SHARED / "data" / "synthea-r4-diabetic-neuropathy"
 
 
 def check_body(body: dict) -> None:

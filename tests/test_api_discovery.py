@@ -16,7 +16,9 @@ def test_discovery_lists_one_patient_view_service(client):
     assert service["id"] == "leg-pain-claudication"
     for key in ("title", "description", "usageRequirements"):
         assert service[key]
-    assert set(service["prefetch"]) == {"conditions", "observations", "procedures", "serviceRequests"}
+    assert set(service["prefetch"]) == {"conditions", "observations", "procedures", "serviceRequests", "ulcerConditions"}
+    assert "L97.529" in service["prefetch"]["ulcerConditions"] and "L97.529" not in service["prefetch"]["conditions"]
+    assert "ulcerConditions" in service["usageRequirements"]
 
 
 def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowledge):

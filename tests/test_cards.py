@@ -9,7 +9,8 @@ from cds_service import cards
 def test_every_summary_template_fits_with_long_values(knowledge):
     long_values = {"where": "Bilateral posterior tibial", "where_lower": "bilateral posterior tibial", "abi": "0.72",
                    "abi_leg": "right leg", "red_flag": "Acute deep vein thrombosis of lower limb with phlegmasia",
-                   "finding": "Polyneuropathy due to type 2 diabetes mellitus"}
+                   "finding": "Polyneuropathy due to type 2 diabetes mellitus",
+                   "flag_where": "Bilateral posterior tibial", "flag_where_lower": "bilateral posterior tibial"}
     for template in knowledge.templates.values():
         for variant in template.variants:
             used = {n for _, n, _, _ in string.Formatter().parse(variant.summary) if n}
@@ -33,3 +34,17 @@ def test_card_wording_is_advisory(knowledge):
             text = " ".join([variant.summary, variant.lead, *variant.consider]).lower()
             assert "diagnosis of" not in text and "diagnosed with" not in text
             assert any(word in text for word in ("consistent with", "consider", "possible", "recorded", "on record"))
+
+
+def test_a_suggestion_reason_must_be_text():
+    from cds_service import templates
+    raw = {"pattern": "arterial-claudication", "source": {"label": "x"},
+           "suggestions": {"s": {"label": "L", "reason": "", "resource": {"resourceType": "ServiceRequest", "code": {"text": "t"}}}},
+           "variants": [{"when": {}, "indicator": "info", "summary": "{flag_where}", "suggestions": ["s"]}]}
+    problems: list[str] = []
+    templates.parse_template("t", raw, problems)
+    assert problems == ["t.suggestions.s: reason must be non-empty text (the order's reasonCode)"]
+    raw["suggestions"]["s"]["reason"] = "Suspected acute limb ischaemia (decision support)"
+    problems.clear()
+    templates.parse_template("t", raw, problems)
+    assert problems == []  # flag_where is a known placeholder

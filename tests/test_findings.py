@@ -12,7 +12,7 @@ def extract(knowledge, resources):
 
 def test_condition_becomes_a_dated_sided_finding(knowledge):
     (f,) = extract(knowledge, [condition(ICD, "I70.212", onset_days=40)]).findings
-    assert (f.sign, f.present, f.side, f.resource_type) == ("intermittent-claudication", True, "left", "Condition")
+    assert (f.sign, f.present, f.side, f.resource_type) == ("atherosclerotic-claudication", True, "left", "Condition")
     assert abs((NOW - f.date).days - 40) <= 1
 
 

@@ -8,7 +8,7 @@ from cds_service.app import create_app
 from cds_service.config import ConfigError, from_env
 from cds_service.store import card_log_table, snooze_memory_table
 
-from builders import ICD, SCT, abi, condition, hook_request, observation
+from builders import ICD, SCT, abi, condition, hook_request
 from helpers import by_topic
 
 URL = "/cds-services/leg-pain-claudication"
@@ -16,7 +16,7 @@ LEFT_CALF = [{"coding": [{"system": SCT, "code": "53840002:272741003=7771000"}]}
 LOW_ABI = [condition(SCT, "63491006", body_site=LEFT_CALF), abi(0.72, "left")]
 NEUROPATHY = condition(SCT, "368581000119106", onset_days=3000)  # info (moderate)
 STRAIN = condition(ICD, "S86.112A", onset_days=7)  # info
-ALI = [observation(SCT, "163121008", days=1), observation(SCT, "398979000", days=1, text="left leg pallor")]
+ALI = [condition(ICD, "I74.3", onset_days=2)]  # a current acute limb ischaemia code: critical
 
 
 def cards(app, resources):

@@ -26,8 +26,7 @@ def low_abi_record(patient="pat-1"):
 
 def ali_record(patient="pat-1"):
     """A pulseless, pale leg: possible acute limb ischaemia, never snoozable."""
-    return [observation(SCT, "163121008", days=1, patient=patient),
-            observation(SCT, "398979000", days=1, text="left leg pallor", patient=patient)]
+    return [condition(ICD, "I74.3", onset_days=2, patient=patient)]
 
 
 def open_chart(client, resources, patient="pat-1", **extra) -> dict[str, dict]:

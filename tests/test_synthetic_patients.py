@@ -5,24 +5,21 @@ examination, so each gets the neurogenic card; none holds an arterial or venous 
 """
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from cds_service import localsearch
-from helpers import checked, SYNTHETIC, by_topic
+from helpers import checked, by_topic
 from builders import NOW
-
-PATIENT_FILES = sorted(SYNTHETIC.glob("*.json"))
+from synthetic import DATA, PATIENT_FILES, given_name, load
 
 
 def test_all_eighteen_patients_are_present():
-    assert len(PATIENT_FILES) == 18, f"expected the 18 synthetic patients in {SYNTHETIC}"
+    assert len(PATIENT_FILES) == 18, f"expected the 18 synthetic patients in {DATA}"
 
 
-@pytest.mark.parametrize("path", PATIENT_FILES, ids=lambda p: p.stem.split("_")[0])
+@pytest.mark.parametrize("path", PATIENT_FILES, ids=given_name)
 def test_synthetic_patient_gets_neurogenic_card_only(engine, path):
-    patient_id, resources = localsearch.patient_resources(json.loads(path.read_text()))
+    patient_id, resources = localsearch.patient_resources(load(path))
     body = {"hook": "patient-view", "hookInstance": "0b6f8b7e-8f3a-4d7e-9d6b-6c3f2a1e0d9c",
             "context": {"userId": "Practitioner/1", "patientId": patient_id},
             "prefetch": localsearch.prefetch_for(resources, engine.prefetch_templates, patient_id)}
@@ -37,7 +34,7 @@ def test_synthetic_patient_gets_neurogenic_card_only(engine, path):
 
 def test_a_recent_foot_exam_makes_the_card_redundant(engine):
     from builders import SCT, procedure
-    patient_id, resources = localsearch.patient_resources(json.loads(PATIENT_FILES[0].read_text()))
+    patient_id, resources = localsearch.patient_resources(load(PATIENT_FILES[0]))
     exam = procedure(SCT, "401191002", days=40, patient=patient_id)
     body = {"hook": "patient-view", "hookInstance": "0b6f8b7e-8f3a-4d7e-9d6b-6c3f2a1e0d9c",
             "context": {"userId": "Practitioner/1", "patientId": patient_id},

@@ -21,8 +21,11 @@ def discovery_document(engine, settings) -> dict:
         "description": DESCRIPTION,
         "prefetch": dict(engine.prefetch_templates),
         "usageRequirements": ("Prefetch or FHIR read access to the patient's Condition, Observation, Procedure and "
-                              "ServiceRequest resources. Send a signed client JWT when the service runs with "
-                              "CDS_AUTH=required."),
+                              "ServiceRequest resources. Prefetch keys conditions and observations are required; "
+                              "procedures (completed vascular procedures turn a CLTI or ALI alert into a follow-up "
+                              "reminder), serviceRequests and ulcerConditions (leg and foot ulcer codes that name no "
+                              "cause, searched apart to keep each search short) are optional. Send a signed client "
+                              "JWT when the service runs with CDS_AUTH=required."),
     }]}
 
 

@@ -2,7 +2,6 @@
 public sandbox (form-encoded POST _search, first page only) or prefetches nothing at all."""
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from urllib.parse import parse_qsl, urlsplit
@@ -12,7 +11,8 @@ import requests
 
 from cases import CASES, resources_for
 from cds_service.prefetch import fill
-from helpers import SYNTHETIC, by_topic
+from helpers import by_topic
+from synthetic import PATIENT_FILES, given_name, load
 
 TOKEN = "e2e-token"
 AUTH = {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read", "subject": "cds-e2e"}
@@ -25,7 +25,7 @@ def _post_transaction(base: str, bundle: dict) -> dict:
 
 
 def _load_synthetic(base: str, path) -> str:
-    result = _post_transaction(base, json.loads(path.read_text()))
+    result = _post_transaction(base, load(path))
     for entry in result["entry"]:
         location = entry["response"].get("location", "")
         if "/Patient/" in location:
@@ -44,8 +44,7 @@ def _load_example(base: str, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def patients(fhir_server):
-    loaded = {path.stem.split("_")[0]: (_load_synthetic(fhir_server, path), {"neurogenic-claudication"})
-              for path in sorted(SYNTHETIC.glob("*.json"))}
+    loaded = {given_name(path): (_load_synthetic(fhir_server, path), {"neurogenic-claudication"}) for path in PATIENT_FILES}
     for name, (_, expected) in CASES.items():  # dated relative to now, so red flags still count
         loaded[name] = (_load_example(fhir_server, name), {topic for topic, _ in expected})
     return loaded

@@ -1,0 +1,283 @@
+"""Issue 13: arterial red flags (knowledge/arterial-red-flags.yaml), as in/out/boundary pairs named after each rule.
+
+Each card variant the rules drive has one test pinning its exact summary and suggestion.
+"""
+from __future__ import annotations
+
+import pytest
+
+from builders import ICD, SCT, abi, condition, hook_request, observation, procedure
+from helpers import by_topic
+
+LEFT_LEG = [{"coding": [{"system": SCT, "code": "32153003", "display": "Structure of left lower limb"}]}]
+ABSENT = {"valueCodeableConcept": {"coding": [{"system": SCT, "code": "2667000", "display": "Absent"}]}}
+CLTI_CRITICAL = "Left leg: rest pain, ulcer or gangrene with proven arterial disease: refer urgently to a vascular specialist"
+CLTI_KNOWN = "Left leg: known chronic limb-threatening ischaemia: confirm vascular follow-up"
+CLTI_POSSIBLE = "Left leg: ulcer or gangrene, perfusion unknown: toe pressure or TBI urgently"
+ALI_CRITICAL = "Possible acute limb ischaemia ({}): emergent vascular evaluation; heparin unless contraindicated"
+ALI_TREATED = "Recent acute limb ischaemia (leg): confirm anticoagulation and follow-up"
+ALI_POSSIBLE = "Left leg: absent pulse with pallor or paresthesia: if this is new, treat as possible acute limb ischaemia"
+
+
+def arterial(evaluate, resources) -> dict | None:
+    return by_topic(evaluate(hook_request(resources))).get("arterial-claudication")
+
+
+def left_ulcer(days=20):
+    return condition(ICD, "L97.529", onset_days=days)  # non-pressure chronic ulcer, left foot: names no cause
+
+
+def pad_diagnosis():
+    return condition(ICD, "I73.9", onset_days=800)
+
+
+def left_pulse_absent(days=1, **kw):
+    return observation(SCT, "163121008", days=days, **kw)
+
+
+def left_pallor(days=1):
+    return observation(SCT, "398979000", days=days, text="left leg pallor")
+
+
+def only_suggestion(card) -> tuple[str, dict]:
+    (suggestion,) = card["suggestions"]
+    return suggestion["label"], suggestion["actions"][0]["resource"]
+
+
+# ---------------------------------------------------------------- CLTI: tissue loss with proven PAD
+def test_clti_critical_card_wording_and_referral(evaluate):
+    card = arterial(evaluate, [left_ulcer(), pad_diagnosis()])
+    assert (card["indicator"], card["summary"]) == ("critical", CLTI_CRITICAL)
+    label, resource = only_suggestion(card)
+    assert label == "Refer urgently to a vascular specialist"
+    assert resource["priority"] == "urgent" and resource["resourceType"] == "ServiceRequest"
+    assert "coding" not in resource["code"]  # no verified referral code: ordered by text
+    assert resource["reasonCode"] == [{"text": "Suspected chronic limb-threatening ischaemia (decision support)"}]
+    assert "referred urgently to a vascular specialist (G7)" in card["detail"]
+
+
+def test_clti_in_ulcer_with_abi_090_on_the_same_leg(evaluate):
+    assert arterial(evaluate, [left_ulcer(), abi(0.90, "left")])["summary"] == CLTI_CRITICAL
+
+
+def test_clti_in_ulcer_with_low_abi_whose_leg_is_not_recorded(evaluate):
+    assert arterial(evaluate, [left_ulcer(), abi(0.70, None)])["summary"] == CLTI_CRITICAL
+
+
+def test_clti_out_ulcer_with_low_abi_on_the_other_leg_only(evaluate):
+    card = arterial(evaluate, [left_ulcer(), abi(0.80, "right")])
+    assert card["indicator"] == "warning"
+    assert card["summary"] == "Right leg: ABI 0.80 consistent with arterial disease: check pedal pulses"
+
+
+def test_clti_out_ulcer_with_abi_091_is_not_proof(evaluate):
+    card = arterial(evaluate, [left_ulcer(), abi(0.91, "left")])
+    assert card is None or card["indicator"] != "critical"
+
+
+def test_clti_possible_ulcer_with_absent_pulse_only(evaluate):
+    card = arterial(evaluate, [left_ulcer(), left_pulse_absent(days=3)])
+    assert (card["indicator"], card["summary"]) == ("warning", CLTI_POSSIBLE)
+    label, resource = only_suggestion(card)
+    assert label == "Order an urgent toe pressure or toe-brachial index"
+    assert resource["priority"] == "urgent" and "toe pressure" in resource["code"]["text"]
+    assert "G1 Class IIa" in card["detail"]
+
+
+def test_clti_possible_ulcer_with_abi_141_and_normal_at_140(evaluate):
+    assert arterial(evaluate, [left_ulcer(), abi(1.41, "left")])["summary"] == CLTI_POSSIBLE
+    card = arterial(evaluate, [left_ulcer(), abi(1.40, "left")])
+    assert card is None or card["indicator"] != "critical" and card["summary"] != CLTI_POSSIBLE
+
+
+def test_clti_possible_out_absent_pulse_on_the_other_leg(evaluate):
+    card = arterial(evaluate, [left_ulcer(), observation(SCT, "163109009", days=3)])  # right dorsalis pedis absent
+    assert card["summary"] != CLTI_POSSIBLE and card["indicator"] != "critical"
+
+
+def test_ulcer_naming_no_cause_without_pad_supports_the_neuropathic_picture(evaluate):
+    cards = by_topic(evaluate(hook_request([left_ulcer(), condition(SCT, "368581000119106", onset_days=2000)])))
+    assert "arterial-claudication" not in cards
+    assert "Non-pressure chronic ulcer" in cards["neurogenic-claudication"]["detail"]
+
+
+@pytest.mark.parametrize("code", ["E11.621", "L97.101", "L97.919"])
+def test_every_ulcer_code_naming_no_cause_counts_with_proven_pad(evaluate, code):
+    card = arterial(evaluate, [condition(ICD, code, onset_days=20), pad_diagnosis()])
+    assert card["indicator"] == "critical"
+
+
+@pytest.mark.parametrize("days,critical", [(13, False), (14, True)])
+def test_clti_ulcer_is_chronic_from_14_days(evaluate, days, critical):
+    card = arterial(evaluate, [left_ulcer(days), pad_diagnosis()])
+    assert (card["summary"] == CLTI_CRITICAL) is critical
+    assert (card["indicator"] == "critical") is critical
+
+
+@pytest.mark.parametrize("days,summary", [(30, CLTI_CRITICAL), (31, CLTI_KNOWN)])
+def test_clti_critical_window_is_30_days_from_the_finding(evaluate, days, summary):
+    assert arterial(evaluate, [condition(ICD, "I70.242", onset_days=days)])["summary"] == summary
+
+
+def test_clti_known_card_wording(evaluate):
+    card = arterial(evaluate, [condition(ICD, "I70.242", onset_days=400)])
+    assert (card["indicator"], card["summary"]) == ("warning", CLTI_KNOWN)
+    assert "suggestions" not in card
+    assert "confirming that vascular follow-up is in place" in card["detail"]
+
+
+@pytest.mark.parametrize("procedure_days,summary", [(5, CLTI_KNOWN), (25, CLTI_CRITICAL)])
+def test_clti_vascular_procedure_after_vs_before_the_finding(evaluate, procedure_days, summary):
+    resources = [left_ulcer(20), pad_diagnosis(), procedure(SCT, "112828007", days=procedure_days)]
+    assert arterial(evaluate, resources)["summary"] == summary
+
+
+@pytest.mark.parametrize("code,side", [("I70.234", "Right"), ("I70.238", "Right"), ("I70.249", "Left"), ("I70.261", "Right"),
+                                       ("I70.263", "Bilateral"), ("I70.433", "Right"), ("I70.443", "Left"), ("I70.762", "Left"),
+                                       ("I70.221", "Right"), ("E11.52", None)])
+def test_clti_in_codes_that_name_the_arterial_cause_are_their_own_proof(evaluate, code, side):
+    card = arterial(evaluate, [condition(ICD, code, onset_days=20)])
+    assert card["indicator"] == "critical"
+    assert card["summary"].startswith(f"{side} leg:" if side else "Leg:")
+
+
+@pytest.mark.parametrize("code", ["I70.25", "I70.268", "I70.228", "I70.35", "I70.368"])
+def test_clti_out_arm_codes(evaluate, code):
+    assert evaluate(hook_request([condition(ICD, code, onset_days=20)])) == []
+
+
+def test_gangrene_naming_no_cause_needs_proven_pad(evaluate):
+    assert arterial(evaluate, [condition(SCT, "372070002", onset_days=10)]) is None
+    assert arterial(evaluate, [condition(SCT, "372070002", onset_days=10), pad_diagnosis()])["indicator"] == "critical"
+    assert arterial(evaluate, [condition(SCT, "372070002", onset_days=10), left_pulse_absent(3)])["indicator"] == "warning"
+
+
+def test_claudication_due_to_atherosclerosis_is_a_pad_diagnosis(evaluate):
+    assert arterial(evaluate, [left_ulcer(), condition(ICD, "I70.212", onset_days=300)])["summary"] == CLTI_CRITICAL
+    card = arterial(evaluate, [left_ulcer(), condition(SCT, "63491006", onset_days=300)])  # the symptom code is not proof
+    assert card["indicator"] != "critical"
+
+
+# ---------------------------------------------------------------- ALI: a current code within 14 days
+@pytest.mark.parametrize("days,critical", [(14, True), (15, False)])
+def test_ali_code_is_critical_within_14_days(evaluate, days, critical):
+    card = arterial(evaluate, [condition(ICD, "I74.3", onset_days=days)])
+    assert (card is not None and card["indicator"] == "critical") is critical
+
+
+def test_ali_critical_card_wording_and_emergent_referral_not_imaging(evaluate):
+    card = arterial(evaluate, [condition(ICD, "I74.3", onset_days=2)])
+    assert (card["indicator"], card["summary"]) == ("critical", ALI_CRITICAL.format("leg"))
+    label, resource = only_suggestion(card)
+    assert label == "Refer emergently for vascular evaluation"
+    assert resource["priority"] == "stat" and "coding" not in resource["code"]
+    assert resource["reasonCode"] == [{"text": "Suspected acute limb ischaemia (decision support)"}]
+    assert "does not require imaging" in card["detail"] and "heparin" in card["detail"]
+    assert "handheld Doppler of arterial and venous signals" in card["detail"]
+    assert "Doppler" not in label and "39421-3" not in str(card)
+
+
+@pytest.mark.parametrize("procedure_days,summary", [(2, ALI_TREATED), (10, ALI_CRITICAL.format("leg"))])
+def test_ali_revascularisation_after_vs_before_the_code(evaluate, procedure_days, summary):
+    resources = [condition(ICD, "I74.3", onset_days=5), procedure(SCT, "276861004", days=procedure_days)]
+    assert arterial(evaluate, resources)["summary"] == summary
+
+
+def test_ali_treated_card_wording(evaluate):
+    card = arterial(evaluate, [condition(SCT, "723870003", onset_days=5), procedure(SCT, "112828007", days=1)])
+    assert (card["indicator"], card["summary"]) == ("warning", ALI_TREATED)
+    assert "suggestions" not in card and "anticoagulation" in card["detail"]
+
+
+@pytest.mark.parametrize("code", ["I74.3", "I74.4", "723870003"])
+def test_ali_in_codes_that_name_a_limb(evaluate, code):
+    system = SCT if code.isdigit() else ICD
+    assert arterial(evaluate, [condition(system, code, onset_days=3)])["indicator"] == "critical"
+
+
+def test_ali_out_thrombosis_naming_no_limb(evaluate):
+    assert evaluate(hook_request([condition(SCT, "65198009", onset_days=3)])) == []
+
+
+def test_generic_limb_ischaemia_codes_count_as_pad_not_ali(evaluate):
+    card = arterial(evaluate, [condition(SCT, "233961000", onset_days=3)])  # lower limb ischemia
+    assert card["indicator"] == "warning" and "acute" not in card["summary"]
+    assert arterial(evaluate, [left_ulcer(), condition(SCT, "233961000", onset_days=300)])["summary"] == CLTI_CRITICAL
+
+
+# ---------------------------------------------------------------- ALI from signs: same leg and new
+def test_ali_signs_same_leg_and_pulse_recorded_present_before_is_critical(evaluate):
+    resources = [left_pulse_absent(days=30, value=ABSENT), left_pulse_absent(days=1), left_pallor()]
+    card = arterial(evaluate, resources)
+    assert (card["indicator"], card["summary"]) == ("critical", ALI_CRITICAL.format("left leg"))
+    assert only_suggestion(card)[0] == "Refer emergently for vascular evaluation"
+
+
+def test_ali_signs_same_leg_vs_other_leg(evaluate):
+    other = arterial(evaluate, [left_pulse_absent(days=30, value=ABSENT), observation(SCT, "163109009", days=1),
+                                observation(SCT, "398979000", days=1, text="left leg pallor")])
+    assert "acute limb ischaemia" not in other["summary"] and other["indicator"] != "critical"
+
+
+@pytest.mark.parametrize("days,critical", [(14, True), (15, False)])
+def test_ali_signs_pallor_counts_within_14_days(evaluate, days, critical):
+    card = arterial(evaluate, [left_pulse_absent(days=30, value=ABSENT), left_pulse_absent(days=1), left_pallor(days)])
+    assert (card["indicator"] == "critical") is critical
+
+
+def test_ali_signs_not_shown_new_is_a_warning(evaluate):
+    card = arterial(evaluate, [left_pulse_absent(days=1), left_pallor()])
+    assert (card["indicator"], card["summary"]) == ("warning", ALI_POSSIBLE)
+    assert "suggestions" not in card
+    assert "If the pulse loss or the pallor is new" in card["detail"]
+
+
+def test_ali_signs_pulse_present_earlier_on_the_other_leg_does_not_make_it_new(evaluate):
+    resources = [observation(SCT, "163109009", days=30, value=ABSENT), left_pulse_absent(days=1), left_pallor()]
+    assert arterial(evaluate, resources)["summary"] == ALI_POSSIBLE
+
+
+@pytest.mark.parametrize("days,summary", [(14, ALI_CRITICAL.format("left leg")), (15, None)])
+def test_ali_signs_pulse_onset_14_vs_15_days(evaluate, days, summary):
+    card = arterial(evaluate, [condition(SCT, "163121008", onset_days=days), left_pallor()])
+    if summary:
+        assert card["summary"] == summary
+    else:
+        assert "acute limb ischaemia" not in card["summary"] and card["indicator"] == "warning"
+
+
+@pytest.mark.parametrize("explanation", [condition(ICD, "G62.9", onset_days=900), pad_diagnosis()],
+                         ids=["polyneuropathy", "chronic-pad"])
+def test_ali_signs_with_a_chronic_explanation_are_a_warning(evaluate, explanation):
+    resources = [left_pulse_absent(days=30, value=ABSENT), left_pulse_absent(days=1), left_pallor(), explanation]
+    card = arterial(evaluate, resources)
+    assert (card["indicator"], card["summary"]) == ("warning", ALI_POSSIBLE)
+
+
+def test_routine_diabetic_foot_check_raises_no_critical(evaluate):
+    resources = [condition(ICD, "E11.621", onset_days=60), condition(SCT, "368581000119106", onset_days=2000),
+                 left_pulse_absent(days=3), observation(SCT, "309087008", days=3, text="left foot paresthesia")]
+    cards = evaluate(hook_request(resources))
+    assert all(c["indicator"] != "critical" for c in cards)
+    card = by_topic(cards)["arterial-claudication"]
+    assert card["summary"] == ALI_POSSIBLE  # the ulcer with an absent pulse still gets its toe pressure
+    assert only_suggestion(card)[0] == "Order an urgent toe pressure or toe-brachial index"
+
+
+# ---------------------------------------------------------------- other red-flag windows
+@pytest.mark.parametrize("days,critical", [(7, True), (8, False)])
+def test_cauda_equina_window_is_7_days(evaluate, days, critical):
+    cards = evaluate(hook_request([condition(ICD, "G83.4", onset_days=days)]))
+    assert any(c["indicator"] == "critical" for c in cards) is critical
+
+
+@pytest.mark.parametrize("code", ["T79.A22A", "M79.A22", "M79.A29", "T79.A29A"])
+@pytest.mark.parametrize("days,critical", [(7, True), (8, False)])
+def test_compartment_syndrome_window_is_7_days(evaluate, code, days, critical):
+    cards = evaluate(hook_request([condition(ICD, code, onset_days=days)]))
+    assert any(c["indicator"] == "critical" for c in cards) is critical
+
+
+@pytest.mark.parametrize("code", ["T79.A22D", "T79.A22S", "T79.A21D"])
+def test_compartment_syndrome_only_7th_character_a_is_acute(evaluate, code):
+    assert evaluate(hook_request([condition(ICD, code, onset_days=2)])) == []
