@@ -124,9 +124,14 @@ class FeedbackRow:
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
+    """WAL with ``synchronous=NORMAL``: a commit no longer waits for an fsync (12 ms on the
+    development machine, paid by every hook call now that each records its cards). The database
+    stays consistent after any crash; an operating-system crash or power loss may lose the last
+    commits before a checkpoint. Production uses PostgreSQL, whose durability this does not touch."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
