@@ -8,10 +8,13 @@ non-identifying card log that ``cds-service report`` reads.
 
 Storage failures never cost the clinician the cards: a failed snooze lookup shows them all and a
 failed record is dropped; both are counted (``cds_snooze_failures``) and noted on the log line.
+After a failure the store is left alone for ``BACKOFF_S`` (each skipped call counted too), so a
+database that does not answer costs one hook call its connect timeout, not every call two.
 """
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +28,7 @@ from .store import Store, StoreError
 log = logging.getLogger(logs.REQUEST_LOGGER)
 
 SHOWN, SNOOZED, OFF, CAPPED, SHADOW = "shown", "snoozed", "off", "capped", "shadow"
+BACKOFF_S = 10.0
 
 
 def switched_off(settings: Settings, knowledge: Knowledge) -> frozenset[str]:
@@ -55,11 +59,17 @@ class Governance:
         self.metrics = metrics
         key = load_key(settings) if store is not None else None
         self.snooze = SnoozePolicy(store, settings, key, knowledge.common.override_system) if store is not None else None
+        self._down_until = 0.0  # monotonic time before which the store is not asked
 
-    def _failed(self, use: str, exc: StoreError) -> None:
-        log.warning("snooze storage failed; cards shown", extra={"use": use, "error": str(exc)})
+    def _failed(self, use: str, exc: StoreError | None) -> None:
+        if exc is not None:
+            self._down_until = time.monotonic() + BACKOFF_S
+            log.warning("snooze storage failed; cards shown", extra={"use": use, "error": str(exc)})
         if self.metrics is not None:
             self.metrics.snooze_failures.labels(use).inc()
+
+    def _backing_off(self) -> bool:
+        return time.monotonic() < self._down_until
 
     def prepare(self, tenant: str | None, fhir_server: str | None, patient_id: str,
                 now: datetime) -> tuple[str | None, Lookup]:
@@ -67,6 +77,9 @@ class Governance:
         if self.snooze is None or not self.snooze.enabled:
             return None, Lookup()
         subject = self.snooze.subject(tenant, fhir_server, patient_id)
+        if self._backing_off():
+            self._failed("lookup", None)
+            return subject, Lookup(failed=True)
         try:
             return subject, self.snooze.lookup(subject, now)
         except StoreError as exc:
@@ -101,6 +114,9 @@ class Governance:
                      "variant": d.rendered.variant.id, "indicator": d.rendered.card["indicator"], "status": d.status,
                      "knowledge_version": self.knowledge.version} for d in decisions]
         shown = [d.rendered for d in decisions if d.status == SHOWN]
+        if self._backing_off():
+            self._failed("record", None)
+            return False
         try:
             memory = self.snooze.memory_rows(subject, shown, now) if self.snooze is not None else []
             self.store.record_cards(at, self.settings.shadow_mode, log_rows, memory)

@@ -172,11 +172,33 @@ def test_a_failing_snooze_lookup_shows_the_cards_and_is_counted(app, client, mon
         raise StoreError("cannot read snoozes (OperationalError)")
 
     monkeypatch.setattr(store, "snooze_rows", broken)
-    monkeypatch.setattr(store, "record_cards", broken)
     assert ARTERIAL in open_chart(client, record)  # 200 with the card, never 503
     metrics = client.get("/metrics").data.decode()
     assert 'cds_snooze_failures_total{use="lookup"} 1.0' in metrics
-    assert 'cds_snooze_failures_total{use="record"} 1.0' in metrics
+    assert 'cds_snooze_failures_total{use="record"} 1.0' in metrics  # not tried (backed off), but not recorded
+
+
+def test_after_a_failure_the_store_is_left_alone_for_a_while(app, client, monkeypatch):
+    from cds_service import governance
+    record = low_abi_record()
+    override(client, open_chart(client, record)[ARTERIAL])
+    store, calls = app.extensions["cds"].store, []
+
+    def broken(*_args, **_kwargs):
+        calls.append(1)
+        raise StoreError("cannot record cards (OperationalError)")
+
+    monkeypatch.setattr(store, "record_cards", broken)
+    assert ARTERIAL not in open_chart(client, record)  # the lookup still worked: still snoozed
+    monkeypatch.setattr(store, "snooze_rows", broken)
+    for _ in range(3):
+        assert ARTERIAL in open_chart(client, record)
+    assert len(calls) == 1  # one failed record; the next three calls did not wait on the store
+    metrics = client.get("/metrics").data.decode()
+    assert 'cds_snooze_failures_total{use="lookup"} 3.0' in metrics
+    assert 'cds_snooze_failures_total{use="record"} 4.0' in metrics
+    monkeypatch.setattr(governance.time, "monotonic", lambda: 10.0 ** 9)  # the back-off is over
+    assert ARTERIAL in open_chart(client, record) and len(calls) == 2
 
 
 def test_a_snooze_survives_a_restart(settings, knowledge):
