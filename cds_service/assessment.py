@@ -9,9 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from . import arterial_red_flags, dates, laterality
+from . import abi_reading, arterial_red_flags, dates, dvt_status, laterality
 from .findings import Finding
 from .rules import PATTERNS, Rules
+
+
+DERIVED = "derived from the findings above"  # shown instead of a resource type: not a Condition of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,11 @@ class PatternAssessment:
     strength: str = "none"  # none | moderate | strong
     side: str | None = None
     site: str | None = None
+    exertional: bool = False  # an exertional sign of this pattern is present
+    situations: frozenset[str] = frozenset()  # read by abi_reading or dvt_status; cards pick variants by them
+    abi: Finding | None = None  # the ABI that speaks for this card's leg (arterial)
+    recent: dict[str, Finding | None] = field(default_factory=dict)  # per-leg "already done", overrides Assessment.done
+    values: dict[str, str] = field(default_factory=dict)  # extra summary placeholders
 
 
 @dataclass
@@ -42,7 +50,6 @@ class Assessment:
     exertional: bool
     done: dict[str, Finding]
     ordered: frozenset[str]
-    abi: list[Finding]
 
     def raised(self) -> list[PatternAssessment]:
         return [p for p in self.patterns.values() if p.raised]
@@ -76,8 +83,12 @@ def _supersede(findings: list[Finding]) -> list[Finding]:
     return kept
 
 
-def _abi_bands(findings: list[Finding], rules: Rules) -> list[Finding]:
-    """The latest ABI per leg, read into its guideline band (a derived sign)."""
+def _abi_bands(findings: list[Finding], rules: Rules, now: datetime) -> list[Finding]:
+    """The latest ABI per leg, read into its guideline band (a derived sign).
+
+    A reading older than the measurement's recent_days says nothing any more, except a band the
+    rules keep (an abnormal ABI stays arterial evidence until a later reading on that leg is higher)."""
+    lasting = set(rules.abi_reading.lasting_bands) if rules.abi_reading else set()
     by_side: dict[str | None, list[Finding]] = {}
     for f in findings:
         if rules.signs[f.sign].measurement and f.value is not None:
@@ -87,7 +98,13 @@ def _abi_bands(findings: list[Finding], rules: Rules) -> list[Finding]:
         latest = _latest(group)
         measurement = rules.measurements[rules.signs[latest.sign].measurement]
         band = measurement.band(latest.value)
-        out.append(replace(latest, sign=band.sign, note=band.label))
+        note = band.label
+        if abi_reading.is_old(latest, measurement.recent_days, now):
+            if band.sign not in lasting:
+                continue
+            note += "; undated, still evidence" if latest.date is None else \
+                f"; older than {measurement.recent_days} days, still evidence"
+        out.append(replace(latest, sign=band.sign, note=note))
     return sorted(out, key=lambda f: (f.value or 0.0))
 
 
@@ -98,10 +115,10 @@ def _laterality(findings: list[Finding], rules: Rules) -> list[Finding]:
     side = laterality.combine(f.side for f in symptoms)
     latest = _latest(symptoms)
     if side == "bilateral":
-        return [Finding(sign="bilateral-symptoms", present=True, display="Symptoms or signs in both legs",
-                        reference=latest.reference, resource_type=latest.resource_type, date=latest.date, side=side)]
-    return [Finding(sign="unilateral-symptoms", present=True, display=f"Symptoms or signs in the {side} leg only",
-                    reference=latest.reference, resource_type=latest.resource_type, date=latest.date, side=side)]
+        return [Finding(sign=laterality.BILATERAL_SIGN, present=True, display="Symptoms or signs in both legs",
+                        reference=latest.reference, resource_type=DERIVED, date=latest.date, side=side)]
+    return [Finding(sign=laterality.UNILATERAL_SIGN, present=True, display=f"Symptoms or signs in the {side} leg only",
+                    reference=latest.reference, resource_type=DERIVED, date=latest.date, side=side)]
 
 
 def _combinations(findings: list[Finding], rules: Rules, now: datetime) -> list[Finding]:
@@ -126,12 +143,14 @@ def _combinations(findings: list[Finding], rules: Rules, now: datetime) -> list[
 def assess(findings: list[Finding], rules: Rules, now: datetime) -> Assessment:
     evidence = [f for f in findings if f.kind == "evidence"]
     done: dict[str, Finding] = {}
-    for f in findings:  # work already done: completed procedures and any measurement on file
-        if f.kind == "done" or (f.kind == "evidence" and rules.signs[f.sign].measurement):
+    for f in findings:  # work already done: completed procedures and any recent measurement on file
+        measurement = rules.signs[f.sign].measurement
+        if f.kind == "done" or (f.kind == "evidence" and measurement and not abi_reading.is_old(
+                f, rules.measurements[measurement].recent_days, now)):
             if f.sign not in done or _latest([done[f.sign], f]) is f:
                 done[f.sign] = f
     ordered = frozenset(f.sign for f in findings if f.kind == "order")
-    abi = _abi_bands(evidence, rules)
+    abi = _abi_bands(evidence, rules, now)
     base = _supersede([f for f in evidence if not rules.signs[f.sign].measurement])
     derived = abi + _laterality(base, rules)
     derived += _combinations(base, rules, now)
@@ -141,7 +160,11 @@ def assess(findings: list[Finding], rules: Rules, now: datetime) -> Assessment:
     exertional = any(rules.signs[s].exertional for s in present_signs)
 
     patterns = {p: PatternAssessment(pattern=p) for p in PATTERNS}
+    abi_view = abi_reading.read(usable, abi, present_signs, rules, now)
+    dvt_view = dvt_status.read(usable, rules, now)
     for f in usable:
+        if f in abi_view.ignored:  # a not-low ABI on a leg without symptoms says nothing about them
+            continue
         sign = rules.signs[f.sign]
         weights = sign.present if f.present else sign.absent
         for pattern, weight in weights.supports.items():
@@ -156,18 +179,32 @@ def assess(findings: list[Finding], rules: Rules, now: datetime) -> Assessment:
                                             or present_signs & set(sign.red_flag_requires_any)):
             patterns[sign.red_flag].red_flags.append(f)
 
+    forced: dict[str, bool] = {}
+    if rules.abi_reading is not None:
+        pa = patterns[rules.abi_reading.pattern]
+        pa.situations, pa.abi, forced[pa.pattern] = frozenset(abi_view.situations), abi_view.leg_abi, abi_view.raises
+        pa.recent[rules.abi_reading.measurement] = abi_view.recent
+    if rules.dvt_status is not None:
+        pa = patterns[rules.dvt_status.pattern]
+        pa.situations, forced[pa.pattern], pa.values = frozenset(dvt_view.situations), dvt_view.raises, dvt_view.values()
+    history_signs = {s.history_sign for s in rules.signs.values() if s.history_sign}
     for pa in patterns.values():
         pa.support = sum(e.weight for e in pa.supporting)
         pa.score = pa.support - sum(e.weight for e in pa.contrary)
-        pa.raised = bool(pa.red_flags) or (pa.discriminating and pa.support >= rules.min_score and pa.score > 0)
+        pa.raised = bool(pa.red_flags) or forced.get(pa.pattern, False) \
+            or (pa.discriminating and pa.support >= rules.min_score and pa.score > 0)
         if pa.raised:
             pa.strength = "strong" if pa.score >= rules.strong_score or pa.red_flags else "moderate"
         weighted = [e.finding for e in pa.supporting if e.weight > 0 and e.finding.present]
-        pa.side = laterality.combine(f.side for f in weighted) if weighted else None
-        sited = [f for f in weighted if f.site]
+        pa.exertional = any(rules.signs[f.sign].exertional for f in weighted)
+        # The card's side: its own current findings, never history; a red flag names its own side.
+        current = [f for f in weighted if f.sign not in history_signs]
+        flagged = [f for f in pa.red_flags if f.side]
+        pa.side = laterality.combine(f.side for f in (flagged or current)) if (flagged or current) else None
+        sited = [f for f in current if f.site]
         specific = [f for f in sited if f.site != "leg"]  # "calf" says more than "leg"
         pa.site = _latest(specific or sited).site if sited else None
         for items in (pa.supporting, pa.contrary):
             items.sort(key=lambda e: (-e.weight, -(e.finding.date.timestamp() if e.finding.date else float("-inf"))))
     return Assessment(patterns=patterns, signs_present=present_signs, exertional=exertional,
-                      done=done, ordered=ordered, abi=abi)
+                      done=done, ordered=ordered)

@@ -2,7 +2,9 @@
 
 One card per raised pattern at most, critical first. Each card explains itself: the
 supporting and contrary findings with dates, what to consider next, and its sources.
-Suggestions never repeat work already done (a recent result) or an order already open.
+Suggestions never repeat work already done (a recent result), an order already open, or a
+suggestion this patient's clinician accepted recently (``snooze.py`` remembers those).
+``render_all`` also hands governance what it needs about each card (``Rendered``).
 """
 from __future__ import annotations
 
@@ -13,11 +15,11 @@ from typing import Mapping
 
 import orjson
 
-from . import dates
+from . import dates, laterality
 from .assessment import Assessment, Evidence, PatternAssessment
 from .findings import Finding
 from .knowledge import Knowledge
-from .templates import CardTemplate, Suggestion, Variant
+from .templates import PLACEHOLDERS, CardTemplate, Suggestion, Variant
 
 CARD_NAMESPACE = uuid.UUID("6f1d2c1e-7a0b-4c55-9d0e-3b1f6f1c9a10")
 SUMMARY_LIMIT = 140
@@ -51,17 +53,28 @@ class Rendered:
         return f"{self.pattern}/{self.variant.id}"
 
 
-def _variant(template: CardTemplate, pa: PatternAssessment, assessment: Assessment) -> Variant:
+def _holds(when: dict, pa: PatternAssessment, assessment: Assessment) -> bool:
+    """Whether a variant's (or a Consider line's) ``when`` holds for this pattern."""
     red = {f.sign for f in pa.red_flags}
+    if "red_flags_any" in when and not red & set(when["red_flags_any"]):
+        return False
+    if "signs_any" in when and not assessment.signs_present & set(when["signs_any"]):
+        return False
+    if "exertional" in when and bool(when["exertional"]) != pa.exertional:
+        return False
+    if "situations_any" in when and not pa.situations & set(when["situations_any"]):
+        return False
+    if "situations_all" in when and not set(when["situations_all"]) <= pa.situations:
+        return False
+    if "situations_none" in when and pa.situations & set(when["situations_none"]):
+        return False
+    return True
+
+
+def _variant(template: CardTemplate, pa: PatternAssessment, assessment: Assessment) -> Variant:
     for variant in template.variants:
-        when = variant.when
-        if "red_flags_any" in when and not red & set(when["red_flags_any"]):
-            continue
-        if "signs_any" in when and not assessment.signs_present & set(when["signs_any"]):
-            continue
-        if "exertional" in when and bool(when["exertional"]) != assessment.exertional:
-            continue
-        return variant
+        if _holds(variant.when, pa, assessment):
+            return variant
     return template.variants[-1]
 
 
@@ -72,25 +85,17 @@ def _where(side: str | None, site: str | None) -> str:
     return site[:1].upper() + site[1:]
 
 
-def _abi_shown(assessment: Assessment, variant: Variant) -> Finding | None:
-    if not assessment.abi:
-        return None
-    wanted = set(variant.when.get("signs_any", ()))
-    matching = [f for f in assessment.abi if f.sign in wanted] or assessment.abi
-    if any(f.sign == "abi-noncompressible" for f in matching) and "abi-noncompressible" in wanted:
-        return max(matching, key=lambda f: f.value or 0.0)
-    return min(matching, key=lambda f: f.value or 0.0)
-
-
-def _placeholders(pa: PatternAssessment, assessment: Assessment, variant: Variant) -> dict[str, str]:
-    abi = _abi_shown(assessment, variant)
+def _placeholders(pa: PatternAssessment, variant: Variant) -> dict[str, str]:
+    abi = pa.abi
     where = _where(pa.side, pa.site)
-    if abi is not None and "signs_any" in variant.when and abi.side and abi.side != pa.side:
-        where = _where(abi.side, "leg")  # the summary names the leg the ABI was measured on
+    reads_abi = any(s.startswith("abi-") for key in ("situations_any", "situations_all")
+                    for s in variant.when.get(key, ()))
+    if abi is not None and reads_abi and abi.side and pa.side != abi.side:
+        where = _where(abi.side, "leg")  # an arterial ABI variant speaks of the leg the ABI was measured on
     flag = _flag_shown(pa, variant)
     flag_where = _where(flag.side, flag.site) if flag is not None else where
     strongest = next((e.finding.display for e in pa.supporting if e.weight > 0 and e.finding.present), "Finding")
-    return {
+    return {k: "" for k in PLACEHOLDERS} | pa.values | {
         "where": where,
         "where_lower": where.lower(),
         "abi": f"{abi.value:.2f}" if abi is not None else "not on file",
@@ -99,7 +104,7 @@ def _placeholders(pa: PatternAssessment, assessment: Assessment, variant: Varian
         "finding": strongest[:1].upper() + strongest[1:],
         "flag_where": flag_where,
         "flag_where_lower": flag_where.lower(),
-    }
+    }  # a pattern's own placeholders (dvt_status) come from pa.values
 
 
 def _flag_shown(pa: PatternAssessment, variant: Variant) -> Finding | None:
@@ -114,7 +119,7 @@ def _finding_line(f: Finding, weight: float | None = None) -> str:
         unit = f" {f.unit}" if f.unit and f.unit not in ("1", "{ratio}", "{index}") else ""
         parts.append(f"{f.value:.2f}{unit}")
     side_words = {"left": "left leg", "right": "right leg", "bilateral": "both legs"}
-    if f.side and side_words[f.side] not in f.display.lower():
+    if f.side and laterality.from_text(f.display) is None:  # "... of left lower extremity" names it already
         parts.append(side_words[f.side])
     if f.site and f.site != "leg":
         parts.append(f.site)
@@ -127,12 +132,8 @@ def _finding_line(f: Finding, weight: float | None = None) -> str:
     return "- " + ", ".join(parts) + f" ({f.resource_type})"
 
 
-def _listable(items: list[Evidence]) -> list[Evidence]:
-    return [e for e in items if e.weight > 0 or e.finding.sign == "leg-pain"]
-
-
 def _lines(items: list[Evidence]) -> list[str]:
-    shown = _listable(items)
+    shown = items  # a weight of 0 in the pattern table means "list it, do not score it" (shared symptoms, context)
     lines = [_finding_line(e.finding) for e in shown[:_MAX_LISTED]]
     if len(shown) > _MAX_LISTED:
         lines.append(f"- and {len(shown) - _MAX_LISTED} more")
@@ -140,34 +141,27 @@ def _lines(items: list[Evidence]) -> list[str]:
 
 
 def _suggestions(template: CardTemplate, variant: Variant, assessment: Assessment,
-                 ctx: CardContext, card_uuid: uuid.UUID, pa: PatternAssessment) -> tuple[list[dict], list[str]]:
-    out, already = [], []
+                 ctx: CardContext, card_uuid: uuid.UUID, pa: PatternAssessment, reason: str) -> list[tuple[Suggestion, dict]]:
+    """The variant's orders, less those already done recently (on this card's leg) or already open."""
+    out = []
     for sid in variant.suggestions:
         s: Suggestion = template.suggestions[sid]
         if s.when_signs_any and not assessment.signs_present & set(s.when_signs_any):
             continue
-        done = next((assessment.done[x] for x in s.skip_recent if x in assessment.done), None)
-        if done is not None:
-            already.append(f"{s.label}: not suggested, {done.display} on {dates.show(done.date)} is recent.")
+        done = [pa.recent[x] if x in pa.recent else assessment.done.get(x) for x in s.skip_recent]
+        if any(d is not None for d in done) or set(s.skip_ordered) & assessment.ordered:
             continue
-        if set(s.skip_ordered) & assessment.ordered:
-            already.append(f"{s.label}: not suggested, an order is already open.")
-            continue
-        accepted = ctx.accepted.get(f"{template.pattern}/{s.id}")
-        if accepted is not None:
-            already.append(f"{s.label}: not suggested, accepted here on {dates.show(accepted)}.")
-            continue
-        out.append(_suggestion(s, ctx, card_uuid, pa))
-    return out, already
+        out.append((s, _suggestion(s, ctx, card_uuid, reason)))
+    return out
 
 
-def _suggestion(s: Suggestion, ctx: CardContext, card_uuid: uuid.UUID, pa: PatternAssessment) -> dict:
+def _suggestion(s: Suggestion, ctx: CardContext, card_uuid: uuid.UUID, reason: str) -> dict:
     resource = orjson.loads(s.resource_json)  # a fresh copy, several times cheaper than deepcopy
     resource["subject"] = {"reference": f"Patient/{ctx.patient_id}"}
     if ctx.user_id and ctx.user_id.split("/", 1)[0] in ("Practitioner", "PractitionerRole"):
         resource["requester"] = {"reference": ctx.user_id}
-    reason = s.reason or f"Findings consistent with {pa.pattern.replace('-', ' ')} (decision support)"
-    resource["reasonCode"] = [{"text": reason}]
+    # a suggestion's own reason (fixed text) wins over the variant's (the situation, with placeholders)
+    resource["reasonCode"] = [{"text": s.reason or f"{reason} (decision support)"}]
     return {
         "label": s.label,
         "uuid": str(uuid.uuid5(card_uuid, s.id)),
@@ -192,16 +186,24 @@ def render_one(pa: PatternAssessment, assessment: Assessment, knowledge: Knowled
     common = knowledge.common
     variant = _variant(template, pa, assessment)
     card_uuid = uuid.uuid5(CARD_NAMESPACE, f"{ctx.hook_instance}:{pa.pattern}")
-    suggestions, already = _suggestions(template, variant, assessment, ctx, card_uuid, pa)
+    values = _placeholders(pa, variant)
+    offered = _suggestions(template, variant, assessment, ctx, card_uuid, pa, variant.reason.format(**values))
+    accepted = [(s, ctx.accepted[f"{template.pattern}/{s.id}"]) for s, _ in offered
+                if f"{template.pattern}/{s.id}" in ctx.accepted]
+    offered = [(s, c) for s, c in offered if f"{template.pattern}/{s.id}" not in ctx.accepted]
+    suggestions = [card for _, card in offered]
     if variant.drop_when_no_suggestion and not suggestions and not pa.red_flags:
         return None
-    values = _placeholders(pa, assessment, variant)
+    refs = list(dict.fromkeys([*variant.sources, *(ref for s, _ in offered for ref in s.sources)]))
+    links = [link for ref in refs for link in template.links if link["id"] == ref]
+    consider = [c.text for c in variant.consider if _holds(c.when, pa, assessment)]
     notice = [common.incomplete_record, ""] if ctx.incomplete else []
     detail = [variant.lead, "", *notice, "**Findings that support it**", *_lines(pa.supporting), "",
               "**Findings that argue against it**", *_lines(pa.contrary), "", "**Consider**",
-              *(f"- {c}" for c in variant.consider), *(f"- {a}" for a in already), "",
+              *(f"- {c}" for c in consider),
+              *(f"- {s.label}: accepted here on {dates.show(at)}, not suggested again." for s, at in accepted), "",
               f"_{common.disclaimer}_", "",
-              "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in template.links)]) + "."]
+              "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in links)]) + "."]
     card = {
         "uuid": str(card_uuid),
         "summary": _summary(variant.summary.format(**values)),
@@ -221,11 +223,10 @@ def render_one(pa: PatternAssessment, assessment: Assessment, knowledge: Knowled
     if suggestions:
         card["suggestions"] = suggestions
         card["selectionBehavior"] = "at-most-one"
-    if template.links:
-        card["links"] = [{"label": link["label"], "url": link["url"], "type": "absolute"} for link in template.links]
-    listed = tuple(e.finding for e in _listable(pa.supporting) + _listable(pa.contrary))
-    offered = {s["uuid"] for s in suggestions}
-    keys = {u: f"{template.pattern}/{sid}" for sid in variant.suggestions if (u := str(uuid.uuid5(card_uuid, sid))) in offered}
+    if links:
+        card["links"] = [{"label": link["label"], "url": link["url"], "type": "absolute"} for link in links]
+    listed = tuple(e.finding for e in [*pa.supporting, *pa.contrary])
+    keys = {c["uuid"]: f"{template.pattern}/{s.id}" for s, c in offered}
     return Rendered(card=card, pattern=pa.pattern, variant=variant, listed=listed, suggestions=keys)
 
 

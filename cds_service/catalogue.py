@@ -42,6 +42,10 @@ def _trigger(variant: Variant) -> str:
         parts.append("red flag: " + " or ".join(when["red_flags_any"]))
     if when.get("signs_any"):
         parts.append("any of: " + ", ".join(when["signs_any"]))
+    for key, word in (("situations_any", "any situation of"), ("situations_all", "all situations of"),
+                      ("situations_none", "none of the situations")):
+        if when.get(key):
+            parts.append(f"{word}: " + ", ".join(when[key]))
     if "exertional" in when:
         parts.append("exertional symptoms" if when["exertional"] else "no exertional symptoms")
     if variant.drop_when_no_suggestion:
@@ -58,7 +62,7 @@ def _indicator(variant: Variant) -> str:
 def _recommendation(variant: Variant) -> str:
     """The classes the card's own text cites, e.g. "G1 Class I; G1, G2 Class 1"."""
     cited = []
-    for text in (variant.lead, *variant.consider):
+    for text in (variant.lead, *(getattr(c, "text", c) for c in variant.consider)):
         for match in _CITED.finditer(text):
             if match.group(1) not in cited:
                 cited.append(match.group(1))
@@ -67,7 +71,10 @@ def _recommendation(variant: Variant) -> str:
 
 def _window(variant: Variant, knowledge: Knowledge) -> str:
     windows = []
-    for sign in (*variant.when.get("red_flags_any", ()), *variant.when.get("signs_any", ())):
+    when = variant.when
+    named = dict.fromkeys([*when.get("red_flags_any", ()), *when.get("signs_any", ()), *when.get("situations_any", ()),
+                           *when.get("situations_all", ())])
+    for sign in (n for n in named if n != "exertional"):
         windows.append(f"{sign}: {_sign_window(sign, knowledge)}")
     return "; ".join(windows) or "each sign's lookback (knowledge/patterns.yaml)"
 
@@ -91,6 +98,13 @@ def _sign_window(sign: str, knowledge: Knowledge) -> str:
     return "see knowledge/"
 
 
+def _source(template: CardTemplate, variant: Variant) -> str:
+    """The links the variant says it rests on; the template's source label when it names none."""
+    ids = getattr(variant, "sources", ())
+    labels = [link["label"] for ref in ids for link in template.links if link.get("id") == ref]
+    return "; ".join(labels) or template.source.get("label", "")
+
+
 def _snoozable(variant: Variant, default_days: int) -> str:
     if not variant.snoozable:
         return "no"
@@ -103,7 +117,7 @@ def rows(knowledge: Knowledge, default_days: int = 90) -> list[Row]:
         template: CardTemplate = knowledge.templates[pattern]
         for variant in template.variants:
             out.append(Row(pattern=pattern, variant=variant.id, trigger=_trigger(variant), indicator=_indicator(variant),
-                           recommendation=_recommendation(variant), source=template.source.get("label", ""),
+                           recommendation=_recommendation(variant), source=_source(template, variant),
                            window=_window(variant, knowledge), snoozable=_snoozable(variant, default_days)))
     return out
 

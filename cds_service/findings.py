@@ -135,21 +135,26 @@ class _Extractor:
         if abated or clinical in HISTORY_CLINICAL:
             if not sign.history_sign:
                 return self.exclude("condition-history")
-            history = self.rules.signs[sign.history_sign]
-            self.out.findings.append(Finding(
-                sign=history.id, present=True, display=f"{_display(record)} (history)", reference=_reference(record),
-                resource_type="Condition", date=dates.parse(m.abatementDateTime) or onset, side=side, site=site,
-                certainty=certainty))
-            return None
+            return self._history(record, sign, dates.parse(m.abatementDateTime) or onset, side, site, certainty)
         if clinical is not None and clinical not in CURRENT_CLINICAL:
             return self.exclude("condition-status-unknown")
         reason = self.stale(sign, onset, applies=sign.acute, undated_ok=True)
+        if reason == "stale" and sign.history_sign:
+            # An active acute Condition older than its window (a DVT from last year) is history, never dropped.
+            return self._history(record, sign, onset, side, site, certainty)
         if reason:
             return self.exclude(f"condition-{reason}")
         self.out.findings.append(Finding(
             sign=sign.id, present=True, display=_display(record), reference=_reference(record), resource_type="Condition",
             date=onset, side=side, site=site, certainty=certainty))
         return None
+
+    def _history(self, record: Record, sign: Sign, when: datetime | None, side: str | None, site: str | None,
+                 certainty: str | None) -> None:
+        history = self.rules.signs[sign.history_sign]
+        self.out.findings.append(Finding(
+            sign=history.id, present=True, display=f"{_display(record)} (history)", reference=_reference(record),
+            resource_type="Condition", date=when, side=side, site=site, certainty=certainty))
 
     # -- Observation -------------------------------------------------------------------
     def observation(self, record: Record) -> None:

@@ -13,6 +13,8 @@ from typing import Iterable
 from .terminology import SNOMED, Terminology
 
 LATERALITY_ATTRIBUTE = "272741003"
+BILATERAL_SIGN, UNILATERAL_SIGN = "bilateral-symptoms", "unilateral-symptoms"  # derived by the assessment
+DERIVED_SIGNS = frozenset({BILATERAL_SIGN, UNILATERAL_SIGN})
 _POSTCOORD = re.compile(r"^\s*(\d+)\s*:\s*(.*)$")
 _REFINEMENT = re.compile(rf"{LATERALITY_ATTRIBUTE}\s*=\s*(\d+)")
 _WORDS = (

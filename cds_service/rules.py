@@ -84,6 +84,33 @@ class Combination:
 
 
 @dataclass(frozen=True)
+class AbiReading:
+    """Which ABI speaks for the arterial card: the symptomatic leg's (clinical reference 2.1, 2.6)."""
+    pattern: str
+    measurement: str
+    source: str
+    lasting_bands: tuple[str, ...]
+    not_low_bands: tuple[str, ...]
+    not_reassuring_source: str
+    not_reassuring_context: tuple[str, ...]
+    not_reassuring_wounds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DvtStatus:
+    """Confirmed and suspected DVT, per leg (clinical reference 2.3, 2.6)."""
+    pattern: str
+    source: str
+    dvt: str
+    history: str
+    pulmonary_embolism: str
+    new_symptoms: tuple[str, ...]
+    new_within_days: int
+    chronic_venous: tuple[str, ...]
+    swelling: str
+
+
+@dataclass(frozen=True)
 class ExtraPrefetchKey:
     """An optional prefetch key of its own for some signs, so that no one search lists too many codes."""
     key: str
@@ -106,6 +133,8 @@ class Rules:
     strong_score: float
     arterial: Any = None  # arterial_red_flags.ArterialRules, attached by knowledge.load
     prefetch_keys: dict[str, ExtraPrefetchKey] = field(default_factory=dict)
+    abi_reading: AbiReading | None = None
+    dvt_status: DvtStatus | None = None
 
     def red_flags(self) -> dict[str, Sign]:
         return {k: s for k, s in self.signs.items() if s.red_flag}
@@ -123,6 +152,81 @@ def _weights(raw: dict | None, where: str, problems: list[str]) -> Weights:
                 problems.append(f"{where}.{key}.{pattern}: weight must be a number >= 0")
         result[key] = {p: float(w) for p, w in table.items() if isinstance(w, (int, float))}
     return Weights(**result)
+
+
+def _sign_list(raw: dict, key: str, where: str, problems: list[str], signs: dict) -> tuple[str, ...]:
+    value = raw.get(key)
+    if not isinstance(value, list) or not value:
+        problems.append(f"{where}.{key}: a non-empty list of signs is required")
+        return ()
+    for ref in value:
+        if ref not in signs:
+            problems.append(f"{where}.{key}: unknown sign {ref!r}")
+    return tuple(value)
+
+
+def _sign_ref(raw: dict, key: str, where: str, problems: list[str], signs: dict) -> str:
+    ref = raw.get(key)
+    if ref not in signs:
+        problems.append(f"{where}.{key}: unknown sign {ref!r}")
+    return str(ref)
+
+
+def _abi_reading(raw, signs: dict, measurements: dict, problems: list[str]) -> AbiReading | None:
+    if raw is None:
+        return None
+    where = "abi_reading"
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: must be a mapping")
+        return None
+    unknown = set(raw) - {"pattern", "measurement", "source", "lasting_bands", "not_low_bands", "not_reassuring"}
+    if unknown:
+        problems.append(f"{where}: unknown keys {sorted(unknown)}")
+    if raw.get("pattern") not in PATTERNS:
+        problems.append(f"{where}.pattern: unknown pattern {raw.get('pattern')!r}")
+    if raw.get("measurement") not in measurements:
+        problems.append(f"{where}.measurement: unknown measurement {raw.get('measurement')!r}")
+    if not raw.get("source"):
+        problems.append(f"{where}.source is required")
+    nr = raw.get("not_reassuring") or {}
+    if not isinstance(nr, dict) or not nr.get("source"):
+        problems.append(f"{where}.not_reassuring.source is required")
+        nr = nr if isinstance(nr, dict) else {}
+    return AbiReading(
+        pattern=str(raw.get("pattern")), measurement=str(raw.get("measurement")), source=str(raw.get("source", "")),
+        lasting_bands=_sign_list(raw, "lasting_bands", where, problems, signs),
+        not_low_bands=_sign_list(raw, "not_low_bands", where, problems, signs),
+        not_reassuring_source=str(nr.get("source", "")),
+        not_reassuring_context=_sign_list(nr, "context_any", f"{where}.not_reassuring", problems, signs),
+        not_reassuring_wounds=_sign_list(nr, "wound_any", f"{where}.not_reassuring", problems, signs))
+
+
+def _dvt_status(raw, signs: dict, problems: list[str]) -> DvtStatus | None:
+    if raw is None:
+        return None
+    where = "dvt_status"
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: must be a mapping")
+        return None
+    keys = {"pattern", "source", "dvt", "history", "pulmonary_embolism", "new_symptoms", "new_within_days",
+            "chronic_venous", "swelling"}
+    if set(raw) - keys:
+        problems.append(f"{where}: unknown keys {sorted(set(raw) - keys)}")
+    if raw.get("pattern") not in PATTERNS:
+        problems.append(f"{where}.pattern: unknown pattern {raw.get('pattern')!r}")
+    if not raw.get("source"):
+        problems.append(f"{where}.source is required")
+    days = raw.get("new_within_days")
+    if not isinstance(days, int) or days <= 0:
+        problems.append(f"{where}.new_within_days must be a positive whole number")
+        days = 1
+    return DvtStatus(
+        pattern=str(raw.get("pattern")), source=str(raw.get("source", "")),
+        dvt=_sign_ref(raw, "dvt", where, problems, signs), history=_sign_ref(raw, "history", where, problems, signs),
+        pulmonary_embolism=_sign_ref(raw, "pulmonary_embolism", where, problems, signs),
+        new_symptoms=_sign_list(raw, "new_symptoms", where, problems, signs), new_within_days=days,
+        chronic_venous=_sign_list(raw, "chronic_venous", where, problems, signs),
+        swelling=_sign_ref(raw, "swelling", where, problems, signs))
 
 
 _SIGN_KEYS = {"seed", "read_from", "derived", "discriminating", "discriminating_with_exertional", "exertional",
@@ -188,7 +292,9 @@ def parse(data: dict) -> Rules:
     extra_keys = _prefetch_keys(data.get("prefetch_keys") or {}, signs, problems)
     rules = Rules(patterns=patterns, signs=signs, measurements=measurements, combinations=combinations,
                   laterality_signs=laterality, min_score=float(scoring.get("min_score", 3)),
-                  strong_score=float(scoring.get("strong_score", 6)), prefetch_keys=extra_keys)
+                  strong_score=float(scoring.get("strong_score", 6)), prefetch_keys=extra_keys,
+                  abi_reading=_abi_reading(data.get("abi_reading"), signs, measurements, problems),
+                  dvt_status=_dvt_status(data.get("dvt_status"), signs, problems))
     # cross references
     for sign in signs.values():
         for ref in (sign.history_sign, sign.measurement):

@@ -15,8 +15,10 @@ import yaml
 from .rules import PATTERNS
 
 INDICATORS = ("info", "warning", "critical")
-PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "finding", "flag_where", "flag_where_lower"})  # see cards._placeholders
-_WHEN_KEYS = frozenset({"red_flags_any", "signs_any", "exertional"})
+PLACEHOLDERS = frozenset({"where", "where_lower", "abi", "abi_leg", "red_flag", "finding",  # see cards._placeholders
+                          "flag_where", "flag_where_lower",
+                          "dvt", "suspected_leg", "pe"})  # dvt_status.DvtView.values
+_WHEN_KEYS = frozenset({"red_flags_any", "signs_any", "exertional", "situations_any", "situations_all", "situations_none"})
 
 
 class TemplateError(ValueError):
@@ -31,8 +33,16 @@ class Suggestion:
     skip_recent: tuple[str, ...] = ()
     skip_ordered: tuple[str, ...] = ()
     when_signs_any: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # link ids cited on the card only when this order is offered
     reason: str | None = None  # the order's reasonCode text; default names the pattern
     resource_json: bytes = b""  # the resource serialised once at load; each card decodes a fresh copy
+
+
+@dataclass(frozen=True)
+class Consider:
+    """One 'Consider' line; with ``when`` it is shown only in that situation (same keys as a variant's)."""
+    text: str
+    when: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -42,9 +52,11 @@ class Variant:
     indicator: str | dict
     summary: str
     lead: str
-    consider: tuple[str, ...]
+    consider: tuple[Consider, ...]
     suggestions: tuple[str, ...]
     drop_when_no_suggestion: bool = False
+    sources: tuple[str, ...] = ()  # ids of the template's links this variant rests on
+    reason: str = ""  # the suggested order's reasonCode: the situation it comes from
     snoozable: bool = False  # a missing key is "not snoozable": the safe side
     snooze_days: int | None = None  # None: CDS_SNOOZE_DAYS
 
@@ -120,8 +132,9 @@ def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | 
         problems.append(f"{name}: source.label is required")
     links = tuple(raw.get("links") or ())
     for link in links:
-        if not str(link.get("url", "")).startswith(("https://", "http://")) or not link.get("label"):
-            problems.append(f"{name}: every link needs a label and an absolute url")
+        if not str(link.get("url", "")).startswith(("https://", "http://")) or not link.get("label") or not link.get("id"):
+            problems.append(f"{name}: every link needs an id, a label and an absolute url")
+    link_ids = {link.get("id") for link in links}
     suggestions = {}
     for sid, s in (raw.get("suggestions") or {}).items():
         resource = s.get("resource") or {}
@@ -129,6 +142,9 @@ def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | 
             problems.append(f"{name}.suggestions.{sid}: resource must be a ServiceRequest with a code")
         if not s.get("label"):
             problems.append(f"{name}.suggestions.{sid}: label is required")
+        for ref in s.get("sources") or ():
+            if ref not in link_ids:
+                problems.append(f"{name}.suggestions.{sid}: source {ref!r} is not one of the template's links")
         if "reason" in s and not (isinstance(s["reason"], str) and s["reason"].strip()):
             problems.append(f"{name}.suggestions.{sid}: reason must be non-empty text (the order's reasonCode)")
         skip = s.get("skip_if") or {}
@@ -136,6 +152,7 @@ def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | 
                                       skip_recent=tuple(skip.get("recent") or ()),
                                       skip_ordered=tuple(skip.get("ordered") or ()),
                                       when_signs_any=tuple(s.get("when_signs_any") or ()),
+                                      sources=tuple(s.get("sources") or ()),
                                       reason=s.get("reason"),
                                       resource_json=orjson.dumps(resource))
     variants = []
@@ -154,12 +171,31 @@ def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | 
         for sid in v.get("suggestions") or ():
             if sid not in suggestions:
                 problems.append(f"{where}: suggestion {sid!r} is not defined")
+        sources = tuple(v.get("sources") or ())
+        if not sources:
+            problems.append(f"{where}: sources is required (the ids of the links this variant rests on)")
+        for ref in sources:
+            if ref not in link_ids:
+                problems.append(f"{where}: source {ref!r} is not one of the template's links")
+        reason = v.get("reason", "")
+        if not reason and any(sid in suggestions and not suggestions[sid].reason for sid in v.get("suggestions") or ()):
+            problems.append(f"{where}: reason is required when the variant suggests an order without a reason of its own")
+        if _placeholders(reason) - PLACEHOLDERS:
+            problems.append(f"{where}: reason uses unknown placeholders {sorted(_placeholders(reason) - PLACEHOLDERS)}")
+        consider = []
+        for item in v.get("consider") or ():
+            if isinstance(item, dict):
+                if set(item.get("when") or {}) - _WHEN_KEYS or not item.get("text"):
+                    problems.append(f"{where}.consider: a conditional line needs text and known `when` keys")
+                consider.append(Consider(text=str(item.get("text", "")), when=item.get("when") or {}))
+            else:
+                consider.append(Consider(text=str(item)))
         snoozable, snooze_days = _snooze_keys(v, where, problems)
         variants.append(Variant(id=v.get("id", f"variant-{i}"), when=when, indicator=v.get("indicator", "info"),
-                                summary=summary, lead=v.get("lead", ""), consider=tuple(v.get("consider") or ()),
+                                summary=summary, lead=v.get("lead", ""), consider=tuple(consider),
                                 suggestions=tuple(v.get("suggestions") or ()),
                                 drop_when_no_suggestion=bool(v.get("drop_when_no_suggestion")),
-                                snoozable=snoozable, snooze_days=snooze_days))
+                                sources=sources, reason=reason, snoozable=snoozable, snooze_days=snooze_days))
     if not variants or variants[-1].when:
         problems.append(f"{name}: the last variant must have an empty `when` (the default)")
     return CardTemplate(pattern=pattern, title=raw.get("title", pattern), source=source, links=links,

@@ -49,3 +49,63 @@ def resources_for(name: str, patient_id: str) -> list[dict]:
         r["id"] = f"{name}-{i}"
         r["subject"] = {"reference": f"Patient/{patient_id}"}
     return resources
+
+
+def _claudication(side: str = "left") -> dict:
+    site = LEFT_CALF if side == "left" else [{"coding": [{"system": SCT, "code": "53840002:272741003=24028007",
+                                                          "display": "Calf, right"}]}]
+    return condition(SCT, "63491006", body_site=site, display="Intermittent claudication")
+
+
+# Issue 14: one patient per rule (ABI and the leg, venous, neurogenic and musculoskeletal), named after it.
+# name -> resources maker. tools/card_table.py prints their cards; tests/test_leg_rules.py pins them.
+RULE_CASES = {
+    "abi-0.90-symptomatic-leg": lambda: [_claudication(), abi(0.90, "left")],
+    "abi-0.91-symptomatic-leg": lambda: [_claudication(), abi(0.91, "left")],
+    "abi-1.40-symptomatic-leg": lambda: [_claudication(), abi(1.40, "left")],
+    "abi-1.41-symptomatic-leg": lambda: [_claudication(), abi(1.41, "left")],
+    "normal-abi-both-legs-with-claudication": lambda: [_claudication(), abi(1.05, "left"), abi(1.10, "right")],
+    "normal-abi-other-leg-only": lambda: [_claudication(), abi(1.10, "right")],
+    "diabetes-exertional-normal-abi": lambda: [_claudication(), condition(ICD, "E11.9", onset_days=2000),
+                                               abi(1.10, "left")],
+    "diabetes-no-exertional-normal-abi": lambda: [condition(ICD, "E11.9", onset_days=2000), abi(1.10, "left")],
+    "diabetes-foot-wound-normal-abi": lambda: [condition(ICD, "E11.9", onset_days=2000),
+                                               condition(ICD, "L97.529", onset_days=20), abi(1.10, "left")],
+    "ckd-exertional-normal-abi": lambda: [_claudication(), condition(ICD, "N18.31", onset_days=900), abi(1.20, "left")],
+    "old-abnormal-abi": lambda: [_claudication(), abi(0.70, "left", days=500)],
+    "old-abnormal-abi-later-normal": lambda: [_claudication(), abi(0.70, "left", days=500), abi(1.02, "left", days=100)],
+    "dvt-confirmed": lambda: [condition(ICD, "I82.402", onset_days=5),
+                              observation(SCT, "102572006", days=2, text="left leg swelling")],
+    "dvt-provisional": lambda: [condition(ICD, "I82.402", onset_days=5, verification="provisional"),
+                                observation(SCT, "102572006", days=2, text="left leg swelling")],
+    "dvt-left-new-swelling-right": lambda: [condition(ICD, "I82.402", onset_days=20),
+                                            condition(ICD, "R22.41", onset_days=1)],
+    "dvt-chronic-new-swelling": lambda: [condition(ICD, "I82.502", onset_days=700),
+                                         condition(ICD, "R22.42", onset_days=1)],
+    "dvt-active-older-than-window": lambda: [condition(ICD, "I82.402", onset_days=300),
+                                             condition(ICD, "R22.42", onset_days=1)],
+    "pe-on-record": lambda: [condition(ICD, "I26.99", onset_days=10), condition(ICD, "I82.402", onset_days=12)],
+    "varicose-veins-both-legs-swollen": lambda: [condition(ICD, "I83.93", onset_days=800),
+                                                 condition(ICD, "R22.43", onset_days=10)],
+    "history-left-current-right": lambda: [condition(ICD, "I82.402", onset_days=400, clinical="resolved"),
+                                           condition(ICD, "I83.811", onset_days=300),
+                                           condition(ICD, "R22.41", onset_days=3)],
+    "stenosis-with-normal-right-abi": lambda: [condition(SCT, "18347007", onset_days=400),
+                                               condition(ICD, "M79.604", onset_days=20),
+                                               condition(ICD, "M79.605", onset_days=20), abi(1.05, "right")],
+    "stenosis-without-claudication-alone": lambda: [condition(ICD, "M48.061", onset_days=400),
+                                                    condition(ICD, "M79.605", onset_days=20)],
+    "disc-degeneration-with-leg-pain": lambda: [condition(ICD, "M51.369", onset_days=400),
+                                                condition(ICD, "M79.604", onset_days=20),
+                                                condition(ICD, "M79.605", onset_days=20)],
+    "achilles-rupture": lambda: [condition(SCT, "429513001", onset_days=3, text="left Achilles tendon rupture")],
+    "cauda-equina": lambda: [condition(ICD, "G83.4", onset_days=2), condition(SCT, "18347007", onset_days=400)],
+}
+
+
+def rule_resources(name: str, patient_id: str) -> list[dict]:
+    resources = RULE_CASES[name]()
+    for i, r in enumerate(resources):
+        r["id"] = f"{name}-{i}"
+        r["subject"] = {"reference": f"Patient/{patient_id}"}
+    return resources

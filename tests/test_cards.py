@@ -9,7 +9,8 @@ from cds_service import cards
 def test_every_summary_template_fits_with_long_values(knowledge):
     long_values = {"where": "Bilateral posterior tibial", "where_lower": "bilateral posterior tibial", "abi": "0.72",
                    "abi_leg": "right leg", "red_flag": "Acute deep vein thrombosis of lower limb with phlegmasia",
-                   "finding": "Polyneuropathy due to type 2 diabetes mellitus",
+                   "finding": "Polyneuropathy due to type 2 diabetes mellitus", "dvt": "2026-11-27, both legs",
+                   "suspected_leg": "both legs", "pe": "2026-11-27",
                    "flag_where": "Bilateral posterior tibial", "flag_where_lower": "bilateral posterior tibial"}
     for template in knowledge.templates.values():
         for variant in template.variants:
@@ -31,16 +32,31 @@ def test_every_card_has_override_reasons_with_display(knowledge):
 def test_card_wording_is_advisory(knowledge):
     for template in knowledge.templates.values():
         for variant in template.variants:
-            text = " ".join([variant.summary, variant.lead, *variant.consider]).lower()
+            text = " ".join([variant.summary, variant.lead, *(c.text for c in variant.consider)]).lower()
             assert "diagnosis of" not in text and "diagnosed with" not in text
             assert any(word in text for word in ("consistent with", "consider", "possible", "recorded", "on record"))
+
+
+def test_no_retired_links(knowledge):
+    urls = [link["url"] for t in knowledge.templates.values() for link in t.links]
+    urls += [t.source.get("url", "") for t in knowledge.templates.values()]
+    assert not [u for u in urls if "pubmedhealth" in u]
+
+
+def test_every_variant_cites_a_link_of_its_own_template(knowledge):
+    for template in knowledge.templates.values():
+        ids = {link["id"] for link in template.links}
+        for variant in template.variants:
+            assert variant.sources and set(variant.sources) <= ids, (template.pattern, variant.id)
 
 
 def test_a_suggestion_reason_must_be_text():
     from cds_service import templates
     raw = {"pattern": "arterial-claudication", "source": {"label": "x"},
+           "links": [{"id": "x", "label": "x", "url": "https://example.org/x"}],
            "suggestions": {"s": {"label": "L", "reason": "", "resource": {"resourceType": "ServiceRequest", "code": {"text": "t"}}}},
-           "variants": [{"when": {}, "indicator": "info", "summary": "{flag_where}", "suggestions": ["s"]}]}
+           "variants": [{"when": {}, "indicator": "info", "summary": "{flag_where}", "suggestions": ["s"],
+                         "sources": ["x"], "reason": "the situation"}]}
     problems: list[str] = []
     templates.parse_template("t", raw, problems)
     assert problems == ["t.suggestions.s: reason must be non-empty text (the order's reasonCode)"]

@@ -22,10 +22,14 @@ def test_one_row_per_variant_with_every_column(knowledge):
     ali = by_key[("arterial-claudication", "acute-limb-ischaemia")]
     assert (ali["Indicator"], ali["Snoozable"]) == ("critical", "no")
     low = by_key[("arterial-claudication", "abi-abnormal-exertional")]
-    assert low["Trigger"] == "any of: abi-abnormal; exertional symptoms"
+    assert low["Trigger"] == "any situation of: abi-abnormal; exertional symptoms"
     assert low["Snoozable"] == "yes, CDS_SNOOZE_DAYS (90 d)" and low["Class of recommendation"] == "G1 Class I"
     assert low["Window"] == "abi-abnormal: 365 d (measurement)"
-    assert low["Source"] == knowledge.templates["arterial-claudication"].source["label"]
+    template = knowledge.templates["arterial-claudication"]
+    variant = next(v for v in template.variants if v.id == "abi-abnormal-exertional")
+    assert low["Source"] == "; ".join(link["label"] for ref in variant.sources for link in template.links
+                                      if link["id"] == ref)
+    assert low["Source"]
     assert by_key[("venous-claudication", "default")]["Snoozable"] == "no"
 
 

@@ -10,7 +10,7 @@ from cds_service.config import REPO_ROOT
 
 def test_check_passes_on_the_shipped_knowledge(capsys):
     assert cli.main(["check"]) == 0
-    assert "ok: 41 value sets" in capsys.readouterr().out
+    assert "ok: 45 value sets" in capsys.readouterr().out
 
 
 def _copy(tmp_path):
@@ -63,6 +63,81 @@ def test_evaluate_reports_a_bad_request_as_operation_outcome(tmp_path, capsys):
     bad.write_text('{"hook": "patient-view"}')
     assert cli.main(["evaluate", str(bad)]) == 1
     assert json.loads(capsys.readouterr().out)["resourceType"] == "OperationOutcome"
+
+
+def _edit(base, relative: str, old: str, new: str) -> None:
+    path = base / relative
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_check_rejects_a_variant_without_sources(tmp_path, capsys):
+    base = _copy(tmp_path)
+    _edit(base, "cards/neurogenic-claudication.yaml", "    sources: [nass-2013]\n", "")
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "neurogenic-claudication.variants[0]: sources is required" in capsys.readouterr().err
+
+
+def test_check_rejects_a_source_that_is_not_a_link(tmp_path, capsys):
+    base = _copy(tmp_path)
+    _edit(base, "cards/neurogenic-claudication.yaml", "    sources: [nass-2013]\n", "    sources: [made-up]\n")
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "source 'made-up' is not one of the template's links" in capsys.readouterr().err
+
+
+def test_check_rejects_an_order_without_a_reason(tmp_path, capsys):
+    base = _copy(tmp_path)
+    _edit(base, "cards/venous-claudication.yaml", '    reason: "{where} signs consistent with venous claudication"\n', "")
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "reason is required" in capsys.readouterr().err
+
+
+def test_check_rejects_a_link_without_an_id(tmp_path, capsys):
+    base = _copy(tmp_path)
+    _edit(base, "cards/venous-claudication.yaml", "  - id: wells-2003\n    label:", "  - label:")
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "every link needs an id" in capsys.readouterr().err
+
+
+def test_check_rejects_an_unknown_sign_in_abi_reading(tmp_path, capsys):
+    base = _copy(tmp_path)
+    _edit(base, "knowledge/patterns.yaml", "wound_any: [neuropathic-ulcer, ischaemic-ulcer, foot-or-leg-ulcer]", "wound_any: [made-up-wound]")
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "abi_reading.not_reassuring.wound_any: unknown sign 'made-up-wound'" in capsys.readouterr().err
+
+
+def test_check_rejects_abi_reading_without_a_source(tmp_path, capsys):
+    base = _copy(tmp_path)
+    _edit(base, "knowledge/patterns.yaml", "  measurement: ankle-brachial-index\n  source:", "  measurement: ankle-brachial-index\n  sauce:")
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    err = capsys.readouterr().err
+    assert "abi_reading: unknown keys ['sauce']" in err and "abi_reading.source is required" in err
+
+
+def test_check_rejects_a_bad_dvt_status(tmp_path, capsys):
+    base = _copy(tmp_path)
+    _edit(base, "knowledge/patterns.yaml", "  new_within_days: 30", "  new_within_days: 0")
+    _edit(base, "knowledge/patterns.yaml", "  dvt: deep-vein-thrombosis", "  dvt: deep-vein-thrombus")
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    err = capsys.readouterr().err
+    assert "dvt_status.new_within_days must be a positive whole number" in err
+    assert "dvt_status.dvt: unknown sign 'deep-vein-thrombus'" in err
+
+
+def test_check_rejects_a_suggestion_source_that_is_not_a_link(tmp_path, capsys):
+    base = _copy(tmp_path)
+    _edit(base, "cards/neurogenic-claudication.yaml", "peripheral-neuropathy]\n    sources: [ada-2025]",
+          "peripheral-neuropathy]\n    sources: [ada-2052]")
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "suggestions.foot-exam: source 'ada-2052' is not one of the template's links" in capsys.readouterr().err
+
+
+def test_check_rejects_a_conditional_consider_line_with_an_unknown_key(tmp_path, capsys):
+    base = _copy(tmp_path)
+    _edit(base, "cards/venous-claudication.yaml", "when: {situations_any: [dvt-history]}", "when: {situation: [dvt-history]}")
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "a conditional line needs text and known `when` keys" in capsys.readouterr().err
 
 
 def _serve(tmp_path, **env):

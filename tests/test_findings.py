@@ -85,3 +85,23 @@ def test_semantic_tags_are_dropped_from_displays():
 def test_undated_active_red_flag_condition_is_kept(knowledge):
     (f,) = extract(knowledge, [condition(ICD, "G83.4", onset_days=None)]).findings
     assert f.sign == "cauda-equina" and f.date is None
+
+
+def test_active_dvt_older_than_its_window_is_history_not_dropped(knowledge):
+    (f,) = extract(knowledge, [condition(ICD, "I82.402", onset_days=300)]).findings
+    assert (f.sign, f.side) == ("history-of-dvt", "left") and f.display.endswith("(history)")
+
+
+def test_active_dvt_within_its_window_stays_current(knowledge):
+    (f,) = extract(knowledge, [condition(ICD, "I82.402", onset_days=100)]).findings
+    assert f.sign == "deep-vein-thrombosis" and f.certainty is None
+
+
+def test_provisional_dvt_is_unconfirmed(knowledge):
+    (f,) = extract(knowledge, [condition(ICD, "I82.402", onset_days=5, verification="provisional")]).findings
+    assert f.certainty == "unconfirmed"
+
+
+def test_old_abi_is_read_whatever_its_age(knowledge):
+    (f,) = extract(knowledge, [abi(0.7, "left", days=900)]).findings
+    assert f.sign == "ankle-brachial-index" and f.value == 0.7  # the assessment decides what an old reading says
