@@ -29,6 +29,8 @@ log = logging.getLogger(logs.REQUEST_LOGGER)
 
 SHOWN, SNOOZED, OFF, CAPPED, SHADOW = "shown", "snoozed", "off", "capped", "shadow"
 BACKOFF_S = 10.0
+# Only chart-opening cards snooze; a card at order time (order-select, order-sign) is never snoozed.
+SNOOZING_HOOKS = frozenset({"patient-view"})
 
 
 def switched_off(settings: Settings, knowledge: Knowledge) -> frozenset[str]:
@@ -86,12 +88,13 @@ class Governance:
             self._failed("lookup", exc)
             return subject, Lookup(failed=True)
 
-    def decide(self, rendered: list[Rendered], lookup: Lookup) -> list[Decision]:
+    def decide(self, rendered: list[Rendered], lookup: Lookup, hook: str = "patient-view") -> list[Decision]:
         decisions, info_kept = [], False
+        snoozing = self.snooze is not None and hook in SNOOZING_HOOKS
         for r in rendered:
             if r.key in self.off:
                 status = OFF
-            elif self.snooze is not None and self.snooze.is_snoozed(r, lookup):
+            elif snoozing and self.snooze.is_snoozed(r, lookup):
                 status = SNOOZED
             elif r.card["indicator"] == "info" and info_kept:
                 status = CAPPED

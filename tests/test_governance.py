@@ -66,6 +66,8 @@ def test_shadow_mode_evaluates_and_records_everything_but_returns_no_cards(setti
     assert sorted(logged(app)) == [("arterial-claudication", "abi-abnormal-exertional", "shadow"),
                                    ("neurogenic-claudication", "neuropathy", "shadow")]
     assert app.extensions["cds"].store.count_rows(snooze_memory_table) == 0  # nothing shown, nothing to override
+    metrics = app.test_client().get("/metrics").data.decode()
+    assert 'cds_cards_withheld_total{reason="shadow",topic="neurogenic-claudication"} 1.0' in metrics
 
 
 def test_at_most_one_info_card_and_the_order_is_critical_warning_info(settings, knowledge):
@@ -91,3 +93,17 @@ def test_every_card_carries_the_knowledge_version(settings, knowledge, caplog):
 def _versions(app):
     with app.extensions["cds"].store.engine.connect() as conn:
         return [(r.topic, r.variant, r.status, r.knowledge_version) for r in conn.execute(select(card_log_table))]
+
+
+def test_cards_at_order_time_are_never_snoozed(app, knowledge):
+    """The order hooks (issue #20) share governance; a snooze from a chart opening never hides them."""
+    from cds_service.cards import Rendered
+    from cds_service.snooze import Lookup
+    governance = app.extensions["cds"].engine.governance
+    variant = next(v for v in knowledge.templates["arterial-claudication"].variants if v.id == "abi-abnormal")
+    card = {"uuid": "u", "indicator": "warning"}
+    rendered = Rendered(card=card, pattern="arterial-claudication", variant=variant, listed=(), suggestions={})
+    lookup = Lookup(snoozed={"arterial-claudication/abi-abnormal": {"overridden_at": 0.0, "findings": "[]"}})
+    assert [d.status for d in governance.decide([rendered], lookup)] == ["snoozed"]
+    for hook in ("order-select", "order-sign"):
+        assert [d.status for d in governance.decide([rendered], lookup, hook=hook)] == ["shown"]
