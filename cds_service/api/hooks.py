@@ -7,6 +7,7 @@ from flask import Blueprint, g
 
 from .. import logs
 from ..engine import Stats
+from ..orders.engine import OrderStats
 from ..http import json_response, note, read_json, require_service
 
 bp = Blueprint("hooks", __name__)
@@ -17,15 +18,22 @@ audit = logging.getLogger(logs.AUDIT_LOGGER)
 def call_service(service_id: str):
     svc = require_service(service_id)
     body = read_json()
-    stats = Stats()
-    request = svc.engine.parse_request(body, stats)
+    order_engine = (svc.order_engines or {}).get(service_id)
+    engine = order_engine or svc.engine  # one pipeline per hook: the order services share the order pipeline
+    stats = OrderStats() if order_engine else Stats()
+    request = engine.parse_request(body, stats)
     note(hookInstance=request.hook_instance, service=service_id)
     client = g.get("client")
     fetcher = svc.fetcher_factory(request, client=client) if svc.fetcher_factory else None
-    tenant = f"{client.iss}\x1f{client.tenant or ''}" if client is not None else None  # whose patient a snooze is
-    result = svc.engine.evaluate(body, request=request, fetcher=fetcher, stats=stats, tenant=tenant)
-    note(cards=len(result.response["cards"]), knowledge_version=svc.engine.knowledge.version, withheld=stats.withheld,
-         snooze_failed=stats.snooze_failed, timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
+    if order_engine:  # order-time cards are never snoozed (governance.SNOOZING_HOOKS)
+        result = engine.evaluate(body, request=request, fetcher=fetcher, stats=stats)
+        note(**stats.log_fields())
+    else:
+        tenant = f"{client.iss}\x1f{client.tenant or ''}" if client is not None else None  # whose patient a snooze is
+        result = engine.evaluate(body, request=request, fetcher=fetcher, stats=stats, tenant=tenant)
+        note(withheld=stats.withheld, snooze_failed=stats.snooze_failed)
+    note(cards=len(result.response["cards"]), knowledge_version=svc.engine.knowledge.version,
+         timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
          resources=stats.resources_seen, used=stats.resources_used, malformed=stats.malformed,
          other_patient=stats.other_patient, duplicates=stats.duplicates, fetched_keys=stats.fetched_keys, keys=stats.keys)
     if svc.metrics:
