@@ -107,3 +107,16 @@ def test_cards_at_order_time_are_never_snoozed(app, knowledge):
     assert [d.status for d in governance.decide([rendered], lookup)] == ["snoozed"]
     for hook in ("order-select", "order-sign"):
         assert [d.status for d in governance.decide([rendered], lookup, hook=hook)] == ["shown"]
+
+
+def test_order_cards_carry_the_version_and_card_is_wrong_and_never_snooze(client, knowledge):
+    from order_builders import SIGN_ID, heart_failure, order_request, sandbox_medication
+    sign = f"/cds-services/{SIGN_ID}"
+    body = order_request([sandbox_medication()], [heart_failure()])
+    (card,) = client.post(sign, json=body).get_json()["cards"]
+    assert card["extension"] == {"knowledgeVersion": knowledge.version}
+    assert "incorrect" in {r["code"] for r in card["overrideReasons"]}
+    item = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-27T10:00:00Z",
+            "overrideReason": {"reason": {**card["overrideReasons"][0], "code": "already-assessed"}}}
+    assert client.post(f"{sign}/feedback", json={"feedback": [item]}).status_code == 200
+    assert len(client.post(sign, json=order_request([sandbox_medication()], [heart_failure()])).get_json()["cards"]) == 1
