@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
-from . import assessment as assessment_mod, cards as cards_mod, findings as findings_mod, prefetch as prefetch_mod, records
+from . import answers as answers_mod, assessment as assessment_mod, cards as cards_mod, findings as findings_mod, \
+    prefetch as prefetch_mod, question_cards, records
 from .config import Settings
 from .errors import BadRequest, PayloadTooLarge, PreconditionFailed
 from .governance import SHOWN, Governance
@@ -135,8 +136,11 @@ class Engine:
         return resources
 
     def evaluate(self, body, *, now: datetime | None = None, fetcher: Fetcher | None = None,
-                 request: HookRequest | None = None, stats: Stats | None = None, tenant: str | None = None) -> Result:
-        """``tenant`` is the calling client (its JWT issuer) when auth is on: part of whose patient a snooze is."""
+                 request: HookRequest | None = None, stats: Stats | None = None, base_url: str | None = None,
+                 tenant: str | None = None) -> Result:
+        """Cards for one request. ``base_url`` is where this service is reached (for the link to
+        the questions); without it the cards carry no such link. ``tenant`` is the calling client
+        (JWT issuer and tenant) when auth is on: part of whose patient a snooze is."""
         stats = stats or Stats()
         clock = time.perf_counter
         now = now or datetime.now(timezone.utc)
@@ -145,19 +149,31 @@ class Engine:
         t1 = clock()
         resources = self.gather(request, fetcher, stats)
         t2 = clock()
+        responses = [r for r in resources if isinstance(r, dict) and r.get("resourceType") == answers_mod.RESOURCE_TYPE]
         intake = records.select(resources, self.knowledge.terminology, request.patient_id)
         extraction = findings_mod.extract(intake.records, self.knowledge.rules, self.knowledge.terminology, now)
-        assessment = assessment_mod.assess(extraction.findings, self.knowledge.rules, now)
+        situation = self._answers(responses, intake, extraction.findings, request, now, stats, base_url)
+        found = extraction.findings + (situation.reading.findings if situation else [])
+        assessment = assessment_mod.assess(found, self.knowledge.rules, now)
         t3 = clock()
         subject, lookup = self.governance.prepare(tenant, request.fhir_server, request.patient_id, now)
         t4 = clock()
         ctx = cards_mod.CardContext(hook_instance=request.hook_instance, patient_id=request.patient_id,
                                     user_id=request.user_id, incomplete=stats.incomplete, accepted=lookup.accepted)
         rendered = cards_mod.render_all(assessment, self.knowledge, ctx)
+        own: list[dict] = []  # the questions' own card, when no pattern card is raised
+        if situation is not None:
+            worded = question_cards.apply([r.card for r in rendered], assessment, self.knowledge, ctx, situation)
+            own = [c for c in worded if not any(c is r.card for r in rendered)]
+            for card in own:
+                card.setdefault("extension", {"knowledgeVersion": self.knowledge.version})
+            rendered.sort(key=lambda r: cards_mod.indicator_rank(r.card))  # a reported-only card became info
         t5 = clock()
         decisions = self.governance.decide(rendered, lookup)
         recorded = self.governance.record(subject, decisions, now)
         cards = [d.rendered.card for d in decisions if d.status == SHOWN]
+        if own and not self.settings.shadow_mode:
+            cards = sorted(cards + own, key=cards_mod.indicator_rank)
         for d in decisions:
             if d.status != SHOWN:
                 stats.withheld[d.status] = stats.withheld.get(d.status, 0) + 1
@@ -171,4 +187,19 @@ class Engine:
         stats.other_patient += intake.other_patient
         stats.duplicates += intake.duplicates
         stats.excluded = dict(extraction.excluded)
+        if situation is not None:
+            stats.excluded.update({f"questionnaireresponse-{k}": v for k, v in situation.reading.skipped.items()})
         return Result(response={"cards": cards}, stats=stats)
+
+    def _answers(self, responses: list, intake, findings: list, request: HookRequest, now: datetime,
+                 stats: Stats, base_url: str | None) -> question_cards.Situation | None:
+        """The latest answers to the seed's questions, and what the offer of them needs to know."""
+        questions = self.knowledge.questions
+        if questions is None:
+            return None
+        reading = answers_mod.read(responses, questions, request.patient_id, now)
+        triggered = {f"{r.resource_type}/{r.model.id}" if r.model.id else r.resource_type for r in intake.records
+                     if (r.concept.system, r.concept.code) in questions.trigger_codes}
+        known = stats.keys.get(prefetch_mod.QUESTIONNAIRE_RESPONSES) in ("present", "partial", "null")
+        return question_cards.Situation(reading=reading, answers_known=known, base_url=base_url,
+                                        triggers=question_cards.trigger_findings(findings, triggered, questions, now))

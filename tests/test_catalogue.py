@@ -33,9 +33,14 @@ def test_one_row_per_variant_with_every_column(knowledge):
     assert by_key[("venous-claudication", "default")]["Snoozable"] == "no"
 
 
+def _copy_knowledge(target):
+    for folder in ("valuesets", "knowledge", "cards", "questionnaires"):
+        if (REPO_ROOT / folder).is_dir():
+            shutil.copytree(REPO_ROOT / folder, target / folder)
+
+
 def test_the_catalogue_follows_the_knowledge_files(tmp_path):
-    for folder in ("valuesets", "knowledge", "cards"):
-        shutil.copytree(REPO_ROOT / folder, tmp_path / folder)
+    _copy_knowledge(tmp_path)
     path = tmp_path / "cards" / "musculoskeletal-leg-pain.yaml"
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("    snoozable: true", "    snoozable: true\n    snooze_days: 30"), encoding="utf-8")
@@ -59,8 +64,7 @@ def test_the_command_prints_markdown_and_writes_both_files(tmp_path, capsys, kno
 
 
 def test_a_missing_changelog_stops_the_load(tmp_path):
-    for folder in ("valuesets", "knowledge", "cards"):
-        shutil.copytree(REPO_ROOT / folder, tmp_path / folder)
+    _copy_knowledge(tmp_path)
     (tmp_path / "knowledge" / "CHANGELOG.md").write_text("# Knowledge changelog\n\nno version yet\n")
     import pytest
     with pytest.raises(knowledge_mod.KnowledgeError, match="has no '## <version>' heading"):

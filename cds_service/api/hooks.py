@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, g
+from flask import Blueprint, g, request as http_request
 
 from .. import logs
 from ..engine import Stats
@@ -29,8 +29,9 @@ def call_service(service_id: str):
         result = engine.evaluate(body, request=request, fetcher=fetcher, stats=stats)
         note(**stats.log_fields())
     else:
+        base_url = svc.settings.public_base_url or http_request.host_url.rstrip("/")  # for the link to the questions
         tenant = f"{client.iss}\x1f{client.tenant or ''}" if client is not None else None  # whose patient a snooze is
-        result = engine.evaluate(body, request=request, fetcher=fetcher, stats=stats, tenant=tenant)
+        result = engine.evaluate(body, request=request, fetcher=fetcher, stats=stats, base_url=base_url, tenant=tenant)
         note(withheld=stats.withheld, snooze_failed=stats.snooze_failed)
     note(cards=len(result.response["cards"]), knowledge_version=svc.engine.knowledge.version,
          timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
