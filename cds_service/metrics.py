@@ -1,6 +1,7 @@
 """Prometheus metrics: requests and latency by endpoint and status, cards by topic and
-indicator, FHIR fallback calls and failures, skipped malformed resources, feedback outcomes,
-cards withheld (snoozed, switched off, capped, shadow) and snooze storage failures.
+indicator, FHIR fallback calls and failures, skipped malformed resources, Condition codes no value set
+knows in leg-relevant blocks, feedback outcomes, cards withheld (snoozed, switched off, capped, shadow)
+and snooze storage failures.
 
 Under gunicorn with several workers set PROMETHEUS_MULTIPROC_DIR (``cds-service serve``
 does) and /metrics aggregates every worker.
@@ -33,6 +34,9 @@ class Metrics:
         self.database_unavailable = Counter(
             "cds_database_unavailable", "Database calls that failed while serving, by use (replay-check and feedback "
             "answer 503; readiness reports it)", ["use"], registry=r)
+        self.unknown_codes = Counter(
+            "cds_unknown_condition_codes", "Conditions coded in a leg-relevant ICD-10-CM block that no value set lists "
+            "(knowledge/icd10cm-families.yaml unknown_code_blocks): a site's coding gaps", registry=r)
         self.auth_failures = Counter("cds_auth_failures", "Requests refused with 401", registry=r)
         self.snooze_failures = Counter(
             "cds_snooze_failures", "Snooze storage calls that failed while serving a hook (the cards were shown "
@@ -49,6 +53,8 @@ class Metrics:
             self.cards.labels(card["source"]["topic"]["code"], card["indicator"]).inc()
         if stats.malformed:
             self.malformed.inc(stats.malformed)
+        if stats.unknown_codes:
+            self.unknown_codes.inc(stats.unknown_codes)
         for key, state in stats.keys.items():
             if state == "partial":
                 self.partial_keys.labels(key).inc()
