@@ -16,6 +16,7 @@ from . import config as config_mod, cors, knowledge as knowledge_mod, logs
 from .api import discovery, feedback, health, hooks, metrics as metrics_api, openapi, questionnaires
 from . import smart_app
 from .engine import Engine
+from .governance import Governance
 from .errors import CDSError, DatabaseUnavailable, Unauthorized, operation_outcome
 from .orders import engine as orders_engine
 from .http import Services, json_response
@@ -40,7 +41,6 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
     settings = settings or config_mod.from_env()
     logs.configure(settings.log_level)
     knowledge = knowledge or knowledge_mod.load(settings.knowledge_dir)
-    engine = Engine(knowledge, settings)
     order_engines = orders_engine.build(knowledge, settings)
     store = store or Store(settings.database_url)
     store.create_schema()
@@ -48,6 +48,7 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
         from .auth import Authenticator
         authenticator = Authenticator.from_settings(settings, store)
     metrics = Metrics()
+    engine = Engine(knowledge, settings, Governance(settings, knowledge, store, metrics))
     if fetcher_factory is None:
         from .fhir_client import FallbackFactory
         fetcher_factory = FallbackFactory(settings, metrics=metrics)

@@ -75,6 +75,11 @@ class Settings:
     app_client_id: str = "leg-pain-claudication-app"
     log_level: str = "INFO"
     service_id: str = "leg-pain-claudication"
+    snooze_days: int = 90
+    snooze_key: str | None = None
+    snooze_key_file: Path | None = None
+    cards_off: tuple[str, ...] = ()
+    shadow_mode: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -138,6 +143,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("CDS_JWKS_CACHE_S", "jwks_cache_s", 0),
         ("CDS_JWKS_REFETCH_COOLDOWN_S", "jwks_refetch_cooldown_s", 0),
         ("CDS_JWKS_TIMEOUT_MS", "jwks_timeout_ms", 10),
+        ("CDS_SNOOZE_DAYS", "snooze_days", 0),
     ):
         if (v := get(key)) is not None:
             values[attr] = _int(v, key, minimum)
@@ -155,6 +161,14 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         values["app_open_link"] = _bool(v, "CDS_APP_OPEN_LINK")
     if (v := get("CDS_APP_CLIENT_ID")) is not None:
         values["app_client_id"] = v.strip()
+    if (v := get("CDS_SNOOZE_KEY")) is not None:
+        values["snooze_key"] = v
+    if (v := get("CDS_SNOOZE_KEY_FILE")) is not None:
+        values["snooze_key_file"] = Path(v)
+    if (v := get("CDS_CARDS_OFF")) is not None:
+        values["cards_off"] = tuple(x.strip() for x in v.split(",") if x.strip())
+    if (v := get("CDS_SHADOW_MODE")) is not None:
+        values["shadow_mode"] = _bool(v, "CDS_SHADOW_MODE")
     if (v := get("CDS_LOG_LEVEL")) is not None:
         values["log_level"] = v.upper()
     settings = Settings(**values)
