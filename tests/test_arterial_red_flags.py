@@ -281,3 +281,16 @@ def test_compartment_syndrome_window_is_7_days(evaluate, code, days, critical):
 @pytest.mark.parametrize("code", ["T79.A22D", "T79.A22S", "T79.A21D"])
 def test_compartment_syndrome_only_7th_character_a_is_acute(evaluate, code):
     assert evaluate(hook_request([condition(ICD, code, onset_days=2)])) == []
+
+
+# ---------------------------------------------------------------- absent-pedal-pulse: abnormal is not absent
+def test_absent_pedal_pulse_out_abnormal_pulse_is_not_absent(evaluate):
+    resources = [observation(SCT, "407640009", days=30, value=ABSENT), observation(SCT, "407640009", days=1),
+                 observation(SCT, "398979000", days=1, text="right leg pallor")]  # right dorsalis pedis pulse abnormal
+    card = arterial(evaluate, resources)
+    assert card is None or card["indicator"] != "critical"
+
+
+def test_absent_pedal_pulse_in_absent_pulse_recorded_present_before(evaluate):
+    resources = [left_pulse_absent(days=30, value=ABSENT), left_pulse_absent(days=1), left_pallor()]
+    assert arterial(evaluate, resources)["indicator"] == "critical"
