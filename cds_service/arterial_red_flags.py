@@ -164,7 +164,7 @@ def _clti(current: list[Finding], r: ArterialRules, now: datetime) -> list[Findi
         measured = [f for f in current if f.sign in r.pad_measurement_same_leg and _same_leg(f.side, loss.side)]
         proof = ([loss] if kind.proves_pad else []) + diagnosis + measured
         if proof:
-            followed = any(f.sign in r.follow_up and _after(f, loss) for f in current)
+            followed = any(f.sign in r.follow_up and _after(f, loss) and _same_leg(f.side, loss.side) for f in current)
             recent = age is None or age <= r.critical_days
             if recent and not followed:
                 why = "" if kind.proves_pad else f" with {proof[0].display}"
@@ -185,7 +185,7 @@ def _ali_codes(current: list[Finding], r: ArterialRules, now: datetime) -> list[
         age = _age(code, now)
         if age is not None and age > r.ali_acute_days:
             continue
-        if any(f.sign in r.ali_treated_by and _after(f, code) for f in current):
+        if any(f.sign in r.ali_treated_by and _after(f, code) and _same_leg(f.side, code.side) for f in current):
             out.append(_derived(r.ali["treated"], f"{code.display} (revascularised since)", code))
         else:
             out.append(_derived(r.ali["critical_code"], code.display, code))

@@ -242,9 +242,11 @@ class _Extractor:
         reason = self.stale(sign, when, applies=True)
         if reason:
             return self.exclude(f"procedure-{reason}")
+        # The side matters: a revascularisation treats only the leg it was done on.
+        side, site = _side_site(record, self.terminology, m.bodySite, m.code.text if m.code else None)
         self.out.findings.append(Finding(
             sign=sign.id, present=True, display=_display(record), reference=_reference(record),
-            resource_type="Procedure", date=when, kind="done"))
+            resource_type="Procedure", date=when, side=side, site=site, kind="done"))
         return None
 
     def service_request(self, record: Record) -> None:

@@ -179,8 +179,39 @@ def test_ali_critical_card_wording_and_emergent_referral_not_imaging(evaluate):
 
 @pytest.mark.parametrize("procedure_days,summary", [(2, ALI_TREATED), (10, ALI_CRITICAL.format("leg"))])
 def test_ali_revascularisation_after_vs_before_the_code(evaluate, procedure_days, summary):
-    resources = [condition(ICD, "I74.3", onset_days=5), procedure(SCT, "276861004", days=procedure_days)]
+    resources = [condition(ICD, "I74.3", onset_days=5), procedure(SCT, "112828007", days=procedure_days)]
     assert arterial(evaluate, resources)["summary"] == summary
+
+
+RIGHT_LEG = [{"coding": [{"system": SCT, "code": "62175007", "display": "Structure of right lower limb"}]}]
+
+
+@pytest.mark.parametrize("code", ["276861004", "371186005", "397117006"],
+                         ids=["angioplasty-naming-no-artery", "toe-amputation", "major-amputation"])
+def test_ali_treated_by_out_procedures_that_are_not_a_leg_revascularisation(evaluate, code):
+    resources = [condition(ICD, "I74.3", onset_days=3), procedure(SCT, code, days=1)]
+    assert arterial(evaluate, resources)["indicator"] == "critical"
+
+
+def test_ali_treated_by_in_same_leg_or_unsided_out_other_leg(evaluate):
+    left_ali = condition(ICD, "I74.3", onset_days=3, body_site=LEFT_LEG)
+    same = arterial(evaluate, [left_ali, procedure(SCT, "112828007", days=1, body_site=LEFT_LEG)])
+    unsided = arterial(evaluate, [left_ali, procedure(SCT, "112828007", days=1)])
+    other = arterial(evaluate, [left_ali, procedure(SCT, "112828007", days=1, body_site=RIGHT_LEG)])
+    assert same["indicator"] == unsided["indicator"] == "warning"
+    assert other["indicator"] == "critical"
+
+
+@pytest.mark.parametrize("code,critical", [("371186005", True), ("276861004", True), ("88312006", False), ("112828007", False)],
+                         ids=["toe-amputation", "angioplasty-naming-no-artery", "below-knee-amputation", "bypass"])
+def test_clti_follow_up_in_leg_revascularisation_or_major_amputation_out_toe_amputation(evaluate, code, critical):
+    card = arterial(evaluate, [left_ulcer(20), pad_diagnosis(), procedure(SCT, code, days=5)])
+    assert (card["indicator"] == "critical") is critical
+
+
+def test_clti_follow_up_out_procedure_on_the_other_leg(evaluate):
+    resources = [left_ulcer(20), pad_diagnosis(), procedure(SCT, "112828007", days=5, body_site=RIGHT_LEG)]
+    assert arterial(evaluate, resources)["summary"] == CLTI_CRITICAL
 
 
 def test_ali_treated_card_wording(evaluate):

@@ -57,7 +57,7 @@ def test_unreadable_file_is_refused(tmp_path, knowledge):
 def test_vascular_procedures_ride_on_the_optional_procedures_key(engine):
     key = next(k for k in engine.prefetch_keys if k.key == "procedures")
     assert not key.required
-    assert "112828007" in engine.prefetch_templates["procedures"] and "276861004" in key.params
+    assert "112828007" in engine.prefetch_templates["procedures"] and "397117006" in key.params and "276861004" not in key.params
 
 
 def test_ulcer_codes_ride_on_their_own_optional_key_and_still_count(engine, evaluate):

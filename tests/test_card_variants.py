@@ -37,7 +37,7 @@ PINNED = [
      lambda: "Left leg: rest pain, ulcer or gangrene with proven arterial disease: refer urgently to a vascular specialist",
      ["Refer urgently to a vascular specialist"]),
     ("arterial-claudication", "acute-limb-ischaemia-treated",
-     lambda: [condition(ICD, "I74.3", onset_days=5), procedure(SCT, "276861004", days=2)],
+     lambda: [condition(ICD, "I74.3", onset_days=5), procedure(SCT, "112828007", days=2)],
      lambda: "Recent acute limb ischaemia (leg): confirm anticoagulation and follow-up", []),
     ("arterial-claudication", "possible-acute-limb-ischaemia",
      lambda: [observation(SCT, "163121008", days=1), observation(SCT, "398979000", days=1, text="left leg pallor")],
