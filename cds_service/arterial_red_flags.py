@@ -3,7 +3,7 @@
 A red flag that is wrong once costs every other card its reader, so these rules look at more
 than a code: CLTI needs tissue loss together with objectively proven PAD on that leg, ALI needs
 recency, and the "pulseless and pale" combination needs the same leg and evidence that it is
-new. What the rules find becomes derived findings (``clti``, ``ali-recent`` ...) that the card
+new (then no chronic diagnosis on record downgrades it). What the rules find becomes derived findings (``clti``, ``ali-recent`` ...) that the card
 variants word; the raw codes stay ordinary arterial evidence.
 """
 from __future__ import annotations
@@ -46,13 +46,12 @@ class ArterialRules:
     pulse_sign: str
     pulse_partners: frozenset[str]
     signs_window_days: int
-    chronic_explanations: frozenset[str]
     ali: dict[str, str]
 
     def signs_used(self) -> set[str]:
         return ({t.sign for t in self.tissue_loss} | self.pad_diagnosis | self.pad_measurement_same_leg
                 | self.perfusion_unknown_same_leg | self.follow_up | {self.ali_code_sign} | self.ali_treated_by
-                | {self.pulse_sign} | self.pulse_partners | self.chronic_explanations)
+                | {self.pulse_sign} | self.pulse_partners)
 
     def derived_signs(self) -> set[str]:
         return set(self.clti.values()) | set(self.ali.values())
@@ -93,9 +92,11 @@ def parse(data: dict, rules: Rules) -> ArterialRules:
         pulse_sign=signs.get("pulse", ""),
         pulse_partners=frozenset(signs.get("with_any") or ()),
         signs_window_days=_days(signs, "window_days", "ali.signs", problems),
-        chronic_explanations=frozenset(signs.get("chronic_explanations") or ()),
         ali=dict(ali.get("derived") or {}),
     )
+    if "chronic_explanations" in signs:
+        problems.append("ali.signs.chronic_explanations is no longer read: a pulse loss shown to be new is critical "
+                        "whatever chronic disease is on record (see the file's comment); remove the key")
     if not result.tissue_loss:
         problems.append("clti.tissue_loss is empty")
     if set(result.clti) != {"critical", "known", "possible"}:
@@ -198,7 +199,6 @@ def _ali_signs(current: list[Finding], everything: list[Finding], r: ArterialRul
         return f.present and age is not None and age <= r.signs_window_days
     pulses = [f for f in current if f.sign == r.pulse_sign and recent(f)]
     partners = [f for f in current if f.sign in r.pulse_partners and recent(f)]
-    chronic = [f for f in current if f.sign in r.chronic_explanations]
     best: Finding | None = None
     for pulse in pulses:
         same = [p for p in partners if _same_leg(p.side, pulse.side)]
@@ -209,7 +209,9 @@ def _ali_signs(current: list[Finding], everything: list[Finding], r: ArterialRul
         was_present = any(f.sign == r.pulse_sign and not f.present and f.side == pulse.side and pulse.side is not None
                           and f.date is not None and pulse.date is not None and f.date < pulse.date for f in everything)
         names = ", ".join(sorted({p.display for p in same}))
-        if sides_known and (onset_new or was_present) and not chronic:
+        # Shown new, it is critical even with known PAD or neuropathy on record: acute-on-chronic
+        # thrombosis is classic ALI (G6), and neuropathy never explains pallor or a lost pulse.
+        if sides_known and (onset_new or was_present):
             why = "pulse recorded present before" if was_present else f"onset within {r.signs_window_days} days"
             return [_derived(r.ali["critical_signs"], f"{pulse.display} with {names} ({why})", pulse)]
         best = best or _derived(r.ali["possible"], f"{pulse.display} with {names}", pulse)

@@ -277,11 +277,19 @@ def test_ali_signs_pulse_onset_14_vs_15_days(evaluate, days, summary):
         assert "acute limb ischaemia" not in card["summary"] and card["indicator"] == "warning"
 
 
-@pytest.mark.parametrize("explanation", [condition(ICD, "G62.9", onset_days=900), pad_diagnosis()],
-                         ids=["polyneuropathy", "chronic-pad"])
-def test_ali_signs_with_a_chronic_explanation_are_a_warning(evaluate, explanation):
+@pytest.mark.parametrize("explanation", [condition(ICD, "G62.9", onset_days=900), pad_diagnosis(),
+                                         condition(SCT, "247398009", onset_days=900)],
+                         ids=["polyneuropathy", "chronic-pad", "neuropathic-pain"])
+def test_ali_signs_newness_in_shown_new_stays_critical_with_a_chronic_diagnosis(evaluate, explanation):
     resources = [left_pulse_absent(days=30, value=ABSENT), left_pulse_absent(days=1), left_pallor(), explanation]
     card = arterial(evaluate, resources)
+    assert (card["indicator"], card["summary"]) == ("critical", ALI_CRITICAL.format("left leg"))
+
+
+@pytest.mark.parametrize("explanation", [condition(ICD, "G62.9", onset_days=900), pad_diagnosis()],
+                         ids=["polyneuropathy", "chronic-pad"])
+def test_ali_signs_newness_out_not_shown_new_with_a_chronic_diagnosis_is_a_warning(evaluate, explanation):
+    card = arterial(evaluate, [left_pulse_absent(days=1), left_pallor(), explanation])
     assert (card["indicator"], card["summary"]) == ("warning", ALI_POSSIBLE)
 
 
