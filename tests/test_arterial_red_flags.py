@@ -333,3 +333,32 @@ def test_absent_pedal_pulse_out_abnormal_pulse_is_not_absent(evaluate):
 def test_absent_pedal_pulse_in_absent_pulse_recorded_present_before(evaluate):
     resources = [left_pulse_absent(days=30, value=ABSENT), left_pulse_absent(days=1), left_pallor()]
     assert arterial(evaluate, resources)["indicator"] == "critical"
+
+
+# ---------------------------------------------------------------- non-leg-site: arm and hand findings are not leg signs
+FOREARM = [{"coding": [{"system": SCT, "code": "14975008", "display": "Forearm structure"}]}]
+HAND = [{"coding": [{"system": SCT, "code": "85562004", "display": "Hand structure"}]}]
+
+
+def test_non_leg_site_out_forearm_compartment_syndrome_and_hand_gangrene(evaluate):
+    assert evaluate(hook_request([condition(SCT, "111245009", onset_days=2, body_site=FOREARM)])) == []
+    card = arterial(evaluate, [condition(ICD, "I96", onset_days=20, body_site=HAND), pad_diagnosis()])
+    assert card is None or card["indicator"] != "critical"
+    card = arterial(evaluate, [left_ulcer(), condition(SCT, "233961000", onset_days=300, body_site=HAND)])
+    assert card is None or card["indicator"] != "critical"
+
+
+def test_non_leg_site_in_leg_site_wins_and_leg_findings_stay(evaluate):
+    both = FOREARM + LEFT_LEG  # a leg site next to an arm site: still a leg finding
+    assert arterial(evaluate, [condition(ICD, "I96", onset_days=20, body_site=both), pad_diagnosis()])["indicator"] == "critical"
+    assert arterial(evaluate, [condition(ICD, "I96", onset_days=20, body_site=LEFT_LEG), pad_diagnosis()])["indicator"] == "critical"
+    cards = by_topic(evaluate(hook_request([condition(ICD, "M79.A22", onset_days=2)])))
+    assert cards["musculoskeletal-leg-pain"]["indicator"] == "critical"
+
+
+
+@pytest.mark.parametrize("body_site,text,critical", [(None, None, False), (LEFT_LEG, None, True), (None, "left calf", True)],
+                         ids=["unsided-no-site", "leg-site", "side-in-text"])
+def test_red_flag_needs_leg_generic_compartment_syndrome(evaluate, body_site, text, critical):
+    cards = evaluate(hook_request([condition(SCT, "111245009", onset_days=2, body_site=body_site, text=text)]))
+    assert any(c["indicator"] == "critical" for c in cards) is critical

@@ -92,3 +92,11 @@ def test_broken_prefetch_keys_are_refused(change, message):
     with pytest.raises(rules.RulesError) as err:
         rules.parse(data)
     assert message in str(err.value)
+
+
+def test_red_flag_needs_leg_only_on_a_red_flag():
+    from cds_service import rules
+    data = yaml.safe_load((REPO_ROOT / "knowledge" / "patterns.yaml").read_text(encoding="utf-8"))
+    data["signs"]["pallor"]["red_flag_needs_leg"] = True
+    with pytest.raises(rules.RulesError, match="only a red flag can need a leg"):
+        rules.parse(data)
