@@ -16,7 +16,8 @@ def test_discovery_lists_the_patient_view_service_first(client):
     assert service["id"] == "leg-pain-claudication"
     for key in ("title", "description", "usageRequirements"):
         assert service[key]
-    assert set(service["prefetch"]) == {"conditions", "observations", "procedures", "serviceRequests", "ulcerConditions"}
+    assert set(service["prefetch"]) == {"conditions", "observations", "procedures", "serviceRequests", "ulcerConditions",
+                                          "contextConditions"}
     assert "L97.529" in service["prefetch"]["ulcerConditions"] and "L97.529" not in service["prefetch"]["conditions"]
     assert "ulcerConditions" in service["usageRequirements"]
 
@@ -37,7 +38,7 @@ def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowled
     known_codes = {code for _, code in knowledge.terminology.concepts} | {code for _, code in order_knowledge.codes}
     templates = [(f"{s['id']}.{key}", t) for s in client.get("/cds-services").get_json()["services"]
                  for key, t in s["prefetch"].items()]
-    assert len(templates) == 15  # patient-view 5; each order service 5 (two of them the patient-view ones, reused)
+    assert len(templates) == 16  # patient-view 6; each order service 5 (two of them the patient-view ones, reused)
     for key, template in templates:
         assert set(re.findall(r"{{\s*([^}]+?)\s*}}", template)) <= LEGAL_TOKENS
         parts = urlsplit(template)

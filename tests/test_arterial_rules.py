@@ -81,6 +81,7 @@ PATTERNS = yaml.safe_load((REPO_ROOT / "knowledge" / "patterns.yaml").read_text(
     (lambda d: d["prefetch_keys"]["ulcerConditions"].update(resource_type="Encounter"), "is not one of"),
     (lambda d: d["prefetch_keys"]["ulcerConditions"].update(signs=[]), "prefetch_keys.ulcerConditions.signs is empty"),
     (lambda d: d["prefetch_keys"]["ulcerConditions"].update(signs=["abi-abnormal"]), "is not a sign read from Condition"),
+    (lambda d: d["prefetch_keys"]["contextConditions"].update(signs=["no-such"]), "contextConditions"),
     (lambda d: d["prefetch_keys"].update(conditions=d["prefetch_keys"]["ulcerConditions"]), "must be a new key name"),
     (lambda d: d["prefetch_keys"].update(more=dict(d["prefetch_keys"]["ulcerConditions"])), "already has a prefetch key"),
     (lambda d: d.update(prefetch_keys=["x"]), "prefetch_keys must be a mapping"),

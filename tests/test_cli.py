@@ -10,7 +10,7 @@ from cds_service.config import REPO_ROOT
 
 def test_check_passes_on_the_shipped_knowledge(capsys):
     assert cli.main(["check"]) == 0
-    assert "ok: 47 value sets" in capsys.readouterr().out
+    assert "ok: 48 value sets" in capsys.readouterr().out
 
 
 def _copy(tmp_path):
@@ -102,7 +102,8 @@ def test_check_rejects_a_link_without_an_id(tmp_path, capsys):
 
 def test_check_rejects_an_unknown_sign_in_abi_reading(tmp_path, capsys):
     base = _copy(tmp_path)
-    _edit(base, "knowledge/patterns.yaml", "wound_any: [neuropathic-ulcer, ischaemic-ulcer, foot-or-leg-ulcer]", "wound_any: [made-up-wound]")
+    _edit(base, "knowledge/patterns.yaml", "wound_any: [neuropathic-ulcer, ischaemic-ulcer, foot-or-leg-ulcer, diabetic-foot-ulcer]",
+          "wound_any: [made-up-wound]")
     assert cli.main(["check", "--dir", str(base)]) == 1
     assert "abi_reading.not_reassuring.wound_any: unknown sign 'made-up-wound'" in capsys.readouterr().err
 

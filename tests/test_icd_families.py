@@ -11,7 +11,7 @@ sys.path.insert(0, str(REPO_ROOT / "tools"))
 import make_icd_families  # noqa: E402
 
 
-def _icd_part(name: str) -> list[tuple[str, str, str | None]]:
+def _icd_part(name: str) -> list[tuple[str, str, str | None, str | None]]:
     vs = json.loads((REPO_ROOT / "valuesets" / f"{name}.json").read_text(encoding="utf-8"))
     out = []
     for include in vs["compose"]["include"]:
@@ -19,7 +19,8 @@ def _icd_part(name: str) -> list[tuple[str, str, str | None]]:
             continue
         for c in include["concept"]:
             side = next((e["valueCode"] for e in c.get("extension", ()) if e["url"] == EXT_LATERALITY), None)
-            out.append((c["code"], c["display"], side))
+            site = next((e["valueString"] for e in c.get("extension", ()) if e["url"].endswith("concept-site-label")), None)
+            out.append((c["code"], c["display"], side, site))
     return out
 
 
@@ -30,9 +31,9 @@ def test_value_sets_hold_each_family_whole_with_its_laterality():
 
 
 def test_families_include_every_leg_laterality_digit():
-    codes = {c for c, _, _ in _icd_part("ischaemic-ulcer")}
+    codes = {c for c, *_ in _icd_part("ischaemic-ulcer")}
     assert {f"I70.23{d}" for d in "1234589"} <= codes and {f"I70.24{d}" for d in "1234589"} <= codes
-    gangrene = {c: s for c, _, s in _icd_part("arterial-gangrene")}
+    gangrene = {c: s for c, _, s, _ in _icd_part("arterial-gangrene")}
     assert gangrene["I70.261"] == "right" and gangrene["I70.262"] == "left" and gangrene["I70.263"] == "bilateral"
     assert gangrene["I70.269"] is None
 
