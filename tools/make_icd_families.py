@@ -36,7 +36,7 @@ def expand(family: dict, never: dict) -> list[tuple[str, str, str | None, str | 
         leaves = [code] + leaves  # a record may carry the non-billable category (N18.3) itself
     out = []
     for leaf in leaves:
-        if leaf in never:
+        if leaf in never or leaf in (family.get("exclude") or {}):
             continue
         last = leaf[-1]
         if last in (family.get("exclude_last") or {}):
