@@ -362,3 +362,34 @@ def test_non_leg_site_in_leg_site_wins_and_leg_findings_stay(evaluate):
 def test_red_flag_needs_leg_generic_compartment_syndrome(evaluate, body_site, text, critical):
     cards = evaluate(hook_request([condition(SCT, "111245009", onset_days=2, body_site=body_site, text=text)]))
     assert any(c["indicator"] == "critical" for c in cards) is critical
+
+
+# ---------------------------------------------------------------- phlegmasia: a limb-threatening emergency for 14 days
+@pytest.mark.parametrize("days,critical", [(14, True), (15, False)])
+def test_phlegmasia_window_is_14_days(evaluate, days, critical):
+    cards = evaluate(hook_request([condition(SCT, "66877004", onset_days=days)]))
+    assert any(c["indicator"] == "critical" for c in cards) is critical
+
+
+def test_phlegmasia_card_advises_heparin_elevation_and_thrombus_removal_not_only_nice(evaluate):
+    card = by_topic(evaluate(hook_request([condition(SCT, "66877004", onset_days=2)])))["venous-claudication"]
+    assert "heparin unless contraindicated" in card["detail"] and "elevating the leg" in card["detail"]
+    assert "thrombus removal" in card["detail"]
+    label, resource = only_suggestion(card)
+    assert resource["priority"] == "stat" and "thrombus removal" in label
+    assert {link["url"] for link in card["links"]} >= {"https://doi.org/10.1016/j.ejvs.2020.09.023"}
+
+
+# ---------------------------------------------------------------- cauda equina and compartment syndrome: emergencies
+def test_cauda_equina_card_is_an_emergency_with_immediate_referral_and_no_leg_claim(evaluate):
+    card = by_topic(evaluate(hook_request([condition(ICD, "G83.4", onset_days=2)])))["neurogenic-claudication"]
+    assert "emergency" in card["summary"] and "leg symptoms" not in card["summary"]
+    assert "emergency MRI" in card["detail"]
+    label, resource = only_suggestion(card)
+    assert resource["priority"] == "stat" and "spinal" in label
+
+
+def test_compartment_syndrome_card_cites_an_acute_compartment_source_not_table_7(evaluate):
+    card = by_topic(evaluate(hook_request([condition(ICD, "M79.A22", onset_days=2)])))["musculoskeletal-leg-pain"]
+    assert "fasciotomy" in card["summary"] and "BOAST" in card["detail"]
+    assert "Table 7" not in card["detail"]

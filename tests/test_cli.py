@@ -74,14 +74,14 @@ def _edit(base, relative: str, old: str, new: str) -> None:
 
 def test_check_rejects_a_variant_without_sources(tmp_path, capsys):
     base = _copy(tmp_path)
-    _edit(base, "cards/neurogenic-claudication.yaml", "    sources: [nass-2013]\n", "")
+    _edit(base, "cards/neurogenic-claudication.yaml", "    sources: [sbns-bass-2018, nice-cks-sciatica, nass-2013]\n", "")
     assert cli.main(["check", "--dir", str(base)]) == 1
     assert "neurogenic-claudication.variants[0]: sources is required" in capsys.readouterr().err
 
 
 def test_check_rejects_a_source_that_is_not_a_link(tmp_path, capsys):
     base = _copy(tmp_path)
-    _edit(base, "cards/neurogenic-claudication.yaml", "    sources: [nass-2013]\n", "    sources: [made-up]\n")
+    _edit(base, "cards/neurogenic-claudication.yaml", "    sources: [sbns-bass-2018, nice-cks-sciatica, nass-2013]\n", "    sources: [made-up]\n")
     assert cli.main(["check", "--dir", str(base)]) == 1
     assert "source 'made-up' is not one of the template's links" in capsys.readouterr().err
 
