@@ -142,3 +142,23 @@ def test_each_variant_cites_its_own_sources(evaluate, knowledge, pattern, varian
     expected = {link["label"] for link in template.links if link["id"] in set(wanted.sources) | extra}
     assert cited == expected
     assert "pubmedhealth" not in str(card)
+
+
+NUMB_BOTH_LEGS = [("R20.2", None), ("M79.604", None), ("M79.605", None)]  # numbness, pain in right and left leg
+
+
+def _numb_legs() -> list[dict]:
+    return [condition(ICD, code, onset_days=2) for code, _ in NUMB_BOTH_LEGS]
+
+
+@pytest.mark.parametrize("resources,diabetic", [
+    (lambda: [condition(ICD, "G62.9", onset_days=400), *_numb_legs()], False),
+    (lambda: [condition(ICD, "G62.1", onset_days=400), *_numb_legs()], False),
+    (lambda: [condition(ICD, "G62.9", onset_days=400), condition(ICD, "E11.9", onset_days=2000), *_numb_legs()], True),
+    (lambda: [condition(SCT, "368581000119106", onset_days=2000)], True),
+], ids=["polyneuropathy", "alcoholic-polyneuropathy", "polyneuropathy-with-diabetes", "diabetic-neuropathy"])
+def test_neuropathy_diabetic_advice_only_with_diabetes(evaluate, resources, diabetic):
+    cards = evaluate(hook_request(resources()))
+    text = " ".join(str(c) for c in cards)
+    assert ("Order a diabetic foot examination" in text) is diabetic
+    assert ("ADA recommends ABI screening" in text) is diabetic
