@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
-from . import assessment as assessment_mod, cards as cards_mod, findings as findings_mod, prefetch as prefetch_mod, records
+from . import answers as answers_mod, assessment as assessment_mod, cards as cards_mod, findings as findings_mod, \
+    prefetch as prefetch_mod, question_cards, records
 from .config import Settings
 from .errors import BadRequest, PayloadTooLarge, PreconditionFailed
 from .knowledge import Knowledge
@@ -130,7 +131,9 @@ class Engine:
         return resources
 
     def evaluate(self, body, *, now: datetime | None = None, fetcher: Fetcher | None = None,
-                 request: HookRequest | None = None, stats: Stats | None = None) -> Result:
+                 request: HookRequest | None = None, stats: Stats | None = None, base_url: str | None = None) -> Result:
+        """Cards for one request. ``base_url`` is where this service is reached (for the link to
+        the questions); without it the cards carry no such link."""
         stats = stats or Stats()
         clock = time.perf_counter
         now = now or datetime.now(timezone.utc)
@@ -139,13 +142,18 @@ class Engine:
         t1 = clock()
         resources = self.gather(request, fetcher, stats)
         t2 = clock()
+        responses = [r for r in resources if isinstance(r, dict) and r.get("resourceType") == answers_mod.RESOURCE_TYPE]
         intake = records.select(resources, self.knowledge.terminology, request.patient_id)
         extraction = findings_mod.extract(intake.records, self.knowledge.rules, self.knowledge.terminology, now)
-        assessment = assessment_mod.assess(extraction.findings, self.knowledge.rules, now)
+        situation = self._answers(responses, intake, extraction.findings, request, now, stats, base_url)
+        found = extraction.findings + (situation.reading.findings if situation else [])
+        assessment = assessment_mod.assess(found, self.knowledge.rules, now)
         t3 = clock()
         ctx = cards_mod.CardContext(hook_instance=request.hook_instance, patient_id=request.patient_id,
                                     user_id=request.user_id, incomplete=stats.incomplete)
         cards = cards_mod.render(assessment, self.knowledge, ctx)
+        if situation is not None:
+            cards = question_cards.apply(cards, assessment, self.knowledge, ctx, situation)
         t4 = clock()
         stats.timings_ms.update(prefetch=(t2 - t1) * 1e3, evaluation=(t3 - t2) * 1e3, render=(t4 - t3) * 1e3)
         stats.resources_seen += intake.seen
@@ -154,4 +162,19 @@ class Engine:
         stats.other_patient += intake.other_patient
         stats.duplicates += intake.duplicates
         stats.excluded = dict(extraction.excluded)
+        if situation is not None:
+            stats.excluded.update({f"questionnaireresponse-{k}": v for k, v in situation.reading.skipped.items()})
         return Result(response={"cards": cards}, stats=stats)
+
+    def _answers(self, responses: list, intake, findings: list, request: HookRequest, now: datetime,
+                 stats: Stats, base_url: str | None) -> question_cards.Situation | None:
+        """The latest answers to the seed's questions, and what the offer of them needs to know."""
+        questions = self.knowledge.questions
+        if questions is None:
+            return None
+        reading = answers_mod.read(responses, questions, request.patient_id, now)
+        triggered = {f"{r.resource_type}/{r.model.id}" if r.model.id else r.resource_type for r in intake.records
+                     if (r.concept.system, r.concept.code) in questions.trigger_codes}
+        known = stats.keys.get(prefetch_mod.QUESTIONNAIRE_RESPONSES) in ("present", "partial", "null")
+        return question_cards.Situation(reading=reading, answers_known=known, base_url=base_url,
+                                        triggers=question_cards.trigger_findings(findings, triggered, questions, now))

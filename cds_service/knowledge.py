@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import arterial_red_flags, rules as rules_mod, templates as templates_mod, terminology as terminology_mod
+from . import arterial_red_flags, questionnaire as questionnaire_mod, rules as rules_mod, templates as templates_mod, \
+    terminology as terminology_mod
 
 
 class KnowledgeError(ValueError):
@@ -21,6 +22,7 @@ class Knowledge:
     rules: rules_mod.Rules
     common: templates_mod.Common
     templates: dict[str, templates_mod.CardTemplate]
+    questions: questionnaire_mod.Questions | None = None  # the seed's questions (knowledge/questionnaire.yaml)
 
 
 def load(base: Path) -> Knowledge:
@@ -30,15 +32,17 @@ def load(base: Path) -> Knowledge:
         rules = rules_mod.load(base / "knowledge" / "patterns.yaml")
         rules = replace(rules, arterial=arterial_red_flags.load(base / "knowledge" / "arterial-red-flags.yaml", rules))
         common, templates = templates_mod.load(base / "cards")
+        questions = questionnaire_mod.load(base, rules, terminology)
     except (terminology_mod.TerminologyError, rules_mod.RulesError, templates_mod.TemplateError,
-            arterial_red_flags.ArterialRulesError) as exc:
+            arterial_red_flags.ArterialRulesError, questionnaire_mod.QuestionnaireError) as exc:
         raise KnowledgeError(str(exc)) from None
     problems = []
     coded = terminology.signs
     for sign in coded - set(rules.signs):
         problems.append(f"value set {sign!r} has no entry in the pattern table")
     for sign in rules.signs.values():
-        if not sign.derived and sign.id not in coded:
+        answered_only = sign.read_from == {questionnaire_mod.READ_FROM}  # answers carry the project's codes
+        if not sign.derived and not answered_only and sign.id not in coded:
             problems.append(f"pattern table sign {sign.id!r} has no value set")
     for template in templates.values():
         for variant in template.variants:
@@ -51,4 +55,4 @@ def load(base: Path) -> Knowledge:
                     problems.append(f"card {template.pattern} suggestion {s.id}: unknown sign {ref!r}")
     if problems:
         raise KnowledgeError("knowledge files disagree:\n  " + "\n  ".join(problems))
-    return Knowledge(terminology=terminology, rules=rules, common=common, templates=templates)
+    return Knowledge(terminology=terminology, rules=rules, common=common, templates=templates, questions=questions)

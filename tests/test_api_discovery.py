@@ -17,9 +17,11 @@ def test_discovery_lists_the_patient_view_service_first(client):
     for key in ("title", "description", "usageRequirements"):
         assert service[key]
     assert set(service["prefetch"]) == {"conditions", "observations", "procedures", "serviceRequests", "ulcerConditions",
+                                        "questionnaireResponses",
                                           "contextConditions"}
     assert "L97.529" in service["prefetch"]["ulcerConditions"] and "L97.529" not in service["prefetch"]["conditions"]
     assert "ulcerConditions" in service["usageRequirements"]
+    assert "patient/QuestionnaireResponse.read" in service["usageRequirements"]
 
 
 def test_discovery_lists_one_service_per_order_hook_with_optional_keys_and_scopes(client):
@@ -38,13 +40,18 @@ def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowled
     known_codes = {code for _, code in knowledge.terminology.concepts} | {code for _, code in order_knowledge.codes}
     templates = [(f"{s['id']}.{key}", t) for s in client.get("/cds-services").get_json()["services"]
                  for key, t in s["prefetch"].items()]
-    assert len(templates) == 16  # patient-view 6; each order service 5 (two of them the patient-view ones, reused)
+    assert len(templates) == 17  # patient-view 7; each order service 5 (two of them the patient-view ones, reused)
     for key, template in templates:
         assert set(re.findall(r"{{\s*([^}]+?)\s*}}", template)) <= LEGAL_TOKENS
         parts = urlsplit(template)
         params = parse_qs(parts.query)
         assert params["patient"] == ["{{context.patientId}}"]
         assert int(params["_count"][0]) > 0
+        if key.endswith(".questionnaireResponses"):  # answers are narrowed to our Questionnaire, not by code
+            assert len(template) < 2000  # some servers refuse longer URLs
+            assert params["questionnaire"] == [knowledge.questions.canonical]
+            assert params["status"] == ["completed,amended"]
+            continue
         codes = params["code"][0].split(",")
         assert codes and set(codes) <= known_codes, key
 

@@ -14,7 +14,7 @@ def test_check_passes_on_the_shipped_knowledge(capsys):
 
 
 def _copy(tmp_path):
-    for name in ("valuesets", "knowledge", "cards"):
+    for name in ("valuesets", "knowledge", "cards", "questionnaires"):
         shutil.copytree(REPO_ROOT / name, tmp_path / name)
     return tmp_path
 
@@ -128,8 +128,8 @@ def test_check_rejects_a_bad_dvt_status(tmp_path, capsys):
 
 def test_check_rejects_a_suggestion_source_that_is_not_a_link(tmp_path, capsys):
     base = _copy(tmp_path)
-    _edit(base, "cards/neurogenic-claudication.yaml", "peripheral-neuropathy]\n    sources: [ada-2025]",
-          "peripheral-neuropathy]\n    sources: [ada-2052]")
+    _edit(base, "cards/neurogenic-claudication.yaml", "diabetic-peripheral-angiopathy]\n    sources: [ada-2025]",
+          "diabetic-peripheral-angiopathy]\n    sources: [ada-2052]")
     assert cli.main(["check", "--dir", str(base)]) == 1
     assert "suggestions.foot-exam: source 'ada-2052' is not one of the template's links" in capsys.readouterr().err
 
@@ -184,3 +184,13 @@ def test_evaluate_dispatches_an_order_request_to_the_order_pipeline(capsys):
     assert cli.main(["evaluate", "--now", "2026-11-27T12:00:00Z", str(example)]) == 0
     (card,) = json.loads(capsys.readouterr().out)["cards"]
     assert card["source"]["topic"]["code"] == "cilostazol-heart-failure"
+
+
+def test_evaluate_links_the_questions_only_when_told_where_the_service_is(capsys):
+    example = str(REPO_ROOT / "examples" / "leg-pain-ask-the-questions.json")
+    assert cli.main(["evaluate", "--now", "2026-11-27T12:00:00Z", example]) == 0
+    (card,) = json.loads(capsys.readouterr().out)["cards"]
+    assert card["source"]["topic"]["code"] == "leg-pain-questions" and "links" not in card
+    assert cli.main(["evaluate", "--now", "2026-11-27T12:00:00Z", "--base-url", "https://cds.example.org", example]) == 0
+    (card,) = json.loads(capsys.readouterr().out)["cards"]
+    assert card["links"][0]["url"] == "https://cds.example.org/questionnaires/leg-pain-on-walking"

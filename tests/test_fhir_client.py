@@ -44,8 +44,11 @@ def fallback_body(prefetch=None, server=FHIR, auth=True):
     return body
 
 
+RTYPES = ("Condition", "Observation", "Procedure", "ServiceRequest", "QuestionnaireResponse")
+
+
 def serve_all(conditions=(), status=200, body=None):
-    for rtype in ("Condition", "Observation", "Procedure", "ServiceRequest"):
+    for rtype in RTYPES:
         entries = list(conditions) if rtype == "Condition" else []
         if body is not None:
             responses.get(f"{FHIR}/{rtype}", body=body, status=status)
@@ -59,11 +62,12 @@ def test_absent_keys_are_fetched_with_the_bearer_token(client):
     response = client.post(URL, json=fallback_body())
     assert response.status_code == 200
     assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]
-    assert len(responses.calls) == 6  # every prefetch key, the optional ones too
+    assert len(responses.calls) == len(RTYPES) + 2  # every prefetch key, the optional ones too (three for Condition)
     for call in responses.calls:
         assert call.request.headers["Authorization"] == "Bearer tok-123"
         assert "fhir+json" in call.request.headers["Accept"]
-        assert "patient=pat-1" in call.request.url and "code=" in call.request.url
+        narrowed = "questionnaire=" if "/QuestionnaireResponse?" in call.request.url else "code="
+        assert "patient=pat-1" in call.request.url and narrowed in call.request.url
 
 
 @responses.activate
@@ -80,7 +84,8 @@ def test_next_links_are_followed_on_the_same_origin(client):
     first["link"] = [{"relation": "next", "url": page2}]
     responses.get(page2, json=bundle([condition(SCT, "63491006")]))
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, "contextConditions": None}
+                "ulcerConditions": None, "questionnaireResponses": None,
+                "contextConditions": None}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200 and len(response.get_json()["cards"]) == 1
     assert [c.request.url for c in responses.calls] == [page2]
@@ -92,7 +97,8 @@ def test_next_link_on_another_host_is_refused_and_no_token_leaks(client):
     first["link"] = [{"relation": "next", "url": "https://attacker.example.net/steal"}]
     responses.get("https://attacker.example.net/steal", json=bundle([]))
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, "contextConditions": None}
+                "ulcerConditions": None, "questionnaireResponses": None,
+                "contextConditions": None}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200  # the first page the client sent stands
     assert len(responses.calls) == 0
@@ -104,7 +110,8 @@ def test_an_unparseable_next_link_is_not_followed_and_not_a_500(client, link):
     first = bundle([])
     first["link"] = [{"relation": "next", "url": link}]
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, "contextConditions": None}
+                "ulcerConditions": None, "questionnaireResponses": None,
+                "contextConditions": None}
     assert client.post(URL, json=fallback_body(prefetch)).status_code == 200  # the first page stands
     assert len(responses.calls) == 0
 
@@ -149,11 +156,11 @@ def test_garbage_bodies_make_the_key_unobtainable(client, body, reason):
 
 @responses.activate
 def test_redirects_are_not_followed(client):
-    for rtype in ("Condition", "Observation", "Procedure", "ServiceRequest"):
+    for rtype in RTYPES:
         responses.get(f"{FHIR}/{rtype}", status=302, headers={"Location": "https://elsewhere.example/x"})
     response = client.post(URL, json=fallback_body())
     assert response.status_code == 412 and "redirect" in response.get_json()["issue"][0]["diagnostics"]
-    assert len(responses.calls) == 6
+    assert len(responses.calls) == len(RTYPES) + 2
 
 
 @responses.activate
@@ -161,7 +168,8 @@ def test_operation_outcome_in_prefetch_is_refetched(client):
     serve_all([condition(SCT, "63491006")])
     prefetch = {"conditions": {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]},
                 "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, "contextConditions": None}
+                "ulcerConditions": None, "questionnaireResponses": None,
+                "contextConditions": None}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200 and len(response.get_json()["cards"]) == 1
     assert [c.request.url.split("?")[0] for c in responses.calls] == [f"{FHIR}/Condition"]
@@ -170,7 +178,8 @@ def test_operation_outcome_in_prefetch_is_refetched(client):
 @responses.activate
 def test_null_prefetch_is_never_queried(client):
     prefetch = {"conditions": None, "observations": None, "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, "contextConditions": None}
+                "ulcerConditions": None, "questionnaireResponses": None,
+                "contextConditions": None}
     assert client.post(URL, json=fallback_body(prefetch)).status_code == 200
     assert len(responses.calls) == 0
 
@@ -289,7 +298,8 @@ def _cut_short(client, caplog, first_page, served):
     for url, page in served.items():
         responses.get(url, json=page)
     prefetch = {"conditions": first_page, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, "contextConditions": None}
+                "ulcerConditions": None, "questionnaireResponses": None,
+                "contextConditions": None}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200
     return response.get_json()["cards"], _request_line(caplog)
@@ -349,3 +359,16 @@ def test_a_first_page_with_nothing_to_fetch_the_rest_is_partial(client, caplog):
     assert _request_line(caplog)["conditions"] == "partial"
     assert all(INCOMPLETE in c["detail"].lower() for c in response.get_json()["cards"])
     assert json.dumps(response.get_json()).lower().count(INCOMPLETE) == len(response.get_json()["cards"])
+
+
+@responses.activate
+def test_a_refused_questionnaire_response_search_is_skipped_never_a_412(client):
+    """A token without patient/QuestionnaireResponse.read: the server answers 403; the answers and the
+    offer to ask the questions are lost, the cards from the record are not."""
+    for rtype in RTYPES[:-1]:
+        responses.get(f"{FHIR}/{rtype}", json=bundle([condition(SCT, "63491006")] if rtype == "Condition" else []))
+    responses.get(f"{FHIR}/QuestionnaireResponse", status=403,
+                  json={"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "forbidden"}]})
+    response = client.post(URL, json=fallback_body())
+    assert response.status_code == 200
+    assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]

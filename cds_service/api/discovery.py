@@ -47,12 +47,16 @@ def discovery_document(engine, settings, order_engines=None) -> dict:
         "title": "Leg pain on walking (claudication) advisor",
         "description": DESCRIPTION,
         "prefetch": dict(engine.prefetch_templates),
-        "usageRequirements": ("Prefetch or FHIR read access to the patient's Condition, Observation, Procedure and "
-                              "ServiceRequest resources. Prefetch keys conditions and observations are required; "
-                              "procedures (completed vascular procedures turn a CLTI or ALI alert into a follow-up "
-                              "reminder), serviceRequests and ulcerConditions (leg and foot ulcer codes that name no "
-                              "cause, searched apart to keep each search short) are optional. Send a signed client "
-                              "JWT when the service runs with CDS_AUTH=required."),
+        "usageRequirements": ("Prefetch or FHIR read access to the patient's Condition, Observation, Procedure, "
+                              "ServiceRequest and QuestionnaireResponse resources, e.g. the SMART scopes "
+                              "patient/Condition.read, patient/Observation.read, patient/Procedure.read, "
+                              "patient/ServiceRequest.read and patient/QuestionnaireResponse.read. Prefetch keys "
+                              "conditions and observations are required; procedures (completed vascular procedures "
+                              "turn a CLTI or ALI alert into a follow-up reminder), serviceRequests, ulcerConditions "
+                              "(leg and foot ulcer codes that name no cause, searched apart to keep each search "
+                              "short) and questionnaireResponses (answers to the leg-pain questions; without them "
+                              "the answers are not read and the offer to ask the questions is not made) are "
+                              "optional. Send a signed client JWT when the service runs with CDS_AUTH=required."),
     }, *_order_services(order_engines)]}
 
 
