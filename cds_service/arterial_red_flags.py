@@ -38,6 +38,7 @@ class ArterialRules:
     pad_diagnosis: frozenset[str]
     pad_measurement_same_leg: frozenset[str]
     perfusion_unknown_same_leg: frozenset[str]
+    perfusion_data_same_leg: frozenset[str]
     critical_days: int
     follow_up: frozenset[str]
     clti: dict[str, str]
@@ -51,7 +52,7 @@ class ArterialRules:
 
     def signs_used(self) -> set[str]:
         return ({t.sign for t in self.tissue_loss} | self.pad_diagnosis | self.pad_measurement_same_leg
-                | self.perfusion_unknown_same_leg | self.follow_up | {self.ali_code_sign} | self.ali_treated_by
+                | self.perfusion_unknown_same_leg | self.perfusion_data_same_leg | self.follow_up | {self.ali_code_sign} | self.ali_treated_by
                 | {self.pulse_sign} | self.pulse_partners)
 
     def derived_signs(self) -> set[str]:
@@ -85,6 +86,7 @@ def parse(data: dict, rules: Rules) -> ArterialRules:
         pad_diagnosis=frozenset(clti.get("pad_diagnosis") or ()),
         pad_measurement_same_leg=frozenset(clti.get("pad_measurement_same_leg") or ()),
         perfusion_unknown_same_leg=frozenset(clti.get("perfusion_unknown_same_leg") or ()),
+        perfusion_data_same_leg=frozenset(clti.get("perfusion_data_same_leg") or ()),
         critical_days=_days(clti, "critical_days", "clti", problems),
         follow_up=frozenset(clti.get("follow_up") or ()),
         clti=dict(clti.get("derived") or {}),
@@ -101,8 +103,10 @@ def parse(data: dict, rules: Rules) -> ArterialRules:
                         "whatever chronic disease is on record (see the file's comment); remove the key")
     if not result.tissue_loss:
         problems.append("clti.tissue_loss is empty")
-    if set(result.clti) != {"critical", "known", "possible"}:
-        problems.append("clti.derived must name critical, known and possible")
+    if set(result.clti) != {"critical", "known", "possible", "unassessed", "early"}:
+        problems.append("clti.derived must name critical, known, possible, unassessed and early")
+    if result.perfusion_data_same_leg and not clti.get("perfusion_data_reason"):
+        problems.append("clti.perfusion_data_same_leg needs its reason (perfusion_data_reason)")
     if set(result.ali) != {"critical_code", "critical_signs", "treated", "possible"}:
         problems.append("ali.derived must name critical_code, critical_signs, treated and possible")
     for ref in sorted(result.signs_used()):
@@ -162,10 +166,16 @@ def _clti(current: list[Finding], r: ArterialRules, now: datetime) -> list[Findi
     for loss in (f for f in current if f.sign in kinds):
         kind = kinds[loss.sign]
         age = _age(loss, now)
-        if kind.ulcer and age is not None and age < r.chronic_ulcer_days:
-            continue  # not yet chronic: not CLTI (G1, G7)
         measured = [f for f in current if f.sign in r.pad_measurement_same_leg and _same_leg(f.side, loss.side)]
         proof = ([loss] if kind.proves_pad else []) + diagnosis + measured
+        if kind.ulcer and not kind.proves_pad and not proof and not any(
+                f.sign in r.perfusion_data_same_leg and _same_leg(f.side, loss.side) for f in current):
+            out.setdefault("unassessed", _derived(r.clti["unassessed"], loss.display, loss))
+            continue  # perfusion never assessed on this leg: say so, whatever the ulcer's age
+        if kind.ulcer and age is not None and age < r.chronic_ulcer_days:
+            if proof and not kind.proves_pad:  # a new ulcer in known PAD: not yet CLTI, but named (G7)
+                out.setdefault("early", _derived(r.clti["early"], f"{loss.display} with {proof[0].display}", loss))
+            continue  # not yet chronic: not CLTI (G1, G7)
         if proof:
             followed = any(f.sign in r.follow_up and _after(f, loss) and _same_leg(f.side, loss.side) for f in current)
             recent = age is None or age <= r.critical_days

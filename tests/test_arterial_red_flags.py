@@ -66,8 +66,8 @@ def test_clti_in_ulcer_with_low_abi_whose_leg_is_not_recorded(evaluate):
 
 def test_clti_out_ulcer_with_low_abi_on_the_other_leg_only(evaluate):
     card = arterial(evaluate, [left_ulcer(), abi(0.80, "right")])
-    assert card["indicator"] == "warning"
-    assert card["summary"] == "Right leg: ABI 0.80 consistent with arterial disease: check pedal pulses"
+    assert card["indicator"] == "warning"  # the left ulcer's perfusion is unknown: the right leg's ABI says nothing of it
+    assert card["summary"] == "Left leg: ulcer, perfusion unknown: check pulses and ABI or toe pressure"
 
 
 def test_clti_out_ulcer_with_abi_091_is_not_proof(evaluate):
@@ -97,7 +97,8 @@ def test_clti_possible_out_absent_pulse_on_the_other_leg(evaluate):
 
 def test_ulcer_naming_no_cause_without_pad_supports_the_neuropathic_picture(evaluate):
     cards = by_topic(evaluate(hook_request([left_ulcer(), condition(SCT, "368581000119106", onset_days=2000)])))
-    assert "arterial-claudication" not in cards
+    assert cards["arterial-claudication"]["indicator"] == "warning"  # no perfusion data: check it (defect 11), never CLTI
+    assert "perfusion unknown" in cards["arterial-claudication"]["summary"]
     assert "Non-pressure chronic ulcer" in cards["neurogenic-claudication"]["detail"]
 
 
@@ -393,3 +394,30 @@ def test_compartment_syndrome_card_cites_an_acute_compartment_source_not_table_7
     card = by_topic(evaluate(hook_request([condition(ICD, "M79.A22", onset_days=2)])))["musculoskeletal-leg-pain"]
     assert "fasciotomy" in card["summary"] and "BOAST" in card["detail"]
     assert "Table 7" not in card["detail"]
+
+
+# ---------------------------------------------------------------- ulcers that fall through: perfusion unknown, new in PAD
+ULCER_UNKNOWN = "Left leg: ulcer, perfusion unknown: check pulses and ABI or toe pressure"
+ULCER_NEW_PAD = "Left leg: new ulcer with known arterial disease: check perfusion; CLTI if not healed in 2 weeks"
+
+
+@pytest.mark.parametrize("days", [5, 40])
+def test_perfusion_data_in_ulcer_with_no_pulse_abi_or_pad_asks_for_abi(evaluate, days):
+    card = arterial(evaluate, [left_ulcer(days)])
+    assert (card["indicator"], card["summary"]) == ("warning", ULCER_UNKNOWN)
+    assert only_suggestion(card)[0] == "Order a resting ankle-brachial index"
+
+
+def test_perfusion_data_out_any_pulse_abi_or_pad_on_that_leg(evaluate):
+    for other in ([abi(1.10, "left")], [left_pulse_absent(days=3, value=ABSENT)], [pad_diagnosis()]):
+        card = arterial(evaluate, [left_ulcer(20), *other])
+        assert card is None or card["summary"] != ULCER_UNKNOWN
+    card = arterial(evaluate, [left_ulcer(20), abi(1.10, "right")])  # the other leg's ABI says nothing of this leg
+    assert card["summary"] == ULCER_UNKNOWN
+
+
+@pytest.mark.parametrize("days,summary", [(5, ULCER_NEW_PAD), (13, ULCER_NEW_PAD), (14, CLTI_CRITICAL)])
+def test_ulcer_new_in_pad_is_named_until_it_is_chronic(evaluate, days, summary):
+    card = arterial(evaluate, [left_ulcer(days), pad_diagnosis()])
+    assert card["summary"] == summary
+    assert card["indicator"] == ("critical" if summary == CLTI_CRITICAL else "warning")
