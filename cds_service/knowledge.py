@@ -5,11 +5,11 @@ message that names the file and the problem, never at request time.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import arterial_red_flags, questionnaire as questionnaire_mod, rules as rules_mod, templates as templates_mod, \
-    terminology as terminology_mod
+from . import arterial_red_flags, families as families_mod, questionnaire as questionnaire_mod, rules as rules_mod, \
+    templates as templates_mod, terminology as terminology_mod
 
 
 class KnowledgeError(ValueError):
@@ -23,17 +23,20 @@ class Knowledge:
     common: templates_mod.Common
     templates: dict[str, templates_mod.CardTemplate]
     questions: questionnaire_mod.Questions | None = None  # the seed's questions (knowledge/questionnaire.yaml)
+    gaps: families_mod.Gaps = field(default_factory=families_mod.Gaps)
 
 
 def load(base: Path) -> Knowledge:
-    """Load ``valuesets/``, ``knowledge/patterns.yaml``, ``knowledge/arterial-red-flags.yaml`` and ``cards/``."""
+    """Load ``valuesets/``, ``knowledge/patterns.yaml``, ``knowledge/arterial-red-flags.yaml``,
+    ``knowledge/icd10cm-families.yaml`` (its structure; the tabular check is ``cds-service check``'s) and ``cards/``."""
     try:
         terminology = terminology_mod.load(base / "valuesets")
         rules = rules_mod.load(base / "knowledge" / "patterns.yaml")
         rules = replace(rules, arterial=arterial_red_flags.load(base / "knowledge" / "arterial-red-flags.yaml", rules))
         common, templates = templates_mod.load(base / "cards")
         questions = questionnaire_mod.load(base, rules, terminology)
-    except (terminology_mod.TerminologyError, rules_mod.RulesError, templates_mod.TemplateError,
+        gaps = families_mod.Gaps.from_data(families_mod.load(base))
+    except (families_mod.FamiliesError, terminology_mod.TerminologyError, rules_mod.RulesError, templates_mod.TemplateError,
             arterial_red_flags.ArterialRulesError, questionnaire_mod.QuestionnaireError) as exc:
         raise KnowledgeError(str(exc)) from None
     problems = []
@@ -55,4 +58,5 @@ def load(base: Path) -> Knowledge:
                     problems.append(f"card {template.pattern} suggestion {s.id}: unknown sign {ref!r}")
     if problems:
         raise KnowledgeError("knowledge files disagree:\n  " + "\n  ".join(problems))
-    return Knowledge(terminology=terminology, rules=rules, common=common, templates=templates, questions=questions)
+    return Knowledge(terminology=terminology, rules=rules, common=common, templates=templates, questions=questions,
+                     gaps=gaps)

@@ -421,3 +421,13 @@ def test_ulcer_new_in_pad_is_named_until_it_is_chronic(evaluate, days, summary):
     card = arterial(evaluate, [left_ulcer(days), pad_diagnosis()])
     assert card["summary"] == summary
     assert card["indicator"] == ("critical" if summary == CLTI_CRITICAL else "warning")
+
+
+def test_a_diminished_pulse_never_feeds_the_ali_or_clti_rules(evaluate):
+    right_pallor = observation(SCT, "398979000", days=1, text="right leg pallor")
+    diminished = observation(SCT, "407640009", days=1)  # right dorsalis pedis pulse abnormal: not absent
+    card = arterial(evaluate, [diminished, right_pallor, condition(ICD, "L97.519", onset_days=20)])  # right foot ulcer
+    assert card is None or (card["indicator"] != "critical" and "acute limb ischaemia" not in card["summary"]
+                            and "CLTI" not in card["summary"])
+    absent = observation(SCT, "163109009", days=1)  # right dorsalis pedis absent
+    assert "acute limb ischaemia" in arterial(evaluate, [absent, right_pallor])["summary"]

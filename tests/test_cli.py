@@ -10,7 +10,8 @@ from cds_service.config import REPO_ROOT
 
 def test_check_passes_on_the_shipped_knowledge(capsys):
     assert cli.main(["check"]) == 0
-    assert "ok: 48 value sets" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith("ok: ") and " value sets (" in out
 
 
 def _copy(tmp_path):

@@ -56,7 +56,7 @@ def _paged_body(next_url: str) -> dict:
     first["link"] = [{"relation": "next", "url": next_url}]
     body = hook_request([], fhirServer=FHIR, fhirAuthorization=AUTH)
     body["prefetch"] = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                        "ulcerConditions": None, "questionnaireResponses": None, "contextConditions": None}
+                        "ulcerConditions": None, "questionnaireResponses": None}
     return body
 
 
@@ -89,7 +89,7 @@ def test_rule_the_same_origin_written_differently_is_still_followed(client, next
 def _prefetch_body(conditions, **extra) -> dict:
     body = hook_request([], **extra)
     body["prefetch"] = {"conditions": conditions, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                        "ulcerConditions": None, "questionnaireResponses": None, "contextConditions": None}
+                        "ulcerConditions": None, "questionnaireResponses": None}
     return body
 
 

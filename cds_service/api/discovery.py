@@ -22,8 +22,9 @@ ORDER_DESCRIPTION = {
                    "failure on record and for compression on a leg with severe arterial disease, a reduced or "
                    "noncompressible ABI, no recent ABI, or severe heart failure."),
 }
-ORDER_USAGE = ("Optional prefetch keys heartFailure, arterialConditions, abi, and the patient-view keys ulcerConditions "
-               "and procedures (CLTI is decided by the same arterial red-flag rules); a key the client cannot send is "
+ORDER_USAGE = ("Optional prefetch keys heartFailure, arterialConditions (every Condition of the patient, filtered by the "
+               "service so the URL stays short), abi, and the patient-view key procedures (CLTI is decided by the same "
+               "arterial red-flag rules); a key the client cannot send is "
                "fetched from fhirServer, and one that cannot be had only removes the rule that needs it. FHIR "
                "scopes: patient/Condition.read and patient/Observation.read (SMART v2: patient/Condition.rs, "
                "patient/Observation.rs). Send a signed client JWT when the service runs with CDS_AUTH=required.")
@@ -52,11 +53,13 @@ def discovery_document(engine, settings, order_engines=None) -> dict:
                               "patient/Condition.read, patient/Observation.read, patient/Procedure.read, "
                               "patient/ServiceRequest.read and patient/QuestionnaireResponse.read. Prefetch keys "
                               "conditions and observations are required; procedures (completed vascular procedures "
-                              "turn a CLTI or ALI alert into a follow-up reminder), serviceRequests, ulcerConditions "
-                              "(leg and foot ulcer codes that name no cause, searched apart to keep each search "
-                              "short) and questionnaireResponses (answers to the leg-pain questions; without them "
-                              "the answers are not read and the offer to ask the questions is not made) are "
-                              "optional. Send a signed client JWT when the service runs with CDS_AUTH=required."),
+                              "turn a CLTI or ALI alert into a follow-up reminder), serviceRequests and "
+                              "questionnaireResponses (answers to the leg-pain questions; without them the answers are "
+                              "not read and the offer to ask the questions is not made) are optional. Conditions are "
+                              "searched by patient without a code filter and filtered by the service, so that every "
+                              "prefetch and fallback URL stays under 2,000 characters; Observations, Procedures and "
+                              "orders are code-filtered. Send a signed client JWT when the service runs with "
+                              "CDS_AUTH=required."),
     }, *_order_services(order_engines)]}
 
 

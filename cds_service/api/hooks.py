@@ -5,7 +5,7 @@ import logging
 
 from flask import Blueprint, g, request as http_request
 
-from .. import logs
+from .. import app_links, logs
 from ..engine import Stats
 from ..orders.engine import OrderStats
 from ..http import json_response, note, read_json, require_service
@@ -30,9 +30,13 @@ def call_service(service_id: str):
     else:
         base_url = svc.settings.public_base_url or http_request.host_url.rstrip("/")  # for the link to the questions
         result = engine.evaluate(body, request=request, fetcher=fetcher, stats=stats, base_url=base_url)
+        # the SMART app's links: patient-view cards only
+        app_links.add(result.response["cards"], settings=svc.settings, base_url=base_url, fhir_server=request.fhir_server,
+                      patient_id=request.patient_id, authorized=request.access_token is not None)
     note(cards=len(result.response["cards"]), timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
          resources=stats.resources_seen, used=stats.resources_used, malformed=stats.malformed,
-         other_patient=stats.other_patient, duplicates=stats.duplicates, fetched_keys=stats.fetched_keys, keys=stats.keys)
+         other_patient=stats.other_patient, duplicates=stats.duplicates, unknown_codes=stats.unknown_codes,
+         fetched_keys=stats.fetched_keys, keys=stats.keys)
     if svc.metrics:
         svc.metrics.observe_cards(result.response["cards"], stats)
     if svc.settings.audit_log:

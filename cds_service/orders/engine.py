@@ -52,6 +52,7 @@ class OrderStats:
     malformed: int = 0
     other_patient: int = 0
     duplicates: int = 0
+    unknown_codes: int = 0  # not counted by the order services: the patient-view request line and metric report gaps
     drafts: int = 0
     drafts_judged: int = 0
     drafts_unreadable: int = 0
@@ -192,7 +193,7 @@ class OrderEngine:
         t3 = time.perf_counter()
         stats.timings_ms.update(prefetch=(t2 - t1) * 1e3, evaluation=(t3 - t2) * 1e3)
         stats.resources_seen += len(resources)
-        used = [*patient.heart_failure, *patient.heart_failure_history, *patient.clti, *patient.arterial_disease,
+        used = [*patient.heart_failure, *patient.heart_failure_history, *patient.clti, *patient.ali, *patient.arterial_disease,
                 *patient.pad_risk, *patient.abi, *patient.abi_too_old]
         stats.resources_used = len({f.reference for f in used})
         stats.other_patient += patient.skipped.get("other-patient", 0)
