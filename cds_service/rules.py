@@ -42,6 +42,7 @@ class Sign:
     measurement: str | None = None
     red_flag: str | None = None
     red_flag_requires_any: tuple[str, ...] = ()
+    red_flag_needs_leg: bool = False  # unsided and no leg site: ordinary evidence, never the red flag
     done_marker: bool = False
     present: Weights = Weights()
     absent: Weights = Weights()
@@ -234,7 +235,7 @@ def _dvt_status(raw, signs: dict, problems: list[str]) -> DvtStatus | None:
 
 _SIGN_KEYS = {"seed", "read_from", "derived", "discriminating", "discriminating_with_exertional", "exertional",
               "acute", "lookback_days", "history_sign", "measurement", "red_flag",
-              "red_flag_requires_any", "done_marker", "present", "absent"}
+              "red_flag_requires_any", "red_flag_needs_leg", "done_marker", "present", "absent"}
 
 
 def parse(data: dict) -> Rules:
@@ -258,6 +259,8 @@ def parse(data: dict) -> Rules:
             problems.append(f"{where}.read_from: unknown resource types {sorted(read_from - RESOURCE_TYPES)}")
         if not raw.get("derived") and not read_from:
             problems.append(f"{where}: a sign with codes needs read_from")
+        if raw.get("red_flag_needs_leg") and not raw.get("red_flag"):
+            problems.append(f"{where}.red_flag_needs_leg: only a red flag can need a leg")
         if raw.get("red_flag") and raw["red_flag"] not in PATTERNS:
             problems.append(f"{where}.red_flag: unknown pattern {raw['red_flag']!r}")
         lookback = raw.get("lookback_days")
@@ -270,6 +273,7 @@ def parse(data: dict) -> Rules:
             exertional=bool(raw.get("exertional")), acute=bool(raw.get("acute")),
             lookback_days=lookback, history_sign=raw.get("history_sign"), measurement=raw.get("measurement"),
             red_flag=raw.get("red_flag"), red_flag_requires_any=tuple(raw.get("red_flag_requires_any") or ()),
+            red_flag_needs_leg=bool(raw.get("red_flag_needs_leg")),
             done_marker=bool(raw.get("done_marker")),
             present=_weights(raw.get("present"), f"{where}.present", problems),
             absent=_weights(raw.get("absent"), f"{where}.absent", problems),

@@ -35,7 +35,8 @@ def test_shipped_rules_load(knowledge):
     (lambda d: d["clti"]["tissue_loss"].append({"sign": "no-such-sign"}), "unknown sign 'no-such-sign'"),
     (lambda d: d["clti"].update(pad_diagnosis=["nope"]), "unknown sign 'nope'"),
     (lambda d: d["clti"].update(follow_up=["nope"]), "unknown sign 'nope'"),
-    (lambda d: d["ali"]["signs"].update(chronic_explanations=["nope"]), "unknown sign 'nope'"),
+    (lambda d: d["ali"]["signs"].update(with_any=["nope"]), "unknown sign 'nope'"),
+    (lambda d: d["ali"]["signs"].update(chronic_explanations=["pallor"]), "chronic_explanations is no longer read"),
     (lambda d: d["clti"]["derived"].pop("known"), "clti.derived must name"),
     (lambda d: d["ali"]["derived"].update(possible="pallor"), "derived sign 'pallor' must be a derived arterial red flag"),
     (lambda d: d["ali"].update(acute_days=30), "must be acute with lookback_days 30"),
@@ -57,7 +58,7 @@ def test_unreadable_file_is_refused(tmp_path, knowledge):
 def test_vascular_procedures_ride_on_the_optional_procedures_key(engine):
     key = next(k for k in engine.prefetch_keys if k.key == "procedures")
     assert not key.required
-    assert "112828007" in engine.prefetch_templates["procedures"] and "276861004" in key.params
+    assert "112828007" in engine.prefetch_templates["procedures"] and "397117006" in key.params and "276861004" not in key.params
 
 
 def test_ulcer_codes_ride_on_the_conditions_key_and_still_count(engine, evaluate):
@@ -91,3 +92,11 @@ def test_broken_prefetch_keys_are_refused(change, message):
     with pytest.raises(rules.RulesError) as err:
         rules.parse(data)
     assert message in str(err.value)
+
+
+def test_red_flag_needs_leg_only_on_a_red_flag():
+    from cds_service import rules
+    data = yaml.safe_load((REPO_ROOT / "knowledge" / "patterns.yaml").read_text(encoding="utf-8"))
+    data["signs"]["pallor"]["red_flag_needs_leg"] = True
+    with pytest.raises(rules.RulesError, match="only a red flag can need a leg"):
+        rules.parse(data)
