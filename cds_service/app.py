@@ -38,9 +38,9 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
     settings = settings or config_mod.from_env()
     logs.configure(settings.log_level)
     knowledge = knowledge or knowledge_mod.load(settings.knowledge_dir)
-    engine = Engine(knowledge, settings)
     store = store or Store(settings.database_url)
     store.create_schema()
+    engine = Engine(knowledge, settings, memory=store)
     if authenticator is None and settings.auth == "required":
         from .auth import Authenticator
         authenticator = Authenticator.from_settings(settings, store)

@@ -7,7 +7,8 @@ Suggestions never repeat work already done (a recent result) or an order already
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 import orjson
 
@@ -30,6 +31,10 @@ class CardContext:
     patient_id: str
     user_id: str | None = None
     incomplete: bool = False  # a prefetch key was read only in part
+    # Guideline-directed therapy lines per pattern (therapy.py) and the sources they cite; never
+    # shown on a critical card, where only the emergency belongs.
+    extra_lines: Mapping[str, list[str]] = field(default_factory=dict)
+    extra_sources: Mapping[str, list[str]] = field(default_factory=dict)
 
 
 def _holds(when: dict, pa: PatternAssessment, assessment: Assessment) -> bool:
@@ -168,16 +173,22 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
     refs = list(dict.fromkeys([*variant.sources, *(ref for s, _ in offered for ref in s.sources)]))
     links = [link for ref in refs for link in template.links if link["id"] == ref]
     consider = [c.text for c in variant.consider if _holds(c.when, pa, assessment)]
+    indicator = variant.indicator_for(pa.strength)
+    therapy_sources: list[str] = []
+    if indicator != "critical":
+        consider += ctx.extra_lines.get(pa.pattern, [])
+        therapy_sources = list(dict.fromkeys(ctx.extra_sources.get(pa.pattern, [])))
     notice = [common.incomplete_record, ""] if ctx.incomplete else []
     detail = [variant.lead, "", *notice, "**Findings that support it**", *_lines(pa.supporting), "",
               "**Findings that argue against it**", *_lines(pa.contrary), "", "**Consider**",
               *(f"- {c}" for c in consider), "",
               f"_{common.disclaimer}_", "",
-              "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in links)]) + "."]
+              "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in links)]) + ".",
+              *([""] + [f"Therapy lines: {src}" for src in therapy_sources] if therapy_sources else [])]
     card = {
         "uuid": str(card_uuid),
         "summary": _summary(variant.summary.format(**values)),
-        "indicator": variant.indicator_for(pa.strength),
+        "indicator": indicator,
         "detail": "\n".join(detail),
         "source": {
             "label": template.source["label"],

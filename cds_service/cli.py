@@ -111,7 +111,8 @@ def _check(args) -> int:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
     print(f"ok: {len(k.terminology.valuesets)} value sets ({len(k.terminology.concepts)} codes), "
-          f"{len(k.rules.signs)} signs, {len(k.templates)} card templates")
+          f"{len(k.rules.signs)} signs, {len(k.templates)} card templates, "
+          f"{len(k.medications.names)} medication classes ({len(k.medications.codes)} RxNorm codes)")
     return 0
 
 

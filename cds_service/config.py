@@ -68,6 +68,11 @@ class Settings:
     audit_log: bool = False
     log_level: str = "INFO"
     service_id: str = "leg-pain-claudication"
+    # Opt-in risk-based ABI screening card (issue 18): off unless a site switches it on.
+    screening_enabled: bool = False
+    screening_key: str | None = field(default=None, repr=False)  # HMAC key naming a patient in the store; required when enabled
+    screening_abi_interval_days: int = 1826  # design choice: about five years (knowledge/therapy.yaml)
+    screening_repeat_days: int = 365  # at most one screening card per patient per this many days
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -129,6 +134,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("CDS_JWKS_CACHE_S", "jwks_cache_s", 0),
         ("CDS_JWKS_REFETCH_COOLDOWN_S", "jwks_refetch_cooldown_s", 0),
         ("CDS_JWKS_TIMEOUT_MS", "jwks_timeout_ms", 10),
+        ("CDS_SCREENING_ABI_INTERVAL_DAYS", "screening_abi_interval_days", 1),
+        ("CDS_SCREENING_REPEAT_DAYS", "screening_repeat_days", 1),
     ):
         if (v := get(key)) is not None:
             values[attr] = _int(v, key, minimum)
@@ -138,9 +145,16 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         values["fhir_require_https"] = _bool(v, "CDS_FHIR_REQUIRE_HTTPS")
     if (v := get("CDS_AUDIT_LOG")) is not None:
         values["audit_log"] = _bool(v, "CDS_AUDIT_LOG")
+    if (v := get("CDS_SCREENING_ENABLED")) is not None:
+        values["screening_enabled"] = _bool(v, "CDS_SCREENING_ENABLED")
+    if (v := get("CDS_SCREENING_KEY")) is not None:
+        values["screening_key"] = v
     if (v := get("CDS_LOG_LEVEL")) is not None:
         values["log_level"] = v.upper()
     settings = Settings(**values)
+    if settings.screening_enabled and len(settings.screening_key or "") < 32:
+        raise ConfigError("CDS_SCREENING_ENABLED=true needs CDS_SCREENING_KEY (32 characters or more): the key of "
+                          "the hash that names a patient in the store, so that the id itself is never stored")
     if settings.auth == "required" and settings.trusted_clients is None and not settings.allow_sandbox:
         raise ConfigError("CDS_AUTH=required needs CDS_TRUSTED_CLIENTS (or CDS_ALLOW_SANDBOX=true in development)")
     check_production(settings)

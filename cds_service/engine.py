@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
-from . import assessment as assessment_mod, cards as cards_mod, findings as findings_mod, prefetch as prefetch_mod, records
+from . import (assessment as assessment_mod, cards as cards_mod, findings as findings_mod, medications as medications_mod,
+               prefetch as prefetch_mod, records, screening as screening_mod, therapy as therapy_mod)
 from .config import Settings
 from .errors import BadRequest, PayloadTooLarge, PreconditionFailed
 from .knowledge import Knowledge
@@ -62,9 +63,10 @@ class Result:
 class Engine:
     """Holds the loaded knowledge and the prefetch keys derived from it; stateless per request."""
 
-    def __init__(self, knowledge: Knowledge, settings: Settings):
+    def __init__(self, knowledge: Knowledge, settings: Settings, memory: screening_mod.Memory | None = None):
         self.knowledge = knowledge
         self.settings = settings
+        self.memory = memory  # the store, for the screening card's once-per-period rule
         self.prefetch_keys = prefetch_mod.keys(knowledge)
         self.prefetch_templates = prefetch_mod.templates(self.prefetch_keys)
         self._warm_up()
@@ -143,9 +145,24 @@ class Engine:
         extraction = findings_mod.extract(intake.records, self.knowledge.rules, self.knowledge.terminology, now)
         assessment = assessment_mod.assess(extraction.findings, self.knowledge.rules, now)
         t3 = clock()
+        meds = medications_mod.read(resources, self.knowledge.medications, request.patient_id, stats.keys,
+                                    prefetch_mod.MEDICATION_KEYS)
+        smoking = therapy_mod.smoking_status(resources, self.knowledge.therapy.smoking, request.patient_id) \
+            if stats.keys.get(prefetch_mod.SMOKING_KEY) in ("present", "partial") else None
+        therapy = therapy_mod.lines(assessment, self.knowledge.rules, self.knowledge.therapy, meds, smoking)
         ctx = cards_mod.CardContext(hook_instance=request.hook_instance, patient_id=request.patient_id,
-                                    user_id=request.user_id, incomplete=stats.incomplete)
+                                    user_id=request.user_id, incomplete=stats.incomplete,
+                                    extra_lines=therapy.lines, extra_sources=therapy.sources)
         cards = cards_mod.render(assessment, self.knowledge, ctx)
+        if not cards and self.settings.screening_enabled:  # never beside any other card
+            patient = next((r for r in resources if isinstance(r, dict) and r.get("resourceType") == "Patient"), None)
+            screening_card = screening_mod.offer(
+                rules=self.knowledge.screening, knowledge=self.knowledge, ctx=ctx, signs_present=assessment.signs_present,
+                findings=extraction.findings, smoking=smoking, patient=patient, fhir_server=request.fhir_server,
+                now=now, interval_days=self.settings.screening_abi_interval_days,
+                repeat_days=self.settings.screening_repeat_days, secret=self.settings.screening_key or "",
+                memory=self.memory, ordered=assessment.ordered)
+            cards = [screening_card] if screening_card is not None else []
         t4 = clock()
         stats.timings_ms.update(prefetch=(t2 - t1) * 1e3, evaluation=(t3 - t2) * 1e3, render=(t4 - t3) * 1e3)
         stats.resources_seen += intake.seen

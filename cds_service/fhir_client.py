@@ -158,7 +158,7 @@ class Fetcher:
         if given.state == "present":
             url = given.next_url
         else:
-            url = urljoin(self.fhir_server.rstrip("/") + "/", fill(f"{key.resource_type}?patient={{{{context.patientId}}}}&{key.params}", self.context))
+            url = urljoin(self.fhir_server.rstrip("/") + "/", fill(key.query, self.context))
         pages = 0
         seen: set[str] = set()
         try:
@@ -178,6 +178,9 @@ class Fetcher:
                 page = classify(key.key, bundle, provided=True)
                 if page.state == "failed":
                     raise FetchFailed(f"the FHIR server answered with {page.reason}")
+                if key.read and bundle.get("resourceType") == key.resource_type:
+                    resources.append(bundle)  # a read (Patient/{id}) answers with the resource itself
+                    break
                 if bundle.get("resourceType") != "Bundle":
                     raise FetchFailed("the FHIR server did not answer with a Bundle")
                 resources.extend(page.resources)

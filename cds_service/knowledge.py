@@ -1,4 +1,4 @@
-"""The three reviewed knowledge files, loaded and cross-checked together at start.
+"""The reviewed knowledge files, loaded and cross-checked together at start.
 
 A broken value set, pattern table or card template stops the service at start with a
 message that names the file and the problem, never at request time.
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from . import arterial_red_flags, rules as rules_mod, templates as templates_mod, terminology as terminology_mod
 
@@ -21,17 +22,29 @@ class Knowledge:
     rules: rules_mod.Rules
     common: templates_mod.Common
     templates: dict[str, templates_mod.CardTemplate]
+    # Issue 18: medication classes (valuesets/medications/), therapy lines and the screening card
+    # (knowledge/therapy.yaml). Optional so that a test may build a Knowledge without them.
+    medications: Any = None  # medications.MedicationClasses
+    therapy: Any = None  # therapy.TherapyRules
+    screening: Any = None  # screening.ScreeningRules
 
 
 def load(base: Path) -> Knowledge:
-    """Load ``valuesets/``, ``knowledge/patterns.yaml``, ``knowledge/arterial-red-flags.yaml`` and ``cards/``."""
+    """Load ``valuesets/``, ``knowledge/patterns.yaml``, ``knowledge/arterial-red-flags.yaml``, ``cards/``,
+    ``valuesets/medications/`` and ``knowledge/therapy.yaml``."""
+    from . import medications as medications_mod, screening as screening_mod, therapy as therapy_mod  # they import cards
     try:
         terminology = terminology_mod.load(base / "valuesets")
         rules = rules_mod.load(base / "knowledge" / "patterns.yaml")
         rules = replace(rules, arterial=arterial_red_flags.load(base / "knowledge" / "arterial-red-flags.yaml", rules))
         common, templates = templates_mod.load(base / "cards")
+        medication_classes = medications_mod.load(base / "valuesets" / "medications")
+        therapy = therapy_mod.load(base / "knowledge" / "therapy.yaml", rules, medication_classes.names)
+        arterial_links = {link["id"] for t in templates.values() if t.pattern == "arterial-claudication" for link in t.links}
+        screening = screening_mod.parse(therapy.raw_screening, rules, arterial_links)
     except (terminology_mod.TerminologyError, rules_mod.RulesError, templates_mod.TemplateError,
-            arterial_red_flags.ArterialRulesError) as exc:
+            arterial_red_flags.ArterialRulesError, therapy_mod.TherapyRulesError,
+            screening_mod.ScreeningRulesError) as exc:
         raise KnowledgeError(str(exc)) from None
     problems = []
     coded = terminology.signs
@@ -51,4 +64,9 @@ def load(base: Path) -> Knowledge:
                     problems.append(f"card {template.pattern} suggestion {s.id}: unknown sign {ref!r}")
     if problems:
         raise KnowledgeError("knowledge files disagree:\n  " + "\n  ".join(problems))
-    return Knowledge(terminology=terminology, rules=rules, common=common, templates=templates)
+    if screening.card["suggestion"] not in templates["arterial-claudication"].suggestions:
+        problems.append("screening.card.suggestion must be a suggestion of the arterial template")
+    if problems:
+        raise KnowledgeError("knowledge files disagree:\n  " + "\n  ".join(problems))
+    return Knowledge(terminology=terminology, rules=rules, common=common, templates=templates,
+                     medications=medication_classes, therapy=therapy, screening=screening)

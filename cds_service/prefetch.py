@@ -22,6 +22,14 @@ class PrefetchKey:
     resource_type: str
     params: str
     required: bool
+    read: bool = False  # a read of the patient's own resource (Patient/{{context.patientId}}), not a search
+
+    @property
+    def query(self) -> str:
+        """The relative FHIR URL, with the context tokens still in it."""
+        if self.read:
+            return f"{self.resource_type}/{{{{context.patientId}}}}"
+        return f"{self.resource_type}?patient={{{{context.patientId}}}}&{self.params}"
 
 
 @dataclass
@@ -44,10 +52,31 @@ def _codes(knowledge: Knowledge, resource_type: str, only: tuple[str, ...] | Non
 
 def keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
     """The four prefetch keys: evidence (Conditions, Observations) is required, work done is optional;
-    then the optional extra keys of the pattern table (``prefetch_keys``), which keep each search short."""
+    then the optional extra keys of the pattern table (``prefetch_keys``), which keep each search short;
+    then the optional therapy keys (issue 18)."""
     return base_keys(knowledge) + tuple(
         PrefetchKey(k.key, k.resource_type, f"code={_codes(knowledge, k.resource_type, k.signs)}&_count=200", False)
-        for k in knowledge.rules.prefetch_keys.values())
+        for k in knowledge.rules.prefetch_keys.values()) + therapy_keys(knowledge)
+
+
+MEDICATION_KEYS = ("medicationRequests", "medicationStatements")
+SMOKING_KEY = "smokingStatus"
+PATIENT_KEY = "patient"
+
+
+def therapy_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
+    """Optional keys for the therapy lines and the screening card. Medications are searched by status,
+    not by code: the RxNorm lists would make the URL far longer than 2,000 characters, and an active
+    medication list is short. Of the Patient only the birth date is read (the screening card's age)."""
+    if knowledge.therapy is None:
+        return ()
+    loinc = knowledge.therapy.smoking.loinc
+    return (
+        PrefetchKey("medicationRequests", "MedicationRequest", "status=active&_count=200", False),
+        PrefetchKey("medicationStatements", "MedicationStatement", "status=active&_count=200", False),
+        PrefetchKey(SMOKING_KEY, "Observation", f"code=http://loinc.org|{loinc}&_sort=-date&_count=10", False),
+        PrefetchKey(PATIENT_KEY, "Patient", "", False, read=True),
+    )
 
 
 def base_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
@@ -61,7 +90,7 @@ def base_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
 
 
 def templates(prefetch_keys: tuple[PrefetchKey, ...]) -> dict[str, str]:
-    return {k.key: f"{k.resource_type}?patient={{{{context.patientId}}}}&{k.params}" for k in prefetch_keys}
+    return {k.key: k.query for k in prefetch_keys}
 
 
 def fill(template: str, context: dict) -> str:

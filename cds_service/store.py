@@ -1,4 +1,4 @@
-"""Shared state on a real database: feedback items and seen JWT ids.
+"""Shared state on a real database: feedback items, seen JWT ids and when a screening card was shown.
 
 SQLite by default, PostgreSQL when ``CDS_DATABASE_URL`` names one (SQLAlchemy Core, psycopg 3).
 Writes are idempotent inserts (``ON CONFLICT DO NOTHING``), so the same feedback or jti
@@ -39,6 +39,15 @@ seen_jti_table = Table(
     Column("key", String(600), primary_key=True),
     Column("expires_at", Float, nullable=False),
     Index("ix_seen_jti_expires", "expires_at"),
+)
+
+# When the opt-in screening card (issue 18) was last shown, per patient: ``key`` is a keyed hash
+# (HMAC-SHA256) of the FHIR server and patient id, never the id itself. One small row per patient.
+# Issue 19 builds a snooze store in parallel; this table stays small and separate on purpose.
+screening_shown_table = Table(
+    "screening_shown", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("shown_at", Float, nullable=False),
 )
 
 _SCHEMA_LOCK = 781_455_019  # arbitrary constant for pg_advisory_lock
@@ -143,6 +152,20 @@ class Store:
                 return len(conn.execute(stmt).fetchall()) == 1
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot record the token id ({type(exc).__name__})") from None
+
+    def claim_screening(self, key: str, now: float, period_s: float) -> bool:
+        """True when the screening card may be shown now (never shown, or last shown a period ago),
+        recording it as shown; False when it was shown within the period. One atomic upsert, so two
+        workers answering the same patient at once cannot both show it."""
+        table = screening_shown_table
+        stmt = self._insert(table).values(key=key, shown_at=now)
+        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"shown_at": now},
+                                          where=table.c.shown_at <= now - period_s).returning(table.c.key)
+        try:
+            with self.engine.begin() as conn:
+                return len(conn.execute(stmt).fetchall()) == 1
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot record the screening card ({type(exc).__name__})") from None
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -16,9 +16,13 @@ def test_discovery_lists_one_patient_view_service(client):
     assert service["id"] == "leg-pain-claudication"
     for key in ("title", "description", "usageRequirements"):
         assert service[key]
-    assert set(service["prefetch"]) == {"conditions", "observations", "procedures", "serviceRequests", "ulcerConditions"}
+    assert set(service["prefetch"]) == {"conditions", "observations", "procedures", "serviceRequests", "ulcerConditions",
+                                        "riskConditions", "medicationRequests", "medicationStatements",
+                                        "smokingStatus", "patient"}
     assert "L97.529" in service["prefetch"]["ulcerConditions"] and "L97.529" not in service["prefetch"]["conditions"]
     assert "ulcerConditions" in service["usageRequirements"]
+    for scope in ("patient/MedicationRequest.read", "patient/MedicationStatement.read", "patient/Patient.read"):
+        assert scope in service["usageRequirements"]
 
 
 def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowledge):
@@ -26,12 +30,27 @@ def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowled
     known_codes = {code for _, code in knowledge.terminology.concepts}
     for key, template in prefetch.items():
         assert set(re.findall(r"{{\s*([^}]+?)\s*}}", template)) <= LEGAL_TOKENS
+        if key == "patient":  # the one read: the Patient itself, for the birth date
+            assert template == "Patient/{{context.patientId}}"
+            continue
         parts = urlsplit(template)
         params = parse_qs(parts.query)
         assert params["patient"] == ["{{context.patientId}}"]
         assert int(params["_count"][0]) > 0
+        if key in ("medicationRequests", "medicationStatements"):  # narrowed by status, not by code
+            assert params["status"] == ["active"] and "code" not in params
+            continue
         codes = params["code"][0].split(",")
+        if key == "smokingStatus":
+            assert codes == ["http://loinc.org|72166-2"]
+            continue
         assert codes and set(codes) <= known_codes, key
+
+
+def test_new_prefetch_templates_stay_under_2000_characters(client):
+    prefetch = client.get("/cds-services").get_json()["services"][0]["prefetch"]
+    for key in ("riskConditions", "medicationRequests", "medicationStatements", "smokingStatus", "patient"):
+        assert len(prefetch[key]) < 2000, key
 
 
 def test_discovery_answers_cors(client):

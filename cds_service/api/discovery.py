@@ -13,6 +13,12 @@ DESCRIPTION = ("Reads the patient's Conditions and Observations and recognises t
                "(pedal pulses and ankle-brachial index, venous assessment, foot examination).")
 
 
+# The FHIR read scopes the service needs for prefetch or for fetching what the EHR did not send.
+SCOPES = ("patient/Condition.read", "patient/Observation.read", "patient/Procedure.read",
+          "patient/ServiceRequest.read", "patient/MedicationRequest.read", "patient/MedicationStatement.read",
+          "patient/Patient.read")
+
+
 def discovery_document(engine, settings) -> dict:
     return {"services": [{
         "hook": "patient-view",
@@ -24,8 +30,13 @@ def discovery_document(engine, settings) -> dict:
                               "ServiceRequest resources. Prefetch keys conditions and observations are required; "
                               "procedures (completed vascular procedures turn a CLTI or ALI alert into a follow-up "
                               "reminder), serviceRequests and ulcerConditions (leg and foot ulcer codes that name no "
-                              "cause, searched apart to keep each search short) are optional. Send a signed client "
-                              "JWT when the service runs with CDS_AUTH=required."),
+                              "cause, searched apart to keep each search short) are optional, and so are riskConditions "
+                              "(PAD risk factors for the opt-in screening card), medicationRequests and "
+                              "medicationStatements (active medications: whether antiplatelet, statin or anticoagulant "
+                              "therapy is on record), smokingStatus (LOINC 72166-2) and patient (the birth date only, "
+                              "for the screening card's age); a refused optional key removes only the lines that need "
+                              "it. FHIR scopes: " + " ".join(SCOPES) + ". Send a signed client JWT when the service runs "
+                              "with CDS_AUTH=required."),
     }]}
 
 
