@@ -16,6 +16,7 @@ from . import config as config_mod, cors, knowledge as knowledge_mod, logs
 from .api import discovery, feedback, health, hooks, metrics as metrics_api, openapi
 from .engine import Engine
 from .errors import CDSError, DatabaseUnavailable, Unauthorized, operation_outcome
+from .orders import engine as orders_engine
 from .http import Services, json_response
 from .metrics import Metrics
 from .request_body import BufferedBody
@@ -38,6 +39,7 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
     settings = settings or config_mod.from_env()
     logs.configure(settings.log_level)
     knowledge = knowledge or knowledge_mod.load(settings.knowledge_dir)
+    order_engines = orders_engine.build(knowledge, settings)
     store = store or Store(settings.database_url)
     store.create_schema()
     engine = Engine(knowledge, settings, memory=store)
@@ -55,7 +57,7 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
                                 deadline_s=3 * body_read_timeout_s)
     app.json.sort_keys = False
     app.extensions["cds"] = Services(settings=settings, engine=engine, store=store, authenticator=authenticator,
-                                     fetcher_factory=fetcher_factory, metrics=metrics)
+                                     fetcher_factory=fetcher_factory, metrics=metrics, order_engines=order_engines)
     cors.install(app, settings.cors_origins)
     for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, metrics_api.bp, openapi.bp):
         app.register_blueprint(blueprint)

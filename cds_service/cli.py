@@ -76,13 +76,19 @@ def _evaluate(args) -> int:
     from .errors import CDSError
     from .knowledge import load
 
+    from .orders.engine import build, service_id
+
     settings = config_mod.from_env()
-    engine = Engine(load(settings.knowledge_dir), settings)
+    knowledge = load(settings.knowledge_dir)
+    engine = Engine(knowledge, settings)
     try:
         body = json.loads(Path(args.request).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         print(f"cannot read {args.request}: {exc}", file=sys.stderr)
         return 2
+    hook = body.get("hook") if isinstance(body, dict) else None
+    if hook in ("order-select", "order-sign"):  # one pipeline per hook
+        engine = build(knowledge, settings)[service_id(settings, hook)]
     try:
         result = engine.evaluate(body, now=args.now)
     except CDSError as exc:
@@ -102,17 +108,20 @@ def _instant(text: str):
 
 def _check(args) -> int:
     from .knowledge import KnowledgeError, load
+    from .orders.knowledge import OrderKnowledgeError, load as load_orders
 
     settings = config_mod.from_env()
     base = Path(args.dir) if args.dir else settings.knowledge_dir
     try:
         k = load(base)
-    except KnowledgeError as exc:
+        orders = load_orders(base, k)
+    except (KnowledgeError, OrderKnowledgeError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
     print(f"ok: {len(k.terminology.valuesets)} value sets ({len(k.terminology.concepts)} codes), "
           f"{len(k.rules.signs)} signs, {len(k.templates)} card templates, "
-          f"{len(k.medications.names)} medication classes ({len(k.medications.codes)} RxNorm codes)")
+          f"{len(k.medications.names)} medication classes ({len(k.medications.codes)} RxNorm codes); order rules: "
+          f"{len(orders.codes)} codes, {len(orders.cards)} order card templates")
     return 0
 
 

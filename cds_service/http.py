@@ -22,6 +22,10 @@ class Services:
     authenticator: Any
     fetcher_factory: Any
     metrics: Any
+    order_engines: Any = None  # service id -> OrderEngine (order-select, order-sign)
+
+    def service_ids(self) -> tuple[str, ...]:
+        return (self.settings.service_id, *(self.order_engines or {}))
 
 
 def services() -> Services:
@@ -59,8 +63,8 @@ def note(**values: Any) -> None:
 
 
 def require_service(service_id: str) -> Services:
-    """The per-app services, after checking the path names our one CDS service (404 otherwise)."""
+    """The per-app services, after checking the path names one of our CDS services (404 otherwise)."""
     svc = services()
-    if service_id != svc.settings.service_id:
+    if service_id not in svc.service_ids():
         raise NotFound("no CDS service with that id; see GET /cds-services")
     return svc

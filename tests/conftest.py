@@ -25,6 +25,12 @@ def knowledge():
     return knowledge_mod.load(REPO_ROOT)
 
 
+@pytest.fixture(scope="session")
+def order_knowledge(knowledge):
+    from cds_service.orders.knowledge import load
+    return load(REPO_ROOT, knowledge)
+
+
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(database_url=f"sqlite:///{tmp_path}/test.db", knowledge_dir=REPO_ROOT)

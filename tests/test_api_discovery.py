@@ -8,10 +8,10 @@ LEGAL_TOKENS = {"context.patientId", "context.userId", "context.encounterId", "u
                 "userPractitionerRoleId", "userPatientId", "userRelatedPersonId"}
 
 
-def test_discovery_lists_one_patient_view_service(client):
+def test_discovery_lists_the_patient_view_service_first(client):
     response = client.get("/cds-services")
     assert response.status_code == 200
-    (service,) = response.get_json()["services"]
+    service = response.get_json()["services"][0]
     assert service["hook"] == "patient-view"
     assert service["id"] == "leg-pain-claudication"
     for key in ("title", "description", "usageRequirements"):
@@ -25,10 +25,25 @@ def test_discovery_lists_one_patient_view_service(client):
         assert scope in service["usageRequirements"]
 
 
-def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowledge):
-    prefetch = client.get("/cds-services").get_json()["services"][0]["prefetch"]
-    known_codes = {code for _, code in knowledge.terminology.concepts}
-    for key, template in prefetch.items():
+def test_discovery_lists_one_service_per_order_hook_with_optional_keys_and_scopes(client):
+    services = {s["hook"]: s for s in client.get("/cds-services").get_json()["services"]}
+    assert set(services) == {"patient-view", "order-select", "order-sign"}
+    for hook in ("order-select", "order-sign"):
+        service = services[hook]
+        assert service["id"] == f"leg-pain-claudication-{hook}"
+        assert service["title"] and service["description"]
+        assert set(service["prefetch"]) == {"heartFailure", "arterialConditions", "abi", "ulcerConditions", "procedures"}
+        assert "patient/Condition.read" in service["usageRequirements"]
+        assert "patient/Observation.read" in service["usageRequirements"]
+
+
+def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowledge, order_knowledge):
+    known_codes = {code for _, code in knowledge.terminology.concepts} | {code for _, code in order_knowledge.codes}
+    templates = [(f"{s['id']}.{key}", t) for s in client.get("/cds-services").get_json()["services"]
+                 for key, t in s["prefetch"].items()]
+    assert len(templates) == 20  # patient-view 10; each order service 5 (two of them the patient-view ones, reused)
+    for name, template in templates:
+        key = name.rsplit(".", 1)[1]
         assert set(re.findall(r"{{\s*([^}]+?)\s*}}", template)) <= LEGAL_TOKENS
         if key == "patient":  # the one read: the Patient itself, for the birth date
             assert template == "Patient/{{context.patientId}}"
@@ -44,7 +59,7 @@ def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowled
         if key == "smokingStatus":
             assert codes == ["http://loinc.org|72166-2"]
             continue
-        assert codes and set(codes) <= known_codes, key
+        assert codes and set(codes) <= known_codes, name
 
 
 def test_new_prefetch_templates_stay_under_2000_characters(client):

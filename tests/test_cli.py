@@ -164,3 +164,23 @@ def test_production_start_problems_are_one_line_and_no_traceback(tmp_path):
         assert result.returncode != 0
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr, result.stderr
+
+
+def test_check_counts_the_order_rules(capsys):
+    assert cli.main(["check"]) == 0
+    assert "3 order card templates" in capsys.readouterr().out
+
+
+def test_check_fails_on_a_broken_order_rule(tmp_path, capsys):
+    base = _copy(tmp_path)
+    path = base / "knowledge" / "order-rules.yaml"
+    path.write_text(path.read_text().replace("critical_below: 0.6", "critical_below: 0.9"))
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "abi thresholds must rise" in capsys.readouterr().err
+
+
+def test_evaluate_dispatches_an_order_request_to_the_order_pipeline(capsys):
+    example = REPO_ROOT / "examples" / "orders" / "cilostazol-heart-failure-sandbox.json"
+    assert cli.main(["evaluate", "--now", "2026-11-27T12:00:00Z", str(example)]) == 0
+    (card,) = json.loads(capsys.readouterr().out)["cards"]
+    assert card["source"]["topic"]["code"] == "cilostazol-heart-failure"

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "cds_service" / "schemas"
 TARGET = ROOT / "cds_service" / "openapi.json"
 SERVICE_ID = "leg-pain-claudication"
+ORDER_SERVICE_IDS = (f"{SERVICE_ID}-order-select", f"{SERVICE_ID}-order-sign")  # cds_service.orders.engine.service_id
 
 
 def _schema(name: str, components: dict) -> dict:
@@ -87,19 +88,19 @@ def build() -> dict:
         },
     })
     service_id = {"name": "service_id", "in": "path", "required": True,
-                  "schema": {"type": "string", "enum": [SERVICE_ID]}}
+                  "schema": {"type": "string", "enum": [SERVICE_ID, *ORDER_SERVICE_IDS]}}
     discovery = {"summary": "CDS Hooks discovery",
                  "responses": {"200": _json(_ref("Discovery"), "The service this server offers"), **_errors(401)}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Leg pain on walking (claudication) CDS service", "version": "0.1.0",
-                 "description": "CDS Hooks 2.0.1 patient-view service. Cards are advisory: findings are "
+                 "description": "CDS Hooks 2.0.1 patient-view, order-select and order-sign services. Cards are advisory: findings are "
                                 "'consistent with' a pattern, never a diagnosis."},
         "paths": {
             "/cds-services": {"get": {**discovery, "operationId": "discovery"}},
             "/cds-services/": {"get": {**discovery, "operationId": "discoveryTrailingSlash"}},
             "/cds-services/{service_id}": {"post": {
-                "summary": "Call the service (patient-view hook)", "operationId": "callService",
+                "summary": "Call a service (patient-view, order-select or order-sign hook)", "operationId": "callService",
                 "parameters": [service_id],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("HookRequest")}}},
                 "responses": {"200": _json(_ref("HookResponse"), "Advisory cards (possibly none)"),

@@ -18,8 +18,34 @@ SCOPES = ("patient/Condition.read", "patient/Observation.read", "patient/Procedu
           "patient/ServiceRequest.read", "patient/MedicationRequest.read", "patient/MedicationStatement.read",
           "patient/Patient.read")
 
+ORDER_DESCRIPTION = {
+    "order-select": ("Judges the orders just selected (context.selections) for two well-documented harms in leg pain "
+                     "on walking: cilostazol with heart failure on record (contraindicated in heart failure of any "
+                     "severity), and compression on a leg with severe arterial disease (ABI < 0.6 or CLTI), "
+                     "reduced ABI, noncompressible ABI, no recent ABI, or severe heart failure."),
+    "order-sign": ("Judges every draft order about to be signed (context.draftOrders) for cilostazol with heart "
+                   "failure on record and for compression on a leg with severe arterial disease, a reduced or "
+                   "noncompressible ABI, no recent ABI, or severe heart failure."),
+}
+ORDER_USAGE = ("Optional prefetch keys heartFailure, arterialConditions, abi, and the patient-view keys ulcerConditions "
+               "and procedures (CLTI is decided by the same arterial red-flag rules); a key the client cannot send is "
+               "fetched from fhirServer, and one that cannot be had only removes the rule that needs it. FHIR "
+               "scopes: patient/Condition.read and patient/Observation.read (SMART v2: patient/Condition.rs, "
+               "patient/Observation.rs). Send a signed client JWT when the service runs with CDS_AUTH=required.")
 
-def discovery_document(engine, settings) -> dict:
+
+def _order_services(order_engines) -> list[dict]:
+    return [{
+        "hook": engine.hook,
+        "id": service_id,
+        "title": f"Leg pain on walking: order-time safety ({engine.hook})",
+        "description": ORDER_DESCRIPTION[engine.hook],
+        "prefetch": dict(engine.prefetch_templates),
+        "usageRequirements": ORDER_USAGE,
+    } for service_id, engine in (order_engines or {}).items()]
+
+
+def discovery_document(engine, settings, order_engines=None) -> dict:
     return {"services": [{
         "hook": "patient-view",
         "id": settings.service_id,
@@ -37,11 +63,11 @@ def discovery_document(engine, settings) -> dict:
                               "for the screening card's age); a refused optional key removes only the lines that need "
                               "it. FHIR scopes: " + " ".join(SCOPES) + ". Send a signed client JWT when the service runs "
                               "with CDS_AUTH=required."),
-    }]}
+    }, *_order_services(order_engines)]}
 
 
 @bp.get("/cds-services")
 @bp.get("/cds-services/")  # the sandbox's "Add CDS Services" asks with the slash
 def discovery():
     svc = services()
-    return json_response(discovery_document(svc.engine, svc.settings))
+    return json_response(discovery_document(svc.engine, svc.settings, svc.order_engines))

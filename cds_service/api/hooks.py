@@ -7,6 +7,7 @@ from flask import Blueprint, g
 
 from .. import logs
 from ..engine import Stats
+from ..orders.engine import OrderStats
 from ..http import json_response, note, read_json, require_service
 
 bp = Blueprint("hooks", __name__)
@@ -17,11 +18,15 @@ audit = logging.getLogger(logs.AUDIT_LOGGER)
 def call_service(service_id: str):
     svc = require_service(service_id)
     body = read_json()
-    stats = Stats()
-    request = svc.engine.parse_request(body, stats)
+    order_engine = (svc.order_engines or {}).get(service_id)
+    engine = order_engine or svc.engine  # one pipeline per hook: the order services share the order pipeline
+    stats = OrderStats() if order_engine else Stats()
+    request = engine.parse_request(body, stats)
     note(hookInstance=request.hook_instance, service=service_id)
     fetcher = svc.fetcher_factory(request, client=g.get("client")) if svc.fetcher_factory else None
-    result = svc.engine.evaluate(body, request=request, fetcher=fetcher, stats=stats)
+    result = engine.evaluate(body, request=request, fetcher=fetcher, stats=stats)
+    if order_engine:
+        note(**stats.log_fields())
     note(cards=len(result.response["cards"]), timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
          resources=stats.resources_seen, used=stats.resources_used, malformed=stats.malformed,
          other_patient=stats.other_patient, duplicates=stats.duplicates, fetched_keys=stats.fetched_keys, keys=stats.keys)

@@ -60,10 +60,10 @@ def e2e_client(tmp_path_factory, knowledge):
     return create_app(settings, knowledge=knowledge).test_client()
 
 
-def sandbox_prefetch(client, fhir_server: str, patient_id: str) -> dict:
+def sandbox_prefetch(client, fhir_server: str, patient_id: str, service_index: int = 0) -> dict:
     """What the public sandbox does: read discovery, fill the templates, POST each as a form-encoded
     _search with Accept: application/json+fhir, and pass on the first page only."""
-    templates = client.get("/cds-services").get_json()["services"][0]["prefetch"]
+    templates = client.get("/cds-services").get_json()["services"][service_index]["prefetch"]
     prefetch = {}
     for key, template in templates.items():
         filled = fill(template, {"patientId": patient_id})
