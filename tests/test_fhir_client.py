@@ -13,6 +13,9 @@ from bench import misbehaving
 from builders import SCT, bundle, condition, hook_request
 
 FHIR = "https://fhir.example.org/r4"
+# The optional therapy keys (issue 18) sent as null: the client has no such data, nothing is fetched.
+THERAPY_KEYS_NULL = {k: None for k in ("riskConditions", "medicationRequests", "medicationStatements",
+                                        "smokingStatus", "patient")}
 URL = "/cds-services/leg-pain-claudication"
 AUTH = {"access_token": "tok-123", "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read", "subject": "cds"}
 
@@ -29,12 +32,14 @@ def fallback_body(prefetch=None, server=FHIR, auth=True):
 
 
 def serve_all(conditions=(), status=200, body=None):
-    for rtype in ("Condition", "Observation", "Procedure", "ServiceRequest"):
+    for rtype in ("Condition", "Observation", "Procedure", "ServiceRequest", "MedicationRequest", "MedicationStatement"):
         entries = list(conditions) if rtype == "Condition" else []
         if body is not None:
             responses.get(f"{FHIR}/{rtype}", body=body, status=status)
         else:
             responses.get(f"{FHIR}/{rtype}", json=bundle(entries), status=status)
+    responses.get(f"{FHIR}/Patient/pat-1", json={"resourceType": "Patient", "id": "pat-1", "birthDate": "1950-01-01"},
+                  status=status if body is None else 200)
 
 
 @responses.activate
@@ -43,11 +48,14 @@ def test_absent_keys_are_fetched_with_the_bearer_token(client):
     response = client.post(URL, json=fallback_body())
     assert response.status_code == 200
     assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]
-    assert len(responses.calls) == 5  # every prefetch key, the optional ones too
+    assert len(responses.calls) == 10  # every prefetch key, the optional ones too
     for call in responses.calls:
         assert call.request.headers["Authorization"] == "Bearer tok-123"
         assert "fhir+json" in call.request.headers["Accept"]
-        assert "patient=pat-1" in call.request.url and "code=" in call.request.url
+        if call.request.url == f"{FHIR}/Patient/pat-1":  # the one read (birth date for the screening card)
+            continue
+        assert "patient=pat-1" in call.request.url
+        assert "code=" in call.request.url or "status=active" in call.request.url
 
 
 @responses.activate
@@ -64,7 +72,7 @@ def test_next_links_are_followed_on_the_same_origin(client):
     first["link"] = [{"relation": "next", "url": page2}]
     responses.get(page2, json=bundle([condition(SCT, "63491006")]))
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None}
+                "ulcerConditions": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200 and len(response.get_json()["cards"]) == 1
     assert [c.request.url for c in responses.calls] == [page2]
@@ -76,7 +84,7 @@ def test_next_link_on_another_host_is_refused_and_no_token_leaks(client):
     first["link"] = [{"relation": "next", "url": "https://attacker.example.net/steal"}]
     responses.get("https://attacker.example.net/steal", json=bundle([]))
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None}
+                "ulcerConditions": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200  # the first page the client sent stands
     assert len(responses.calls) == 0
@@ -88,7 +96,7 @@ def test_an_unparseable_next_link_is_not_followed_and_not_a_500(client, link):
     first = bundle([])
     first["link"] = [{"relation": "next", "url": link}]
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None}
+                "ulcerConditions": None, **THERAPY_KEYS_NULL}
     assert client.post(URL, json=fallback_body(prefetch)).status_code == 200  # the first page stands
     assert len(responses.calls) == 0
 
@@ -107,7 +115,8 @@ def test_page_cap_stops_endless_next_links(client, app, caplog):
         responses.get(f"{FHIR}/{rtype}", json=bundle([]))
     response = client.post(URL, json=fallback_body())
     assert response.status_code == 200
-    assert sum("Condition" in c.request.url for c in responses.calls) == 2 * cap  # conditions and ulcerConditions, each capped
+    # conditions, ulcerConditions and riskConditions, each capped
+    assert sum("Condition" in c.request.url for c in responses.calls) == 3 * cap
     assert _request_line(caplog)["conditions"] == "partial"  # cut short at the cap, and said so
 
 
@@ -137,7 +146,7 @@ def test_redirects_are_not_followed(client):
         responses.get(f"{FHIR}/{rtype}", status=302, headers={"Location": "https://elsewhere.example/x"})
     response = client.post(URL, json=fallback_body())
     assert response.status_code == 412 and "redirect" in response.get_json()["issue"][0]["diagnostics"]
-    assert len(responses.calls) == 5
+    assert len(responses.calls) == 10  # every key tried once, none followed elsewhere
 
 
 @responses.activate
@@ -145,7 +154,7 @@ def test_operation_outcome_in_prefetch_is_refetched(client):
     serve_all([condition(SCT, "63491006")])
     prefetch = {"conditions": {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]},
                 "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None}
+                "ulcerConditions": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200 and len(response.get_json()["cards"]) == 1
     assert [c.request.url.split("?")[0] for c in responses.calls] == [f"{FHIR}/Condition"]
@@ -154,7 +163,7 @@ def test_operation_outcome_in_prefetch_is_refetched(client):
 @responses.activate
 def test_null_prefetch_is_never_queried(client):
     prefetch = {"conditions": None, "observations": None, "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None}
+                "ulcerConditions": None, **THERAPY_KEYS_NULL}
     assert client.post(URL, json=fallback_body(prefetch)).status_code == 200
     assert len(responses.calls) == 0
 
@@ -271,7 +280,7 @@ def _cut_short(client, caplog, first_page, served):
     for url, page in served.items():
         responses.get(url, json=page)
     prefetch = {"conditions": first_page, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None}
+                "ulcerConditions": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200
     return response.get_json()["cards"], _request_line(caplog)
@@ -331,3 +340,27 @@ def test_a_first_page_with_nothing_to_fetch_the_rest_is_partial(client, caplog):
     assert _request_line(caplog)["conditions"] == "partial"
     assert all(INCOMPLETE in c["detail"].lower() for c in response.get_json()["cards"])
     assert json.dumps(response.get_json()).lower().count(INCOMPLETE) == len(response.get_json()["cards"])
+
+
+@responses.activate
+def test_refused_medication_keys_remove_only_their_lines_never_a_412(client):
+    """PAD with claudication; the server refuses the medication searches (missing scope: 403)."""
+    from builders import ICD
+    serve_all([condition(SCT, "63491006"), condition(ICD, "I73.9")])
+    responses.replace(responses.GET, f"{FHIR}/MedicationRequest", status=403)
+    responses.replace(responses.GET, f"{FHIR}/MedicationStatement", status=403)
+    response = client.post(URL, json=fallback_body())
+    assert response.status_code == 200
+    (card,) = response.get_json()["cards"]
+    assert "supervised exercise" in card["detail"]
+    assert "No statin on record" not in card["detail"] and "No antiplatelet on record" not in card["detail"]
+
+
+@responses.activate
+def test_fetched_medications_decide_the_lines(client):
+    from builders import ICD
+    from therapy_builders import ATORVASTATIN_40, medication_request
+    serve_all([condition(SCT, "63491006"), condition(ICD, "I73.9")])
+    responses.replace(responses.GET, f"{FHIR}/MedicationRequest", json=bundle([medication_request(ATORVASTATIN_40)]))
+    (card,) = client.post(URL, json=fallback_body()).get_json()["cards"]
+    assert "No statin on record" not in card["detail"] and "No antiplatelet on record" in card["detail"]
