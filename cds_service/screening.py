@@ -42,7 +42,8 @@ class Memory(Protocol):
 @dataclass(frozen=True)
 class Group:
     id: str
-    label: str
+    label: str  # the detail's words, with the risk factors
+    short: str  # the summary's words (a summary stays under 140 characters)
     min_age: int | None
     max_age: int | None
     all_of: tuple[str, ...]
@@ -69,11 +70,13 @@ def parse(raw: dict, rules: Rules, knowledge_links: set[str]) -> ScreeningRules:
             problems.append(f"screening.risk_factors.{name}: unknown sign {sign!r}")
     groups = []
     for g in raw.get("groups") or ():
-        group = Group(id=g.get("id", ""), label=g.get("label", ""), min_age=g.get("min_age"), max_age=g.get("max_age"),
+        group = Group(id=g.get("id", ""), label=g.get("label", ""), short=g.get("short", ""), min_age=g.get("min_age"), max_age=g.get("max_age"),
                       all_of=tuple(g.get("all_of") or ()), any_of=tuple(g.get("any_of") or ()), any_age=bool(g.get("any_age")))
         for ref in group.all_of + group.any_of:
             if ref not in factors:
                 problems.append(f"screening.groups.{group.id}: unknown risk factor {ref!r}")
+        if not group.label or not group.short:
+            problems.append(f"screening.groups.{group.id}: needs label and short")
         if not group.any_age and group.min_age is None and group.max_age is None:
             problems.append(f"screening.groups.{group.id}: needs an age bound or any_age")
         groups.append(group)
@@ -169,7 +172,7 @@ def card(rules: ScreeningRules, knowledge: Knowledge, ctx: cards_mod.CardContext
               "Sources: " + "; ".join(link["label"] for link in links) + "."]
     return {
         "uuid": str(card_uuid),
-        "summary": cards_mod._summary(spec["summary"].format(group=label)),
+        "summary": cards_mod._summary(spec["summary"].format(group=group.short)),
         "indicator": spec["indicator"],
         "detail": "\n".join(detail),
         "source": {"label": template.source["label"],

@@ -88,8 +88,7 @@ def test_each_at_risk_group_in_and_out(screen, age, conditions, smoking_obs, sho
 
 def test_the_card_names_the_group_and_adds_the_ada_line_for_diabetes(screen):
     (card,) = screen(request(45, [DIABETES, HYPERTENSION]))
-    assert card["summary"].startswith("At increased risk of PAD (age under 50 with diabetes and another risk factor "
-                                      "(diabetes, hypertension))")
+    assert "**At-risk group**: age under 50 with diabetes and another risk factor (diabetes, hypertension)." in card["detail"]
     assert "ADA Standards of Care" in card["detail"]
 
 
