@@ -8,7 +8,7 @@ PORT ?= 8080
 FHIR_VENV := .venv-fhir
 FHIR_STAMP := $(FHIR_VENV)/.installed-sekmet-fhir-0.1.1
 
-.PHONY: run test check bench soak clean
+.PHONY: run test check bench soak mutation clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -46,5 +46,17 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak
 
+# Mutation testing of the clinical core and the security paths (slow: not part of `make test`), niced.
+# One module or a few while iterating: `make mutation MODULES="laterality records"`. Report: mutants/report.md.
+MODULES ?=
+MUTATION_STAMP := $(subst .installed-,.mutation-,$(STAMP))
+$(MUTATION_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,mutation]'
+	rm -f $(VENV)/.mutation-*
+	touch $(MUTATION_STAMP)
+
+mutation: $(MUTATION_STAMP)
+	$(BIN)/python tools/mutation.py $(MODULES)
+
 clean:
-	rm -rf $(VENV) $(FHIR_VENV) .pytest_cache cds-service.db* bench/out
+	rm -rf $(VENV) $(FHIR_VENV) .pytest_cache cds-service.db* bench/out mutants

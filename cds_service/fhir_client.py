@@ -22,6 +22,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from .config import Settings
+from .errors import BadRequest
 from .prefetch import KeyResult, PrefetchKey, classify, fill
 
 log = logging.getLogger("cds_service.fhir")
@@ -107,7 +108,7 @@ def server_allowed(fhir_server: str, settings: Settings, client) -> str | None:
     return "fhirServer is not configured for this client"
 
 
-def _session() -> requests.Session:
+def _session() -> requests.Session:  # pragma: no mutate block (runs once at import, before a mutant could be switched on)
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=8, pool_maxsize=16, max_retries=0)
     session.mount("http://", adapter)
@@ -175,7 +176,10 @@ class Fetcher:
                     return KeyResult("partial", resources=resources, reason=f"later pages not fetched: {cut}")
                 seen.add(url)
                 bundle = self._get(url, deadline)
-                page = classify(key.key, bundle, provided=True)
+                try:
+                    page = classify(key.key, bundle, provided=True)
+                except BadRequest:  # the server's answer is broken, not the client's request: the key is unobtainable
+                    raise FetchFailed("the FHIR server's answer is not a valid Bundle") from None
                 if page.state == "failed":
                     raise FetchFailed(f"the FHIR server answered with {page.reason}")
                 if key.read and bundle.get("resourceType") == key.resource_type:

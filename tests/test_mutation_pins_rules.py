@@ -1,0 +1,206 @@
+"""Issue 24: the pattern table's checks (rules.parse). A broken table stops the service at start with a
+message that says where; each breakage below is made on a copy of the real table."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from cds_service.config import REPO_ROOT
+from cds_service.rules import PATTERNS, RulesError, parse
+
+
+@pytest.fixture(scope="module")
+def table() -> dict:
+    data = yaml.safe_load((REPO_ROOT / "knowledge" / "patterns.yaml").read_text(encoding="utf-8"))
+    if not data.get("combinations"):  # the table may have none: add a valid one to break
+        coded = _coded(data)
+        data["combinations"] = {"combo-test": {"all_of": [coded], "any_of": [coded]}}
+        data["signs"]["combo-test"] = {"derived": True}
+    parse(data)
+    return data
+
+
+def _coded(data: dict) -> str:
+    return next(s for s, raw in data["signs"].items() if raw.get("read_from") and not raw.get("derived"))
+
+
+def _derived_without_weights(data: dict) -> str:
+    return next(s for s, raw in data["signs"].items() if raw.get("derived"))
+
+
+def _measurement(data: dict) -> str:
+    return next(iter(data["measurements"]))
+
+
+def _combination(data: dict) -> str:
+    return next(iter(data["combinations"]))
+
+
+def _set(path: list, value):
+    def change(data):
+        node = data
+        for part in path[:-1]:
+            node = node[part(data) if callable(part) else part]
+        last = path[-1]
+        node[last(data) if callable(last) else last] = value
+    return change
+
+
+BREAKAGES = {
+    "patterns": (_set(["patterns"], {"arterial-claudication": {}}), lambda d: f"patterns must be exactly {', '.join(PATTERNS)}"),
+    "sign-not-mapping": (_set(["signs", "odd"], ["x"]), lambda d: "signs.odd: must be a mapping"),
+    "unknown-key": (_set(["signs", _coded, "bogus"], 1), lambda d: f"signs.{_coded(d)}: unknown keys ['bogus']"),
+    "read-from": (_set(["signs", _coded, "read_from"], ["Condition", "Patient"]),
+                  lambda d: f"signs.{_coded(d)}.read_from: unknown resource types ['Patient']"),
+    "no-read-from": (_set(["signs", _coded, "read_from"], []), lambda d: f"signs.{_coded(d)}: a sign with codes needs read_from"),
+    "red-flag": (_set(["signs", _coded, "red_flag"], "nope"), lambda d: f"signs.{_coded(d)}.red_flag: unknown pattern 'nope'"),
+    "lookback-zero": (_set(["signs", _coded, "lookback_days"], 0),
+                      lambda d: f"signs.{_coded(d)}.lookback_days must be a positive whole number or null"),
+    "lookback-text": (_set(["signs", _coded, "lookback_days"], "30"),
+                      lambda d: f"signs.{_coded(d)}.lookback_days must be a positive whole number or null"),
+    "weight-pattern": (_set(["signs", _coded, "present"], {"supports": {"nope": 1}}),
+                       lambda d: f"signs.{_coded(d)}.present.supports: unknown pattern 'nope'"),
+    "weight-negative": (_set(["signs", _coded, "absent"], {"against": {PATTERNS[0]: -1}}),
+                        lambda d: f"signs.{_coded(d)}.absent.against.{PATTERNS[0]}: weight must be a number >= 0"),
+    "weight-text": (_set(["signs", _coded, "present"], {"supports": {PATTERNS[1]: "3"}}),
+                    lambda d: f"signs.{_coded(d)}.present.supports.{PATTERNS[1]}: weight must be a number >= 0"),
+    "no-bands": (_set(["measurements", _measurement, "bands"], []), lambda d: f"measurements.{_measurement(d)}: no bands"),
+    "closed-last-band-max": (lambda d: d["measurements"][_measurement(d)]["bands"][-1].update(max=9.0),
+                             lambda d: f"measurements.{_measurement(d)}: the last band must be open-ended"),
+    "closed-last-band-below": (lambda d: d["measurements"][_measurement(d)]["bands"][-1].update(below=9.0),
+                               lambda d: f"measurements.{_measurement(d)}: the last band must be open-ended"),
+    "band-sign-not-derived": (lambda d: d["measurements"][_measurement(d)]["bands"][0].update(sign=_coded(d)),
+                              lambda d: f"measurements.{_measurement(d)}: band sign '{_coded(d)}' must be a derived sign"),
+    "band-sign-unknown": (lambda d: d["measurements"][_measurement(d)]["bands"][0].update(sign="nope"),
+                          lambda d: f"measurements.{_measurement(d)}: band sign 'nope' must be a derived sign"),
+    "history-sign": (_set(["signs", _coded, "history_sign"], "nope"), lambda d: f"signs.{_coded(d)}: refers to unknown 'nope'"),
+    "measurement-ref": (_set(["signs", _coded, "measurement"], "nope"), lambda d: f"signs.{_coded(d)}: refers to unknown 'nope'"),
+    "requires-any": (_set(["signs", _coded, "red_flag_requires_any"], ["nope"]),
+                     lambda d: f"signs.{_coded(d)}.red_flag_requires_any: unknown sign 'nope'"),
+    "combination-not-derived": (lambda d: d["signs"][_combination(d)].pop("derived"),
+                                lambda d: f"combinations.{_combination(d)}: must be a derived sign"),
+    "combination-all-of": (lambda d: d["combinations"][_combination(d)].update(all_of=["nope"]),
+                           lambda d: f"combinations.{_combination(d)}: unknown sign 'nope'"),
+    "combination-any-of": (lambda d: d["combinations"][_combination(d)].update(any_of=["nope"]),
+                           lambda d: f"combinations.{_combination(d)}: unknown sign 'nope'"),
+    "laterality": (_set(["laterality_signs"], ["nope"]), lambda d: "laterality_signs: unknown sign 'nope'"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BREAKAGES))
+def test_rule_a_broken_pattern_table_is_refused_saying_where(table, name):
+    change, message = BREAKAGES[name]
+    data = copy.deepcopy(table)
+    change(data)
+    with pytest.raises(RulesError) as refused:
+        parse(data)
+    assert str(refused.value).startswith("broken pattern table:\n  ")
+    assert f"\n  {message(table)}" in str(refused.value)
+
+
+def test_rule_every_problem_is_reported_at_once(table):
+    data = copy.deepcopy(table)
+    data["laterality_signs"] = ["nope"]
+    data["signs"]["odd"] = "x"
+    with pytest.raises(RulesError) as refused:
+        parse(data)
+    assert str(refused.value) == "broken pattern table:\n  signs.odd: must be a mapping\n  laterality_signs: unknown sign 'nope'"
+
+
+def test_rule_a_table_that_is_not_a_mapping_is_refused():
+    with pytest.raises(RulesError, match="^pattern table must be a mapping$"):
+        parse(["signs"])
+
+
+def test_rule_zero_weights_and_the_smallest_window_are_valid(table):
+    data = copy.deepcopy(table)
+    sign = _coded(data)
+    data["signs"][sign].update(lookback_days=1, present={"supports": {PATTERNS[0]: 0}})
+    assert parse(data).signs[sign].lookback_days == 1
+
+
+def test_rule_each_sign_key_is_read_into_its_own_field():
+    """A minimal table: one sign with every key set, one measurement, one combination, defaults elsewhere."""
+    signs = {
+        "s": {"seed": "why", "read_from": ["Observation"], "discriminating": True, "discriminating_with_exertional": True,
+              "exertional": True, "acute": True, "lookback_days": 7, "history_sign": "h", "measurement": "m",
+              "red_flag": PATTERNS[2], "red_flag_requires_any": ["h"], "done_marker": True,
+              "present": {"supports": {PATTERNS[0]: 2}, "against": {PATTERNS[1]: 1.5}}, "absent": {"against": {PATTERNS[3]: 1}}},
+        "h": {"read_from": ["Condition"]},
+        "band": {"derived": True},
+        "combo": {"derived": True},
+    }
+    data = {"patterns": {p: {} for p in PATTERNS}, "signs": signs,
+            "measurements": {"m": {"bands": [{"sign": "band"}]}},
+            "combinations": {"combo": {"all_of": ["s"], "any_of": ["h"]}}}
+    rules = parse(data)
+    s = rules.signs["s"]
+    assert (s.id, s.seed, s.read_from, s.derived) == ("s", "why", frozenset({"Observation"}), False)
+    assert s.discriminating and s.discriminating_with_exertional and s.exertional and s.acute and s.done_marker
+    assert (s.lookback_days, s.history_sign, s.measurement, s.red_flag) == (7, "h", "m", PATTERNS[2])
+    assert s.red_flag_requires_any == ("h",)
+    assert s.present.supports == {PATTERNS[0]: 2.0} and s.present.against == {PATTERNS[1]: 1.5}
+    assert s.absent.supports == {} and s.absent.against == {PATTERNS[3]: 1.0}
+    h = rules.signs["h"]
+    assert not (h.discriminating or h.discriminating_with_exertional or h.exertional or h.acute or h.done_marker)
+    assert (h.seed, h.lookback_days, h.red_flag, h.red_flag_requires_any) == ("", None, None, ())
+    assert rules.signs["band"].derived
+    m = rules.measurements["m"]
+    assert (m.source, m.recent_days, m.bands[0].label, m.bands[0].max, m.bands[0].below) == ("", 365, "band", None, None)
+    c = rules.combinations["combo"]
+    assert (c.all_of, c.any_of, c.within_days, c.recent_days) == (("s",), ("h",), 14, 14)
+    assert (rules.min_score, rules.strong_score, rules.laterality_signs) == (3.0, 6.0, frozenset())
+    assert rules.red_flags() == {"s": s}
+
+
+def test_rule_the_scoring_thresholds_and_windows_come_from_the_table(table):
+    data = copy.deepcopy(table)
+    data["scoring"] = {"min_score": 4, "strong_score": 8}
+    data["measurements"][_measurement(data)].update(recent_days=30, source="G1")
+    data["combinations"][_combination(data)].update(within_days=3, recent_days=5)
+    rules = parse(data)
+    assert (rules.min_score, rules.strong_score) == (4.0, 8.0)
+    assert (rules.measurements[_measurement(data)].recent_days, rules.measurements[_measurement(data)].source) == (30, "G1")
+    combo = rules.combinations[_combination(data)]
+    assert (combo.within_days, combo.recent_days) == (3, 5)
+
+
+def test_rule_the_first_band_that_holds_wins_and_an_open_band_holds_any_value():
+    data = {"patterns": {p: {} for p in PATTERNS}, "signs": {"low": {"derived": True}, "open": {"derived": True},
+                                                           "last": {"derived": True}},
+            "measurements": {"m": {"bands": [{"sign": "low", "max": 0.5}, {"sign": "open"}, {"sign": "last"}]}}}
+    m = parse(data).measurements["m"]
+    assert [m.band(v).sign for v in (0.5, 0.51, 9.0)] == ["low", "open", "open"]
+
+
+def test_rule_checking_goes_on_past_a_broken_sign_or_measurement(table):
+    """A sign that is not a mapping, or a measurement with no bands, is reported and checking continues."""
+    data = copy.deepcopy(table)
+    coded = _coded(data)
+    data["signs"] = {"odd": "x", **data["signs"]}
+    data["signs"][coded]["bogus"] = 1
+    data["measurements"] = {"empty": {"bands": []}, **data["measurements"]}
+    data["measurements"][_measurement(table)]["bands"][-1]["max"] = 9.0
+    with pytest.raises(RulesError) as refused:
+        parse(data)
+    for problem in ("signs.odd: must be a mapping", f"signs.{coded}: unknown keys ['bogus']", "measurements.empty: no bands",
+                    f"measurements.{_measurement(table)}: the last band must be open-ended"):
+        assert f"\n  {problem}" in str(refused.value), problem
+
+
+def test_rule_a_band_label_is_read_from_the_table(table):
+    data = copy.deepcopy(table)
+    data["measurements"][_measurement(data)]["bands"][0]["label"] = "a label of its own"
+    assert parse(data).measurements[_measurement(data)].bands[0].label == "a label of its own"
+
+
+def test_rule_an_unreadable_pattern_table_is_refused_naming_the_file(tmp_path):
+    from cds_service.rules import load
+    path = tmp_path / "patterns.yaml"
+    path.write_text("signs: [unclosed", encoding="utf-8")
+    with pytest.raises(RulesError, match=f"^pattern table {path} is not readable YAML: "):
+        load(path)
+    with pytest.raises(RulesError, match="is not readable YAML"):
+        load(tmp_path / "missing.yaml")
