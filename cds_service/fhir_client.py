@@ -182,9 +182,6 @@ class Fetcher:
                     raise FetchFailed("the FHIR server's answer is not a valid Bundle") from None
                 if page.state == "failed":
                     raise FetchFailed(f"the FHIR server answered with {page.reason}")
-                if key.read and bundle.get("resourceType") == key.resource_type:
-                    resources.append(bundle)  # a read (Patient/{id}) answers with the resource itself
-                    break
                 if bundle.get("resourceType") != "Bundle":
                     raise FetchFailed("the FHIR server did not answer with a Bundle")
                 resources.extend(page.resources)

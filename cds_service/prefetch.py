@@ -22,13 +22,15 @@ class PrefetchKey:
     resource_type: str
     params: str
     required: bool
-    read: bool = False  # a read of the patient's own resource (Patient/{{context.patientId}}), not a search
+    by_id: bool = False  # the patient's own resource: searched by _id, not by patient
 
     @property
     def query(self) -> str:
-        """The relative FHIR URL, with the context tokens still in it."""
-        if self.read:
-            return f"{self.resource_type}/{{{{context.patientId}}}}"
+        """The relative FHIR search, with the context tokens still in it. The Patient is searched
+        (``Patient?_id=``), not read (``Patient/{id}``): the public sandbox POSTs every template as a
+        ``_search``, which a read path does not take, and a search answers with a Bundle like the rest."""
+        if self.by_id:
+            return f"{self.resource_type}?_id={{{{context.patientId}}}}"
         return f"{self.resource_type}?patient={{{{context.patientId}}}}&{self.params}"
 
 
@@ -75,7 +77,7 @@ def therapy_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
         PrefetchKey("medicationRequests", "MedicationRequest", "status=active&_count=200", False),
         PrefetchKey("medicationStatements", "MedicationStatement", "status=active&_count=200", False),
         PrefetchKey(SMOKING_KEY, "Observation", f"code=http://loinc.org|{loinc}&_sort=-date&_count=10", False),
-        PrefetchKey(PATIENT_KEY, "Patient", "", False, read=True),
+        PrefetchKey(PATIENT_KEY, "Patient", "", False, by_id=True),
     )
 
 

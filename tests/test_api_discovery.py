@@ -45,8 +45,8 @@ def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowled
     for name, template in templates:
         key = name.rsplit(".", 1)[1]
         assert set(re.findall(r"{{\s*([^}]+?)\s*}}", template)) <= LEGAL_TOKENS
-        if key == "patient":  # the one read: the Patient itself, for the birth date
-            assert template == "Patient/{{context.patientId}}"
+        if key == "patient":  # the Patient itself, searched by id (the sandbox POSTs every template as _search)
+            assert template == "Patient?_id={{context.patientId}}"
             continue
         parts = urlsplit(template)
         params = parse_qs(parts.query)

@@ -10,12 +10,10 @@ import pytest
 import responses
 
 from bench import misbehaving
-from builders import SCT, bundle, condition, hook_request
+from builders import SCT, THERAPY_KEYS_NULL, bundle, condition, hook_request
 
 FHIR = "https://fhir.example.org/r4"
-# The optional therapy keys (issue 18) sent as null: the client has no such data, nothing is fetched.
-THERAPY_KEYS_NULL = {k: None for k in ("riskConditions", "medicationRequests", "medicationStatements",
-                                        "smokingStatus", "patient")}
+
 URL = "/cds-services/leg-pain-claudication"
 AUTH = {"access_token": "tok-123", "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read", "subject": "cds"}
 
@@ -48,14 +46,13 @@ def fallback_body(prefetch=None, server=FHIR, auth=True):
 
 
 def serve_all(conditions=(), status=200, body=None):
-    for rtype in ("Condition", "Observation", "Procedure", "ServiceRequest", "MedicationRequest", "MedicationStatement"):
+    for rtype in ("Condition", "Observation", "Procedure", "ServiceRequest", "MedicationRequest", "MedicationStatement",
+                  "Patient"):
         entries = list(conditions) if rtype == "Condition" else []
         if body is not None:
             responses.get(f"{FHIR}/{rtype}", body=body, status=status)
         else:
             responses.get(f"{FHIR}/{rtype}", json=bundle(entries), status=status)
-    responses.get(f"{FHIR}/Patient/pat-1", json={"resourceType": "Patient", "id": "pat-1", "birthDate": "1950-01-01"},
-                  status=status if body is None else 200)
 
 
 @responses.activate
@@ -68,10 +65,8 @@ def test_absent_keys_are_fetched_with_the_bearer_token(client):
     for call in responses.calls:
         assert call.request.headers["Authorization"] == "Bearer tok-123"
         assert "fhir+json" in call.request.headers["Accept"]
-        if call.request.url == f"{FHIR}/Patient/pat-1":  # the one read (birth date for the screening card)
-            continue
-        assert "patient=pat-1" in call.request.url
-        assert "code=" in call.request.url or "status=active" in call.request.url
+        assert "patient=pat-1" in call.request.url or "/Patient?_id=pat-1" in call.request.url
+        assert "code=" in call.request.url or "status=active" in call.request.url or "_id=" in call.request.url
 
 
 @responses.activate
