@@ -18,6 +18,7 @@ COPY cds_service /opt/cds/cds_service
 COPY valuesets /app/valuesets
 COPY knowledge /app/knowledge
 COPY cards /app/cards
+COPY questionnaires /app/questionnaires
 USER 10001:10001
 WORKDIR /app
 EXPOSE 8080

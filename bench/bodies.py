@@ -16,7 +16,7 @@ from tests import synthetic
 EXAMPLES = REPO_ROOT / "examples"
 PATIENT = "bench-patient"
 KEYS = {"Condition": "conditions", "Observation": "observations", "Procedure": "procedures",
-        "ServiceRequest": "serviceRequests"}
+        "ServiceRequest": "serviceRequests", "QuestionnaireResponse": "questionnaireResponses"}
 
 
 @lru_cache(maxsize=1)

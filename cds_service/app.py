@@ -13,7 +13,7 @@ from flask import Flask, g, request
 from werkzeug.exceptions import HTTPException
 
 from . import config as config_mod, cors, knowledge as knowledge_mod, logs
-from .api import discovery, feedback, health, hooks, metrics as metrics_api, openapi
+from .api import discovery, feedback, health, hooks, metrics as metrics_api, openapi, questionnaires
 from .engine import Engine
 from .errors import CDSError, DatabaseUnavailable, Unauthorized, operation_outcome
 from .orders import engine as orders_engine
@@ -59,14 +59,15 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
     app.extensions["cds"] = Services(settings=settings, engine=engine, store=store, authenticator=authenticator,
                                      fetcher_factory=fetcher_factory, metrics=metrics, order_engines=order_engines)
     cors.install(app, settings.cors_origins)
-    for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, metrics_api.bp, openapi.bp):
+    for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, metrics_api.bp, openapi.bp, questionnaires.bp):
         app.register_blueprint(blueprint)
 
     @app.before_request
     def _start():
         g.started = time.perf_counter()
         g.log_fields = {}
-        if authenticator is not None and request.method != "OPTIONS" and request.path not in _OPEN_PATHS:
+        if (authenticator is not None and request.method != "OPTIONS" and request.path not in _OPEN_PATHS
+                and not request.path.startswith(questionnaires.PATH_PREFIX)):
             g.auth_started = time.perf_counter()
             client = authenticator.verify(request)
             g.client = client

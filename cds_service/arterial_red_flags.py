@@ -28,6 +28,7 @@ class TissueLoss:
     sign: str
     proves_pad: bool = False
     ulcer: bool = False
+    rest_pain: bool = False  # rest pain is CLTI only with proof; "perfusion unknown" is a rule for wounds (G1 IIa)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ def parse(data: dict, rules: Rules) -> ArterialRules:
         if not raw.get("source"):
             problems.append(f"{where}.source is required")
     result = ArterialRules(
-        tissue_loss=tuple(TissueLoss(sign=t.get("sign", ""), proves_pad=bool(t.get("proves_pad")), ulcer=bool(t.get("ulcer")))
+        tissue_loss=tuple(TissueLoss(sign=t.get("sign", ""), proves_pad=bool(t.get("proves_pad")), ulcer=bool(t.get("ulcer")),
+                                     rest_pain=bool(t.get("rest_pain")))
                           for t in clti.get("tissue_loss") or ()),
         chronic_ulcer_days=_days(clti, "chronic_ulcer_days", "clti", problems),
         pad_diagnosis=frozenset(clti.get("pad_diagnosis") or ()),
@@ -174,7 +176,7 @@ def _clti(current: list[Finding], r: ArterialRules, now: datetime) -> list[Findi
                 out.setdefault("known", _derived(r.clti["known"], f"{loss.display} ({when})", loss))
             continue
         unknown = [f for f in current if f.sign in r.perfusion_unknown_same_leg and _same_leg(f.side, loss.side)]
-        if unknown:
+        if unknown and not kind.rest_pain:
             out.setdefault("possible", _derived(r.clti["possible"], f"{loss.display} with {unknown[0].display}", loss))
     return list(out.values())
 

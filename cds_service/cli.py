@@ -90,7 +90,10 @@ def _evaluate(args) -> int:
     if hook in ("order-select", "order-sign"):  # one pipeline per hook
         engine = build(knowledge, settings)[service_id(settings, hook)]
     try:
-        result = engine.evaluate(body, now=args.now)
+        if hook in ("order-select", "order-sign"):
+            result = engine.evaluate(body, now=args.now)
+        else:  # the link to the questions needs to know where the service is reached
+            result = engine.evaluate(body, now=args.now, base_url=args.base_url or settings.public_base_url)
     except CDSError as exc:
         print(json.dumps(exc.outcome(), indent=2))
         return 1
@@ -141,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("request")
     evaluate.add_argument("--now", type=_instant, default=None,
                           help="evaluate as of this RFC 3339 instant (the examples are dated 2026-11-27T12:00:00Z)")
+    evaluate.add_argument("--base-url", default=None,
+                          help="where the service is reached, for the cards' link to the questions "
+                               "(default: CDS_PUBLIC_BASE_URL; without either, no such link)")
     evaluate.set_defaults(func=_evaluate)
     check = sub.add_parser("check", help="validate valuesets/, knowledge/ and cards/")
     check.add_argument("--dir", help="folder holding valuesets/, knowledge/ and cards/ (default: CDS_KNOWLEDGE_DIR)")

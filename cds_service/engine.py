@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
-from . import (assessment as assessment_mod, cards as cards_mod, findings as findings_mod, medications as medications_mod,
-               prefetch as prefetch_mod, records, screening as screening_mod, therapy as therapy_mod)
+from . import (answers as answers_mod, assessment as assessment_mod, cards as cards_mod, findings as findings_mod,
+               medications as medications_mod, prefetch as prefetch_mod, question_cards, records,
+               screening as screening_mod, therapy as therapy_mod)
 from .config import Settings
 from .errors import BadRequest, PayloadTooLarge, PreconditionFailed
 from .knowledge import Knowledge
@@ -132,7 +133,9 @@ class Engine:
         return resources
 
     def evaluate(self, body, *, now: datetime | None = None, fetcher: Fetcher | None = None,
-                 request: HookRequest | None = None, stats: Stats | None = None) -> Result:
+                 request: HookRequest | None = None, stats: Stats | None = None, base_url: str | None = None) -> Result:
+        """Cards for one request. ``base_url`` is where this service is reached (for the link to
+        the questions); without it the cards carry no such link."""
         stats = stats or Stats()
         clock = time.perf_counter
         now = now or datetime.now(timezone.utc)
@@ -141,9 +144,12 @@ class Engine:
         t1 = clock()
         resources = self.gather(request, fetcher, stats)
         t2 = clock()
+        responses = [r for r in resources if isinstance(r, dict) and r.get("resourceType") == answers_mod.RESOURCE_TYPE]
         intake = records.select(resources, self.knowledge.terminology, request.patient_id)
         extraction = findings_mod.extract(intake.records, self.knowledge.rules, self.knowledge.terminology, now)
-        assessment = assessment_mod.assess(extraction.findings, self.knowledge.rules, now)
+        situation = self._answers(responses, intake, extraction.findings, request, now, stats, base_url)
+        found = extraction.findings + (situation.reading.findings if situation else [])
+        assessment = assessment_mod.assess(found, self.knowledge.rules, now)
         t3 = clock()
         meds = medications_mod.read(resources, self.knowledge.medications, request.patient_id, stats.keys,
                                     prefetch_mod.MEDICATION_KEYS)
@@ -154,6 +160,8 @@ class Engine:
                                     user_id=request.user_id, incomplete=stats.incomplete,
                                     extra_lines=therapy.lines, extra_sources=therapy.sources)
         cards = cards_mod.render(assessment, self.knowledge, ctx)
+        if situation is not None:
+            cards = question_cards.apply(cards, assessment, self.knowledge, ctx, situation)
         if not cards and self.settings.screening_enabled:  # never beside any other card
             patient = next((r for r in resources if isinstance(r, dict) and r.get("resourceType") == "Patient"), None)
             screening_card = screening_mod.offer(
@@ -171,4 +179,19 @@ class Engine:
         stats.other_patient += intake.other_patient
         stats.duplicates += intake.duplicates
         stats.excluded = dict(extraction.excluded)
+        if situation is not None:
+            stats.excluded.update({f"questionnaireresponse-{k}": v for k, v in situation.reading.skipped.items()})
         return Result(response={"cards": cards}, stats=stats)
+
+    def _answers(self, responses: list, intake, findings: list, request: HookRequest, now: datetime,
+                 stats: Stats, base_url: str | None) -> question_cards.Situation | None:
+        """The latest answers to the seed's questions, and what the offer of them needs to know."""
+        questions = self.knowledge.questions
+        if questions is None:
+            return None
+        reading = answers_mod.read(responses, questions, request.patient_id, now)
+        triggered = {f"{r.resource_type}/{r.model.id}" if r.model.id else r.resource_type for r in intake.records
+                     if (r.concept.system, r.concept.code) in questions.trigger_codes}
+        known = stats.keys.get(prefetch_mod.QUESTIONNAIRE_RESPONSES) in ("present", "partial", "null")
+        return question_cards.Situation(reading=reading, answers_known=known, base_url=base_url,
+                                        triggers=question_cards.trigger_findings(findings, triggered, questions, now))

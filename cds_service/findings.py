@@ -48,6 +48,7 @@ class Finding:
     kind: str = "evidence"  # evidence | done | order
     certainty: str | None = None  # None, "unconfirmed" or "preliminary"
     note: str | None = None  # e.g. the ABI band label, added by the assessment
+    origin: str | None = None  # None: from the record; "reported" or "examined": an answer (cds_service/answers.py)
 
 
 @dataclass

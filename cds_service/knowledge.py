@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import arterial_red_flags, rules as rules_mod, templates as templates_mod, terminology as terminology_mod
+from . import arterial_red_flags, questionnaire as questionnaire_mod, rules as rules_mod, templates as templates_mod, \
+    terminology as terminology_mod
 
 
 class KnowledgeError(ValueError):
@@ -27,6 +28,7 @@ class Knowledge:
     medications: Any = None  # medications.MedicationClasses
     therapy: Any = None  # therapy.TherapyRules
     screening: Any = None  # screening.ScreeningRules
+    questions: questionnaire_mod.Questions | None = None  # the seed's questions (knowledge/questionnaire.yaml)
 
 
 def load(base: Path) -> Knowledge:
@@ -42,16 +44,18 @@ def load(base: Path) -> Knowledge:
         therapy = therapy_mod.load(base / "knowledge" / "therapy.yaml", rules, medication_classes.names)
         arterial_links = {link["id"] for t in templates.values() if t.pattern == "arterial-claudication" for link in t.links}
         screening = screening_mod.parse(therapy.raw_screening, rules, arterial_links)
+        questions = questionnaire_mod.load(base, rules, terminology)
     except (terminology_mod.TerminologyError, rules_mod.RulesError, templates_mod.TemplateError,
             arterial_red_flags.ArterialRulesError, therapy_mod.TherapyRulesError,
-            screening_mod.ScreeningRulesError) as exc:
+            screening_mod.ScreeningRulesError, questionnaire_mod.QuestionnaireError) as exc:
         raise KnowledgeError(str(exc)) from None
     problems = []
     coded = terminology.signs
     for sign in coded - set(rules.signs):
         problems.append(f"value set {sign!r} has no entry in the pattern table")
     for sign in rules.signs.values():
-        if not sign.derived and sign.id not in coded:
+        answered_only = sign.read_from == {questionnaire_mod.READ_FROM}  # answers carry the project's codes
+        if not sign.derived and not answered_only and sign.id not in coded:
             problems.append(f"pattern table sign {sign.id!r} has no value set")
     for template in templates.values():
         for variant in template.variants:
@@ -69,4 +73,5 @@ def load(base: Path) -> Knowledge:
     if problems:
         raise KnowledgeError("knowledge files disagree:\n  " + "\n  ".join(problems))
     return Knowledge(terminology=terminology, rules=rules, common=common, templates=templates,
-                     medications=medication_classes, therapy=therapy, screening=screening)
+                     medications=medication_classes, therapy=therapy, screening=screening,
+                     questions=questions)

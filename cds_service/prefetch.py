@@ -52,13 +52,18 @@ def _codes(knowledge: Knowledge, resource_type: str, only: tuple[str, ...] | Non
     return ",".join(codes)
 
 
+QUESTIONNAIRE_RESPONSES = "questionnaireResponses"
+
+
 def keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
     """The four prefetch keys: evidence (Conditions, Observations) is required, work done is optional;
     then the optional extra keys of the pattern table (``prefetch_keys``), which keep each search short;
-    then the optional therapy keys (issue 18)."""
+    then the patient's answers to the seed's questions (optional, when the knowledge has them), then
+    the optional therapy keys (issue 18)."""
     return base_keys(knowledge) + tuple(
         PrefetchKey(k.key, k.resource_type, f"code={_codes(knowledge, k.resource_type, k.signs)}&_count=200", False)
-        for k in knowledge.rules.prefetch_keys.values()) + therapy_keys(knowledge)
+        for k in knowledge.rules.prefetch_keys.values()) + answer_keys(knowledge) \
+        + therapy_keys(knowledge)
 
 
 MEDICATION_KEYS = ("medicationRequests", "medicationStatements")
@@ -79,6 +84,17 @@ def therapy_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
         PrefetchKey(SMOKING_KEY, "Observation", f"code=http://loinc.org|{loinc}&_sort=-date&_count=10", False),
         PrefetchKey(PATIENT_KEY, "Patient", "", False, by_id=True),
     )
+
+
+def answer_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
+    """The QuestionnaireResponses to our Questionnaire. The standard R4 search parameters; the reader
+    checks subject, questionnaire, status and date again, because a server that does not index them
+    (sekmet-fhir 0.1.1) ignores them."""
+    if knowledge.questions is None:
+        return ()
+    return (PrefetchKey(QUESTIONNAIRE_RESPONSES, "QuestionnaireResponse",
+                        f"questionnaire={knowledge.questions.canonical}&status=completed,amended"
+                        "&_sort=-authored&_count=20", False),)
 
 
 def base_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 PATTERNS = ("arterial-claudication", "venous-claudication", "neurogenic-claudication", "musculoskeletal-leg-pain")
-RESOURCE_TYPES = frozenset({"Condition", "Observation", "Procedure", "ServiceRequest"})
+RESOURCE_TYPES = frozenset({"Condition", "Observation", "Procedure", "ServiceRequest", "QuestionnaireResponse"})
 
 
 class RulesError(ValueError):

@@ -87,13 +87,45 @@ def bundle(resources: list[dict]) -> dict:
     return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
 
 
-def hook_request(resources: list[dict] | None = None, *, patient: str = PATIENT, prefetch: dict | None = None, **extra) -> dict:
-    """A patient-view request; resources are split into the prefetch keys by type."""
+QUESTIONNAIRE = "https://claudication-cds.example.org/fhir/Questionnaire/leg-pain-on-walking"
+ANSWER_SYSTEM = "https://claudication-cds.example.org/fhir/CodeSystem/leg-pain-answers"
+
+
+def questionnaire_response(legs: dict[str, dict], *, days: float | None = 5, status: str = "completed",
+                           patient: str = PATIENT, questionnaire: str = QUESTIONNAIRE, rid: str | None = None) -> dict:
+    """Answers to the seed's questions. ``legs`` maps left/right to {item: answer}: True/False for
+    boolean items, a project code, or (system, code) for a SNOMED CT answer."""
+    groups = []
+    for side, answers in legs.items():
+        items = []
+        for key, answer in answers.items():
+            if isinstance(answer, bool):
+                value = {"valueBoolean": answer}
+            elif isinstance(answer, tuple):
+                value = {"valueCoding": {"system": answer[0], "code": answer[1]}}
+            else:
+                value = {"valueCoding": {"system": ANSWER_SYSTEM, "code": answer}}
+            items.append({"linkId": f"{side}-leg.{key}", "answer": [value]})
+        groups.append({"linkId": f"{side}-leg", "item": items})
+    r = {"resourceType": "QuestionnaireResponse", "id": rid or _id(), "questionnaire": questionnaire,
+         "status": status, "subject": {"reference": f"Patient/{patient}"}, "item": groups}
+    if days is not None:
+        r["authored"] = days_ago(days)
+    return r
+
+
+def hook_request(resources: list[dict] | None = None, *, patient: str = PATIENT, prefetch: dict | None = None,
+                 answers: list[dict] | None = None, **extra) -> dict:
+    """A patient-view request; resources are split into the prefetch keys by type. ``answers``
+    (QuestionnaireResponses, possibly none) fills the optional questionnaireResponses key; without
+    it the key is absent, as from a client that does not prefetch it."""
     if prefetch is None:
         resources = resources or []
         by_type = {"conditions": "Condition", "observations": "Observation", "procedures": "Procedure",
                    "serviceRequests": "ServiceRequest"}
         prefetch = {key: bundle([r for r in resources if r["resourceType"] == t]) for key, t in by_type.items()}
+        if answers is not None:
+            prefetch["questionnaireResponses"] = bundle(answers)
     body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
             "context": {"userId": "Practitioner/dr-1", "patientId": patient}, "prefetch": prefetch}
     body.update(extra)

@@ -4,7 +4,7 @@ Resources are dated relative to ``builders.NOW`` at the moment a maker is called
 """
 from __future__ import annotations
 
-from builders import ICD, SCT, abi, condition, observation
+from builders import ICD, SCT, abi, condition, observation, questionnaire_response
 
 # "Left dorsalis pedis absent" recorded as absent: the pulse was felt (it makes the later loss new).
 PULSE_PRESENT = {"valueCodeableConcept": {"coding": [{"system": SCT, "code": "2667000", "display": "Absent"}]}}
@@ -36,6 +36,17 @@ CASES = {
     "musculoskeletal-calf-strain": (
         lambda: [condition(ICD, "S86.112A", onset_days=7)],
         [("musculoskeletal-leg-pain", "info")]),
+    # Leg pain with nothing that tells its kind apart, no answers yet: the offer to ask the questions.
+    "leg-pain-ask-the-questions": (
+        lambda: [condition(SCT, "10601006", onset_days=10)],
+        [("leg-pain-questions", "info")]),
+    # The same leg pain, answered like spinal claudication: a pattern card marked "reported, not examined".
+    "neurogenic-reported-answers": (
+        lambda: [condition(SCT, "10601006", onset_days=10),
+                 questionnaire_response({side: {"pain-on-walking": True, "walking-distance": "on-standing",
+                                                "relief": "sitting-leaning-forward", "character": "shooting-numbness"}
+                                         for side in ("left", "right")}, days=2)],
+        [("neurogenic-claudication", "info")]),
     "nothing-relevant": (
         lambda: [condition(SCT, "444814009", onset_days=7)],
         []),

@@ -18,10 +18,11 @@ def test_discovery_lists_the_patient_view_service_first(client):
         assert service[key]
     assert set(service["prefetch"]) == {"conditions", "observations", "procedures", "serviceRequests", "ulcerConditions",
                                         "riskConditions", "medicationRequests", "medicationStatements",
-                                        "smokingStatus", "patient"}
+                                        "smokingStatus", "patient", "questionnaireResponses"}
     assert "L97.529" in service["prefetch"]["ulcerConditions"] and "L97.529" not in service["prefetch"]["conditions"]
     assert "ulcerConditions" in service["usageRequirements"]
-    for scope in ("patient/MedicationRequest.read", "patient/MedicationStatement.read", "patient/Patient.read"):
+    for scope in ("patient/MedicationRequest.read", "patient/MedicationStatement.read", "patient/Patient.read",
+                  "patient/QuestionnaireResponse.read"):
         assert scope in service["usageRequirements"]
 
 
@@ -41,7 +42,7 @@ def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowled
     known_codes = {code for _, code in knowledge.terminology.concepts} | {code for _, code in order_knowledge.codes}
     templates = [(f"{s['id']}.{key}", t) for s in client.get("/cds-services").get_json()["services"]
                  for key, t in s["prefetch"].items()]
-    assert len(templates) == 20  # patient-view 10; each order service 5 (two of them the patient-view ones, reused)
+    assert len(templates) == 21  # patient-view 11; each order service 5 (two of them the patient-view ones, reused)
     for name, template in templates:
         key = name.rsplit(".", 1)[1]
         assert set(re.findall(r"{{\s*([^}]+?)\s*}}", template)) <= LEGAL_TOKENS
@@ -52,6 +53,11 @@ def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowled
         params = parse_qs(parts.query)
         assert params["patient"] == ["{{context.patientId}}"]
         assert int(params["_count"][0]) > 0
+        if key == "questionnaireResponses":  # answers are narrowed to our Questionnaire, not by code
+            assert len(template) < 2000  # some servers refuse longer URLs
+            assert params["questionnaire"] == [knowledge.questions.canonical]
+            assert params["status"] == ["completed,amended"]
+            continue
         if key in ("medicationRequests", "medicationStatements"):  # narrowed by status, not by code
             assert params["status"] == ["active"] and "code" not in params
             continue

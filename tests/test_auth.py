@@ -177,6 +177,8 @@ def test_preflight_health_and_metrics_stay_open(auth_app):
     assert c.options(SERVICE, headers={"Origin": "https://x", "Access-Control-Request-Method": "POST"}).status_code == 200
     assert c.get("/healthz").status_code == 200
     assert c.get("/metrics").status_code == 200
+    assert c.get("/questionnaires/leg-pain-on-walking").status_code == 200  # the link cards offer; no patient data
+    assert c.get("/cds-services").status_code == 401  # while everything else still needs the JWT
 
 
 def test_public_base_url_sets_the_expected_audience(auth_settings, knowledge, keys):

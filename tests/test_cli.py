@@ -15,7 +15,7 @@ def test_check_passes_on_the_shipped_knowledge(capsys):
 
 
 def _copy(tmp_path):
-    for name in ("valuesets", "knowledge", "cards"):
+    for name in ("valuesets", "knowledge", "cards", "questionnaires"):
         shutil.copytree(REPO_ROOT / name, tmp_path / name)
     return tmp_path
 
@@ -184,3 +184,13 @@ def test_evaluate_dispatches_an_order_request_to_the_order_pipeline(capsys):
     assert cli.main(["evaluate", "--now", "2026-11-27T12:00:00Z", str(example)]) == 0
     (card,) = json.loads(capsys.readouterr().out)["cards"]
     assert card["source"]["topic"]["code"] == "cilostazol-heart-failure"
+
+
+def test_evaluate_links_the_questions_only_when_told_where_the_service_is(capsys):
+    example = str(REPO_ROOT / "examples" / "leg-pain-ask-the-questions.json")
+    assert cli.main(["evaluate", "--now", "2026-11-27T12:00:00Z", example]) == 0
+    (card,) = json.loads(capsys.readouterr().out)["cards"]
+    assert card["source"]["topic"]["code"] == "leg-pain-questions" and "links" not in card
+    assert cli.main(["evaluate", "--now", "2026-11-27T12:00:00Z", "--base-url", "https://cds.example.org", example]) == 0
+    (card,) = json.loads(capsys.readouterr().out)["cards"]
+    assert card["links"][0]["url"] == "https://cds.example.org/questionnaires/leg-pain-on-walking"

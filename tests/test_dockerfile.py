@@ -62,7 +62,7 @@ def test_dockerignore_keeps_virtual_environments_out_of_the_context():
         prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
         assert any(fnmatch.fnmatch(prefix, pat) or fnmatch.fnmatch(prefix, pat.removeprefix("**/"))
                    for prefix in prefixes for pat in patterns), path
-    for copied in ("cds_service", "valuesets", "knowledge", "cards", "deploy/requirements.lock"):
+    for copied in ("cds_service", "valuesets", "knowledge", "cards", "questionnaires", "deploy/requirements.lock"):
         assert not any(fnmatch.fnmatch(copied, pat) for pat in patterns), f"{copied} is copied but ignored"
 
 

@@ -45,9 +45,12 @@ def fallback_body(prefetch=None, server=FHIR, auth=True):
     return body
 
 
+RTYPES = ("Condition", "Observation", "Procedure", "ServiceRequest", "MedicationRequest", "MedicationStatement", "Patient",
+          "QuestionnaireResponse")
+
+
 def serve_all(conditions=(), status=200, body=None):
-    for rtype in ("Condition", "Observation", "Procedure", "ServiceRequest", "MedicationRequest", "MedicationStatement",
-                  "Patient"):
+    for rtype in RTYPES:
         entries = list(conditions) if rtype == "Condition" else []
         if body is not None:
             responses.get(f"{FHIR}/{rtype}", body=body, status=status)
@@ -61,12 +64,15 @@ def test_absent_keys_are_fetched_with_the_bearer_token(client):
     response = client.post(URL, json=fallback_body())
     assert response.status_code == 200
     assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]
-    assert len(responses.calls) == 10  # every prefetch key, the optional ones too
+    # every prefetch key, the optional ones too (three Condition searches, two Observation searches)
+    assert len(responses.calls) == len(RTYPES) + 3
     for call in responses.calls:
         assert call.request.headers["Authorization"] == "Bearer tok-123"
         assert "fhir+json" in call.request.headers["Accept"]
-        assert "patient=pat-1" in call.request.url or "/Patient?_id=pat-1" in call.request.url
-        assert "code=" in call.request.url or "status=active" in call.request.url or "_id=" in call.request.url
+        url = call.request.url
+        narrowed = ("questionnaire=" if "/QuestionnaireResponse?" in url else "status=active" if "/Medication" in url
+                    else "_id=pat-1" if "/Patient?" in url else "code=")
+        assert ("patient=pat-1" in url or "/Patient?_id=pat-1" in url) and narrowed in url
 
 
 @responses.activate
@@ -83,7 +89,7 @@ def test_next_links_are_followed_on_the_same_origin(client):
     first["link"] = [{"relation": "next", "url": page2}]
     responses.get(page2, json=bundle([condition(SCT, "63491006")]))
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, **THERAPY_KEYS_NULL}
+                "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200 and len(response.get_json()["cards"]) == 1
     assert [c.request.url for c in responses.calls] == [page2]
@@ -95,7 +101,7 @@ def test_next_link_on_another_host_is_refused_and_no_token_leaks(client):
     first["link"] = [{"relation": "next", "url": "https://attacker.example.net/steal"}]
     responses.get("https://attacker.example.net/steal", json=bundle([]))
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, **THERAPY_KEYS_NULL}
+                "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200  # the first page the client sent stands
     assert len(responses.calls) == 0
@@ -107,7 +113,7 @@ def test_an_unparseable_next_link_is_not_followed_and_not_a_500(client, link):
     first = bundle([])
     first["link"] = [{"relation": "next", "url": link}]
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, **THERAPY_KEYS_NULL}
+                "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     assert client.post(URL, json=fallback_body(prefetch)).status_code == 200  # the first page stands
     assert len(responses.calls) == 0
 
@@ -153,11 +159,11 @@ def test_garbage_bodies_make_the_key_unobtainable(client, body, reason):
 
 @responses.activate
 def test_redirects_are_not_followed(client):
-    for rtype in ("Condition", "Observation", "Procedure", "ServiceRequest"):
+    for rtype in RTYPES:
         responses.get(f"{FHIR}/{rtype}", status=302, headers={"Location": "https://elsewhere.example/x"})
     response = client.post(URL, json=fallback_body())
     assert response.status_code == 412 and "redirect" in response.get_json()["issue"][0]["diagnostics"]
-    assert len(responses.calls) == 10  # every key tried once, none followed elsewhere
+    assert len(responses.calls) == len(RTYPES) + 3  # every key tried once, none followed elsewhere
 
 
 @responses.activate
@@ -165,7 +171,7 @@ def test_operation_outcome_in_prefetch_is_refetched(client):
     serve_all([condition(SCT, "63491006")])
     prefetch = {"conditions": {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]},
                 "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, **THERAPY_KEYS_NULL}
+                "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200 and len(response.get_json()["cards"]) == 1
     assert [c.request.url.split("?")[0] for c in responses.calls] == [f"{FHIR}/Condition"]
@@ -174,7 +180,7 @@ def test_operation_outcome_in_prefetch_is_refetched(client):
 @responses.activate
 def test_null_prefetch_is_never_queried(client):
     prefetch = {"conditions": None, "observations": None, "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, **THERAPY_KEYS_NULL}
+                "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     assert client.post(URL, json=fallback_body(prefetch)).status_code == 200
     assert len(responses.calls) == 0
 
@@ -293,7 +299,7 @@ def _cut_short(client, caplog, first_page, served):
     for url, page in served.items():
         responses.get(url, json=page)
     prefetch = {"conditions": first_page, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, **THERAPY_KEYS_NULL}
+                "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200
     return response.get_json()["cards"], _request_line(caplog)
@@ -377,3 +383,16 @@ def test_fetched_medications_decide_the_lines(client):
     responses.replace(responses.GET, f"{FHIR}/MedicationRequest", json=bundle([medication_request(ATORVASTATIN_40)]))
     (card,) = client.post(URL, json=fallback_body()).get_json()["cards"]
     assert "No statin on record" not in card["detail"] and "No antiplatelet on record" in card["detail"]
+
+
+@responses.activate
+def test_a_refused_questionnaire_response_search_is_skipped_never_a_412(client):
+    """A token without patient/QuestionnaireResponse.read: the server answers 403; the answers and the
+    offer to ask the questions are lost, the cards from the record are not."""
+    for rtype in RTYPES[:-1]:
+        responses.get(f"{FHIR}/{rtype}", json=bundle([condition(SCT, "63491006")] if rtype == "Condition" else []))
+    responses.get(f"{FHIR}/QuestionnaireResponse", status=403,
+                  json={"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "forbidden"}]})
+    response = client.post(URL, json=fallback_body())
+    assert response.status_code == 200
+    assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]

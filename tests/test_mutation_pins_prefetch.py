@@ -18,7 +18,7 @@ def settings(settings):
 def _body(fhirServer: str | None = None, **keys) -> dict:
     body = hook_request([], **({"fhirServer": fhirServer} if fhirServer else {}))
     body["prefetch"] = {"conditions": bundle([]), "observations": bundle([]), "procedures": bundle([]),
-                        "serviceRequests": bundle([]), "ulcerConditions": None, **THERAPY_KEYS_NULL, **keys}
+                        "serviceRequests": bundle([]), "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL, **keys}
     for name, value in keys.items():
         if value is ...:
             del body["prefetch"][name]
@@ -33,7 +33,7 @@ def test_rule_each_keys_state_is_recorded_present_null_or_skipped(engine):
     result = engine.evaluate(body, now=NOW)
     assert result.stats.keys == {"conditions": "present", "observations": "null", "procedures": "absent-skipped",
                                  "serviceRequests": "failed-skipped", "ulcerConditions": "null",
-                                 **{k: "null" for k in THERAPY_KEYS_NULL}}
+                                 "questionnaireResponses": "null", **{k: "null" for k in THERAPY_KEYS_NULL}}
     assert [c["source"]["topic"]["code"] for c in result.response["cards"]] == ["arterial-claudication"]
 
 
@@ -94,5 +94,5 @@ def test_rule_prefetch_templates_search_each_resource_type_for_its_own_codes(cli
     assert "63491006" in conditions and "77194-9" not in conditions
     assert "77194-9" in observations
     for key, rtype in {"conditions": "Condition", "observations": "Observation", "procedures": "Procedure",
-                       "serviceRequests": "ServiceRequest"}.items():
+                       "serviceRequests": "ServiceRequest", "questionnaireResponses": "QuestionnaireResponse"}.items():
         assert service["prefetch"][key].startswith(f"{rtype}?patient={{{{context.patientId}}}}&"), key

@@ -56,7 +56,7 @@ def _paged_body(next_url: str) -> dict:
     first["link"] = [{"relation": "next", "url": next_url}]
     body = hook_request([], fhirServer=FHIR, fhirAuthorization=AUTH)
     body["prefetch"] = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                        "ulcerConditions": None, **THERAPY_KEYS_NULL}
+                        "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     return body
 
 
@@ -89,7 +89,7 @@ def test_rule_the_same_origin_written_differently_is_still_followed(client, next
 def _prefetch_body(conditions, **extra) -> dict:
     body = hook_request([], **extra)
     body["prefetch"] = {"conditions": conditions, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                        "ulcerConditions": None, **THERAPY_KEYS_NULL}
+                        "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     return body
 
 
@@ -168,6 +168,7 @@ def test_rule_fallback_calls_are_counted_by_outcome(client):
     responses.get(f"{FHIR}/Observation", status=500)
     responses.get(f"{FHIR}/Procedure", json=bundle([]))
     responses.get(f"{FHIR}/ServiceRequest", json=bundle([]))
+    responses.get(f"{FHIR}/QuestionnaireResponse", json=bundle([]))
     for rtype in ("MedicationRequest", "MedicationStatement", "Patient"):  # the therapy keys (issue 18)
         responses.get(f"{FHIR}/{rtype}", json=bundle([]))
     body = hook_request([], fhirServer=FHIR, fhirAuthorization=AUTH)

@@ -9,6 +9,7 @@ command at RUN_CAP_S by the subprocess timeout; the instance refuses every fhirS
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from importlib import resources
@@ -40,7 +41,7 @@ def test_the_document_names_exactly_the_routes_served(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        path = rule.rule.replace("<service_id>", "{service_id}")
+        path = re.sub(r"<([a-z_]+)>", r"{\1}", rule.rule)
         served |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, item in _document()["paths"].items() for method in item}
     assert served == documented

@@ -21,7 +21,9 @@ EXAMPLES_NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 if __name__ == "__main__":
     builders.NOW = EXAMPLES_NOW  # the builders date resources relative to builders.NOW
     for name in cases.CASES:
-        body = builders.hook_request(cases.resources_for(name, "example-patient"), patient="example-patient")
+        resources = cases.resources_for(name, "example-patient")
+        answers = [r for r in resources if r["resourceType"] == "QuestionnaireResponse"]
+        body = builders.hook_request(resources, patient="example-patient", answers=answers)
         body["hookInstance"] = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
         (ROOT / "examples" / f"{name}.json").write_text(json.dumps(body, indent=2) + "\n")
     print(f"wrote {len(cases.CASES)} examples")

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "cds_service" / "schemas"
 TARGET = ROOT / "cds_service" / "openapi.json"
 SERVICE_ID = "leg-pain-claudication"
+QUESTIONNAIRE_ID = "leg-pain-on-walking"
 ORDER_SERVICE_IDS = (f"{SERVICE_ID}-order-select", f"{SERVICE_ID}-order-sign")  # cds_service.orders.engine.service_id
 
 
@@ -52,10 +53,12 @@ def build() -> dict:
     request = _schema("request", components)
     response = _schema("response", components)
     feedback = _schema("feedback", components)
+    questionnaire = _schema("questionnaire", components)
     components.update({
         "HookRequest": request,
         "HookResponse": response,
         "Feedback": feedback,
+        "Questionnaire": questionnaire,
         "FeedbackReceipt": {"type": "object", "required": ["received", "stored"], "additionalProperties": False,
                             "properties": {"received": {"type": "integer", "minimum": 0},
                                            "stored": {"type": "integer", "minimum": 0}}},
@@ -120,6 +123,14 @@ def build() -> dict:
             "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics",
                                  "responses": {"200": {"description": "Prometheus text format",
                                                        "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+            "/questionnaires/{questionnaire_id}": {"get": {
+                "summary": "The seed's questions as a FHIR R4 Questionnaire (the link cards offer)",
+                "operationId": "questionnaire",
+                "parameters": [{"name": "questionnaire_id", "in": "path", "required": True,
+                                "schema": {"type": "string", "enum": [QUESTIONNAIRE_ID]}}],
+                "responses": {"200": {"description": "FHIR R4 Questionnaire",
+                                      "content": {"application/fhir+json": {"schema": _ref("Questionnaire")}}},
+                              **_errors(404)}}},
             "/openapi.json": {"get": {"summary": "This document", "operationId": "openapi",
                                       "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1 document")}}},
         },

@@ -16,7 +16,7 @@ DESCRIPTION = ("Reads the patient's Conditions and Observations and recognises t
 # The FHIR read scopes the service needs for prefetch or for fetching what the EHR did not send.
 SCOPES = ("patient/Condition.read", "patient/Observation.read", "patient/Procedure.read",
           "patient/ServiceRequest.read", "patient/MedicationRequest.read", "patient/MedicationStatement.read",
-          "patient/Patient.read")
+          "patient/Patient.read", "patient/QuestionnaireResponse.read")
 
 ORDER_DESCRIPTION = {
     "order-select": ("Judges the orders just selected (context.selections) for two well-documented harms in leg pain "
@@ -52,16 +52,19 @@ def discovery_document(engine, settings, order_engines=None) -> dict:
         "title": "Leg pain on walking (claudication) advisor",
         "description": DESCRIPTION,
         "prefetch": dict(engine.prefetch_templates),
-        "usageRequirements": ("Prefetch or FHIR read access to the patient's Condition, Observation, Procedure and "
-                              "ServiceRequest resources. Prefetch keys conditions and observations are required; "
-                              "procedures (completed vascular procedures turn a CLTI or ALI alert into a follow-up "
-                              "reminder), serviceRequests and ulcerConditions (leg and foot ulcer codes that name no "
-                              "cause, searched apart to keep each search short) are optional, and so are riskConditions "
-                              "(PAD risk factors for the opt-in screening card), medicationRequests and "
-                              "medicationStatements (active medications: whether antiplatelet, statin or anticoagulant "
-                              "therapy is on record), smokingStatus (LOINC 72166-2) and patient (the birth date only, "
-                              "for the screening card's age); a refused optional key removes only the lines that need "
-                              "it. FHIR scopes: " + " ".join(SCOPES) + ". Send a signed client JWT when the service runs "
+        "usageRequirements": ("Prefetch or FHIR read access to the patient's Condition, Observation, Procedure, "
+                              "ServiceRequest, QuestionnaireResponse, MedicationRequest, MedicationStatement and "
+                              "Patient resources. FHIR scopes: " + " ".join(SCOPES) + ". Prefetch keys "
+                              "conditions and observations are required; procedures (completed vascular procedures "
+                              "turn a CLTI or ALI alert into a follow-up reminder), serviceRequests, ulcerConditions "
+                              "(leg and foot ulcer codes that name no cause, searched apart to keep each search "
+                              "short) and questionnaireResponses (answers to the leg-pain questions; without them "
+                              "the answers are not read and the offer to ask the questions is not made) are "
+                              "optional, and so are riskConditions (PAD risk factors for the opt-in screening card), "
+                              "medicationRequests and medicationStatements (active medications: whether antiplatelet, "
+                              "statin or anticoagulant therapy is on record), smokingStatus (LOINC 72166-2) and "
+                              "patient (the birth date only, for the screening card's age); a refused optional key "
+                              "removes only the lines that need it. Send a signed client JWT when the service runs "
                               "with CDS_AUTH=required."),
     }, *_order_services(order_engines)]}
 

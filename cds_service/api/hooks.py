@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, g
+from flask import Blueprint, g, request as http_request
 
 from .. import logs
 from ..engine import Stats
@@ -24,9 +24,12 @@ def call_service(service_id: str):
     request = engine.parse_request(body, stats)
     note(hookInstance=request.hook_instance, service=service_id)
     fetcher = svc.fetcher_factory(request, client=g.get("client")) if svc.fetcher_factory else None
-    result = engine.evaluate(body, request=request, fetcher=fetcher, stats=stats)
     if order_engine:
+        result = engine.evaluate(body, request=request, fetcher=fetcher, stats=stats)
         note(**stats.log_fields())
+    else:
+        base_url = svc.settings.public_base_url or http_request.host_url.rstrip("/")  # for the link to the questions
+        result = engine.evaluate(body, request=request, fetcher=fetcher, stats=stats, base_url=base_url)
     note(cards=len(result.response["cards"]), timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
          resources=stats.resources_seen, used=stats.resources_used, malformed=stats.malformed,
          other_patient=stats.other_patient, duplicates=stats.duplicates, fetched_keys=stats.fetched_keys, keys=stats.keys)

@@ -128,3 +128,53 @@ def test_latency_of_a_call_without_prefetch(e2e_client, fhir_server, patients, r
         sizes[name] = sorted(timings)[len(timings) // 2]
     record_property("e2e_latency_ms", sizes)
     print(f"\nend-to-end patient-view without prefetch, median of 5: {sizes}")
+
+
+# -- the seed's questions on a real FHIR server ----------------------------------------------
+
+def _put(base: str, resource: dict) -> requests.Response:
+    return requests.put(f"{base}/{resource['resourceType']}/{resource['id']}", json=resource, timeout=30,
+                        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/fhir+json"})
+
+
+def _validate(base: str, resource: dict) -> list[dict]:
+    response = requests.post(f"{base}/{resource['resourceType']}/$validate", json=resource, timeout=30,
+                             headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/fhir+json"})
+    assert response.status_code == 200, response.text[:300]
+    return [i for i in response.json().get("issue", ()) if i.get("severity") in ("error", "fatal")]
+
+
+def test_the_questionnaire_and_answers_are_accepted_and_read_back(e2e_client, fhir_server, knowledge):
+    """sekmet-fhir 0.1.1 validates structure (fhir.resources R4B) on $validate, and indexes no
+    QuestionnaireResponse search parameter: it answers our narrowed search with every response it
+    holds (and a warning), so the reader's own subject and questionnaire checks are what keep
+    another patient's answers out."""
+    from builders import condition, questionnaire_response
+    questions = knowledge.questions
+    for resource in (questions.resource, questions.codesystem):
+        assert _validate(fhir_server, resource) == []
+        assert _put(fhir_server, resource).status_code in (200, 201)
+    answered, unanswered = "e2e-answered", "e2e-unanswered"
+    spinal = questionnaire_response({side: {"pain-on-walking": True, "relief": "sitting-leaning-forward",
+                                            "walking-distance": "on-standing"} for side in ("left", "right")},
+                                    patient=answered, rid="e2e-qr-spinal")
+    assert _validate(fhir_server, spinal) == []
+    for patient_id in (answered, unanswered):
+        assert _put(fhir_server, {"resourceType": "Patient", "id": patient_id}).status_code in (200, 201)
+        pain = condition("http://snomed.info/sct", "10601006", onset_days=10, patient=patient_id, rid=f"{patient_id}-pain")
+        assert _put(fhir_server, pain).status_code in (200, 201)
+    assert _put(fhir_server, spinal).status_code in (200, 201)
+
+    def cards(patient_id: str) -> list[dict]:
+        hook_instance = str(uuid.uuid4())
+        ehr = e2e_client.post(SERVICE, json=_body(patient_id, hook_instance, fhirServer=fhir_server, fhirAuthorization=AUTH))
+        sandbox = e2e_client.post(SERVICE, json=_body(patient_id, hook_instance, fhirServer=fhir_server,
+                                                      prefetch=sandbox_prefetch(e2e_client, fhir_server, patient_id)))
+        assert ehr.status_code == 200 and ehr.get_json() == sandbox.get_json()
+        return ehr.get_json()["cards"]
+
+    (card,) = cards(answered)
+    assert card["source"]["topic"]["code"] == "neurogenic-claudication"
+    assert card["indicator"] == "info" and card["summary"].startswith("Reported, not examined")
+    (offer,) = cards(unanswered)
+    assert offer["source"]["topic"]["code"] == "leg-pain-questions"
