@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from . import abi_reading, arterial_red_flags, dates, dvt_status, laterality
+from . import abi_reading, arterial_red_flags, dates, dvt_status, laterality, pain_severity
 from .findings import Finding
 from .rules import PATTERNS, Rules
 
@@ -50,6 +50,7 @@ class Assessment:
     exertional: bool
     done: dict[str, Finding]
     ordered: frozenset[str]
+    severe_pain: Finding | None = None  # a severe pain score on the day of a leg-pain finding (pain_severity)
 
     def raised(self) -> list[PatternAssessment]:
         return [p for p in self.patterns.values() if p.raised]
@@ -207,4 +208,4 @@ def assess(findings: list[Finding], rules: Rules, now: datetime) -> Assessment:
         for items in (pa.supporting, pa.contrary):
             items.sort(key=lambda e: (-e.weight, -(e.finding.date.timestamp() if e.finding.date else float("-inf"))))
     return Assessment(patterns=patterns, signs_present=present_signs, exertional=exertional,
-                      done=done, ordered=ordered)
+                      done=done, ordered=ordered, severe_pain=pain_severity.find(evidence, rules.severe_pain))

@@ -12,7 +12,7 @@ from typing import Mapping
 
 import orjson
 
-from . import dates, laterality
+from . import dates, laterality, pain_severity
 from .assessment import Assessment, Evidence, PatternAssessment
 from .findings import Finding
 from .knowledge import Knowledge
@@ -100,7 +100,7 @@ def _flag_shown(pa: PatternAssessment, variant: Variant) -> Finding | None:
 def _finding_line(f: Finding, weight: float | None = None) -> str:
     parts = [f"{dates.show(f.date)}: {f.display}"]
     if f.value is not None:
-        unit = f" {f.unit}" if f.unit and f.unit not in ("1", "{ratio}", "{index}") else ""
+        unit = f" {f.unit}" if f.unit and f.unit not in ("1", "{ratio}", "{index}", "{score}") else ""
         parts.append(f"{f.value:.2f}{unit}")
     side_words = {"left": "left leg", "right": "right leg", "bilateral": "both legs"}
     if f.side and laterality.from_text(f.display) is None:  # "... of left lower extremity" names it already
@@ -179,8 +179,16 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
         consider += ctx.extra_lines.get(pa.pattern, [])
         therapy_sources = list(dict.fromkeys(ctx.extra_sources.get(pa.pattern, [])))
     notice = [common.incomplete_record, ""] if ctx.incomplete else []
+    # A weight of 0 against a pattern names a mimic (2024 guideline Table 7): listed, never counted.
+    mimic = [e for e in pa.contrary if e.weight == 0 and e.finding.present]
+    alternatives = [_finding_line(e.finding) for e in mimic[:_MAX_LISTED]]
+    against = [e for e in pa.contrary if e not in mimic]
     detail = [variant.lead, "", *notice, "**Findings that support it**", *_lines(pa.supporting), "",
-              "**Findings that argue against it**", *_lines(pa.contrary), "", "**Consider**",
+              "**Findings that argue against it**", *_lines(against), "",
+              *(["**Alternative explanations on record** (they may coexist)", *alternatives, ""] if alternatives else []),
+              "**Consider**",
+              *([f"- {pain_severity.line(knowledge.rules.severe_pain, assessment.severe_pain, dates.show)}"]
+                if assessment.severe_pain else []),
               *(f"- {c}" for c in consider), "",
               f"_{common.disclaimer}_", "",
               "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in links)]) + ".",

@@ -121,6 +121,16 @@ def _check(args) -> int:
     except (KnowledgeError, OrderKnowledgeError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
+    from . import families
+    icd = families.tabular()
+    if icd is None:
+        print("note: ICD-10-CM codes and families not checked against the tabular: simple-icd-10-cm==1.5.0 "
+              "is not installed (pip install -c constraints.txt -e '.[test]')", file=sys.stderr)
+    else:
+        problems = families.check(base, k.terminology.valuesets, icd)
+        if problems:
+            print("FAILED: value sets disagree with the ICD-10-CM tabular:\n  " + "\n  ".join(problems), file=sys.stderr)
+            return 1
     print(f"ok: {len(k.terminology.valuesets)} value sets ({len(k.terminology.concepts)} codes), "
           f"{len(k.rules.signs)} signs, {len(k.templates)} card templates, "
           f"{len(k.medications.names)} medication classes ({len(k.medications.codes)} RxNorm codes); order rules: "

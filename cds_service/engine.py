@@ -45,6 +45,7 @@ class Stats:
     malformed: int = 0
     other_patient: int = 0
     duplicates: int = 0
+    unknown_codes: int = 0
     excluded: dict[str, int] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     fetched_keys: int = 0
@@ -145,7 +146,7 @@ class Engine:
         resources = self.gather(request, fetcher, stats)
         t2 = clock()
         responses = [r for r in resources if isinstance(r, dict) and r.get("resourceType") == answers_mod.RESOURCE_TYPE]
-        intake = records.select(resources, self.knowledge.terminology, request.patient_id)
+        intake = records.select(resources, self.knowledge.terminology, request.patient_id, self.knowledge.gaps)
         extraction = findings_mod.extract(intake.records, self.knowledge.rules, self.knowledge.terminology, now)
         situation = self._answers(responses, intake, extraction.findings, request, now, stats, base_url)
         found = extraction.findings + (situation.reading.findings if situation else [])
@@ -178,6 +179,7 @@ class Engine:
         stats.malformed += intake.malformed
         stats.other_patient += intake.other_patient
         stats.duplicates += intake.duplicates
+        stats.unknown_codes += intake.unknown_codes
         stats.excluded = dict(extraction.excluded)
         if situation is not None:
             stats.excluded.update({f"questionnaireresponse-{k}": v for k, v in situation.reading.skipped.items()})

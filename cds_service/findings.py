@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from . import dates, laterality
+from . import dates, laterality, pain_severity
 from .records import Record
 from .rules import Rules, Sign
 from .terminology import SNOMED, Terminology
@@ -184,9 +184,17 @@ class _Extractor:
             return self._measurement(record, sign, when, code_text)
         side, site = _side_site(record, self.terminology, [m.bodySite] if m.bodySite else None, code_text)
         present = True if record.via == "value" else self._presence(m)
+        value = unit = None
+        if self.rules.severe_pain is not None and sign.id == self.rules.severe_pain.sign:  # a score, kept for its line
+            quantity = m.valueQuantity
+            if quantity is None or quantity.value is None:
+                return self.exclude("observation-no-value")
+            value, unit = float(quantity.value), quantity.unit or quantity.code
+            if not pain_severity.plausible(value):
+                return self.exclude("observation-implausible-value")
         self.out.findings.append(Finding(
             sign=sign.id, present=present, display=_display(record), reference=_reference(record),
-            resource_type="Observation", date=when, side=side, site=site, certainty=certainty))
+            resource_type="Observation", date=when, side=side, site=site, certainty=certainty, value=value, unit=unit))
         return None
 
     def _presence(self, m: Any) -> bool:

@@ -5,12 +5,12 @@ message that names the file and the problem, never at request time.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import arterial_red_flags, questionnaire as questionnaire_mod, rules as rules_mod, templates as templates_mod, \
-    terminology as terminology_mod
+from . import arterial_red_flags, families as families_mod, questionnaire as questionnaire_mod, rules as rules_mod, \
+    templates as templates_mod, terminology as terminology_mod
 
 
 class KnowledgeError(ValueError):
@@ -29,10 +29,12 @@ class Knowledge:
     therapy: Any = None  # therapy.TherapyRules
     screening: Any = None  # screening.ScreeningRules
     questions: questionnaire_mod.Questions | None = None  # the seed's questions (knowledge/questionnaire.yaml)
+    gaps: families_mod.Gaps = field(default_factory=families_mod.Gaps)
 
 
 def load(base: Path) -> Knowledge:
-    """Load ``valuesets/``, ``knowledge/patterns.yaml``, ``knowledge/arterial-red-flags.yaml``, ``cards/``,
+    """Load ``valuesets/``, ``knowledge/patterns.yaml``, ``knowledge/arterial-red-flags.yaml``,
+    ``knowledge/icd10cm-families.yaml`` (its structure; the tabular check is ``cds-service check``'s), ``cards/``,
     ``valuesets/medications/`` and ``knowledge/therapy.yaml``."""
     from . import medications as medications_mod, screening as screening_mod, therapy as therapy_mod  # they import cards
     try:
@@ -45,7 +47,8 @@ def load(base: Path) -> Knowledge:
         arterial_links = {link["id"] for t in templates.values() if t.pattern == "arterial-claudication" for link in t.links}
         screening = screening_mod.parse(therapy.raw_screening, rules, arterial_links)
         questions = questionnaire_mod.load(base, rules, terminology)
-    except (terminology_mod.TerminologyError, rules_mod.RulesError, templates_mod.TemplateError,
+        gaps = families_mod.Gaps.from_data(families_mod.load(base))
+    except (families_mod.FamiliesError, terminology_mod.TerminologyError, rules_mod.RulesError, templates_mod.TemplateError,
             arterial_red_flags.ArterialRulesError, therapy_mod.TherapyRulesError,
             screening_mod.ScreeningRulesError, questionnaire_mod.QuestionnaireError) as exc:
         raise KnowledgeError(str(exc)) from None
@@ -74,4 +77,4 @@ def load(base: Path) -> Knowledge:
         raise KnowledgeError("knowledge files disagree:\n  " + "\n  ".join(problems))
     return Knowledge(terminology=terminology, rules=rules, common=common, templates=templates,
                      medications=medication_classes, therapy=therapy, screening=screening,
-                     questions=questions)
+                     questions=questions, gaps=gaps)

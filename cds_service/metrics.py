@@ -1,5 +1,6 @@
 """Prometheus metrics: requests and latency by endpoint and status, cards by topic and
-indicator, FHIR fallback calls and failures, skipped malformed resources, feedback outcomes.
+indicator, FHIR fallback calls and failures, skipped malformed resources, Condition codes no value set
+knows in leg-relevant blocks, feedback outcomes.
 
 Under gunicorn with several workers set PROMETHEUS_MULTIPROC_DIR (``cds-service serve``
 does) and /metrics aggregates every worker.
@@ -32,6 +33,9 @@ class Metrics:
         self.database_unavailable = Counter(
             "cds_database_unavailable", "Database calls that failed while serving, by use (replay-check and feedback "
             "answer 503; readiness reports it)", ["use"], registry=r)
+        self.unknown_codes = Counter(
+            "cds_unknown_condition_codes", "Conditions coded in a leg-relevant ICD-10-CM block that no value set lists "
+            "(knowledge/icd10cm-families.yaml unknown_code_blocks): a site's coding gaps", registry=r)
         self.auth_failures = Counter("cds_auth_failures", "Requests refused with 401", registry=r)
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
@@ -43,6 +47,8 @@ class Metrics:
             self.cards.labels(card["source"]["topic"]["code"], card["indicator"]).inc()
         if stats.malformed:
             self.malformed.inc(stats.malformed)
+        if stats.unknown_codes:
+            self.unknown_codes.inc(stats.unknown_codes)
         for key, state in stats.keys.items():
             if state == "partial":
                 self.partial_keys.labels(key).inc()

@@ -1,7 +1,13 @@
 """Prefetch templates, and what each key of a request's prefetch holds.
 
-Templates are narrow code-filtered searches built once from the value sets, so a client
-that passes on only the first page still sends what matters. Per key a request may carry a
+Every template, and every fallback URL built from one, stays under ``MAX_URL`` characters: many
+servers and proxies refuse longer URLs (about 8 KB), and the code families (knowledge/icd10cm-families.yaml)
+would make a Condition search that lists every code about 11 KB long. So Conditions are read by
+patient alone and filtered here (records.select drops a code no value set knows before building any
+model); a clinical-status filter would also drop Conditions recorded without a status (allowed for
+encounter diagnoses), which the service reads as current. Observations, Procedures and orders stay
+code-filtered searches built once from the value sets, so a client that passes on only the first
+page still sends what matters. Per key a request may carry a
 resource or searchset Bundle (present), ``null`` (the client has no data), an
 OperationOutcome or a Bundle carrying an error (failed), or nothing (absent). A key whose
 paging ended before its last page (a next link to another host, a loop, the page cap, an error
@@ -10,11 +16,12 @@ or the deadline) is ``partial``: its resources are used, and every card says the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 from .errors import BadRequest
 from .knowledge import Knowledge
 
+MAX_URL = 2000  # characters, for any prefetch or fallback URL the service can produce
 
 @dataclass(frozen=True)
 class PrefetchKey:
@@ -99,7 +106,7 @@ def answer_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
 
 def base_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
     return (
-        PrefetchKey("conditions", "Condition", f"code={_codes(knowledge, 'Condition')}&_count=200", True),
+        PrefetchKey("conditions", "Condition", "_count=200", True),  # by patient; filtered locally (module docstring)
         PrefetchKey("observations", "Observation", f"code={_codes(knowledge, 'Observation')}&_sort=-date&_count=200", True),
         PrefetchKey("procedures", "Procedure", f"code={_codes(knowledge, 'Procedure')}&_sort=-date&_count=50", False),
         PrefetchKey("serviceRequests", "ServiceRequest",
@@ -109,6 +116,11 @@ def base_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
 
 def templates(prefetch_keys: tuple[PrefetchKey, ...]) -> dict[str, str]:
     return {k.key: k.query for k in prefetch_keys}
+
+
+def search_url(fhir_server: str, key: PrefetchKey, context: dict) -> str:
+    """The fallback search the service sends itself for one key (no longer than its template plus the base)."""
+    return urljoin(fhir_server.rstrip("/") + "/", fill(key.query, context))
 
 
 def fill(template: str, context: dict) -> str:

@@ -41,6 +41,7 @@ class Intake:
     malformed: int = 0
     other_patient: int = 0
     duplicates: int = 0
+    unknown_codes: int = 0  # Conditions coded in a leg-relevant block that no value set knows (families.Gaps)
 
 
 def _known(concept: Any, index: dict) -> Concept | None:
@@ -102,7 +103,19 @@ def _belongs_to(resource: dict, patient_id: str) -> bool:
     return reference in (f"Patient/{patient_id}", f"urn:uuid:{patient_id}") or reference.endswith(f"/Patient/{patient_id}")
 
 
-def select(resources: Iterable[dict], terminology: Terminology, patient_id: str) -> Intake:
+def _gap(resource: dict, gaps) -> bool:
+    """A Condition whose code is a coding gap (never fatal: a broken code is simply not one)."""
+    code = resource.get("code")
+    codings = code.get("coding") if isinstance(code, dict) else None
+    if not isinstance(codings, list):
+        return False
+    return any(isinstance(c, dict) and isinstance(c.get("system"), str) and isinstance(c.get("code"), str)
+               and gaps.is_gap(c["system"], c["code"]) for c in codings)
+
+
+def select(resources: Iterable[dict], terminology: Terminology, patient_id: str, gaps=None) -> Intake:
+    """The relevant resources as models. ``gaps`` (families.Gaps), when given, counts the
+    Conditions dropped as irrelevant whose code is in a leg-relevant block no value set knows."""
     intake = Intake()
     seen_ids: set[tuple[str, str]] = set()
     for resource in resources:
@@ -118,6 +131,8 @@ def select(resources: Iterable[dict], terminology: Terminology, patient_id: str)
             found = match(resource, terminology)
             if found is None:
                 intake.irrelevant += 1
+                if gaps is not None and resource["resourceType"] == "Condition" and _gap(resource, gaps):
+                    intake.unknown_codes += 1
                 continue
             if not _belongs_to(resource, patient_id):
                 intake.other_patient += 1

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from . import pain_severity
+
 PATTERNS = ("arterial-claudication", "venous-claudication", "neurogenic-claudication", "musculoskeletal-leg-pain")
 RESOURCE_TYPES = frozenset({"Condition", "Observation", "Procedure", "ServiceRequest", "QuestionnaireResponse"})
 
@@ -133,6 +135,7 @@ class Rules:
     strong_score: float
     arterial: Any = None  # arterial_red_flags.ArterialRules, attached by knowledge.load
     prefetch_keys: dict[str, ExtraPrefetchKey] = field(default_factory=dict)
+    severe_pain: Any = None  # pain_severity.SeverePain: the advisory line for severe pain, or None
     abi_reading: AbiReading | None = None
     dvt_status: DvtStatus | None = None
 
@@ -290,9 +293,11 @@ def parse(data: dict) -> Rules:
     laterality = frozenset(data.get("laterality_signs") or ())
     scoring = data.get("scoring") or {}
     extra_keys = _prefetch_keys(data.get("prefetch_keys") or {}, signs, problems)
+    severe_pain, found = pain_severity.parse(data.get("severe_pain"), signs)
+    problems.extend(found)
     rules = Rules(patterns=patterns, signs=signs, measurements=measurements, combinations=combinations,
                   laterality_signs=laterality, min_score=float(scoring.get("min_score", 3)),
-                  strong_score=float(scoring.get("strong_score", 6)), prefetch_keys=extra_keys,
+                  strong_score=float(scoring.get("strong_score", 6)), prefetch_keys=extra_keys, severe_pain=severe_pain,
                   abi_reading=_abi_reading(data.get("abi_reading"), signs, measurements, problems),
                   dvt_status=_dvt_status(data.get("dvt_status"), signs, problems))
     # cross references

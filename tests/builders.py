@@ -79,8 +79,7 @@ def service_request(system: str, code: str, *, status: str = "active", patient: 
 
 # The optional therapy and screening keys (issue 18) sent as null: the client has no such data, and
 # nothing is fetched for them (tests that list every key add these).
-THERAPY_KEYS_NULL = {k: None for k in ("riskConditions", "medicationRequests", "medicationStatements",
-                                        "smokingStatus", "patient")}
+THERAPY_KEYS_NULL = {k: None for k in ("medicationRequests", "medicationStatements", "smokingStatus", "patient")}
 
 
 def bundle(resources: list[dict]) -> dict:

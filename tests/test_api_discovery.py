@@ -16,11 +16,11 @@ def test_discovery_lists_the_patient_view_service_first(client):
     assert service["id"] == "leg-pain-claudication"
     for key in ("title", "description", "usageRequirements"):
         assert service[key]
-    assert set(service["prefetch"]) == {"conditions", "observations", "procedures", "serviceRequests", "ulcerConditions",
-                                        "riskConditions", "medicationRequests", "medicationStatements",
-                                        "smokingStatus", "patient", "questionnaireResponses"}
-    assert "L97.529" in service["prefetch"]["ulcerConditions"] and "L97.529" not in service["prefetch"]["conditions"]
-    assert "ulcerConditions" in service["usageRequirements"]
+    assert set(service["prefetch"]) == {"conditions", "observations", "procedures", "serviceRequests",
+                                        "questionnaireResponses", "medicationRequests", "medicationStatements",
+                                        "smokingStatus", "patient"}  # riskConditions retired: risk factors ride on conditions
+    assert service["prefetch"]["conditions"] == "Condition?patient={{context.patientId}}&_count=200"
+    assert "filtered by the service" in service["usageRequirements"]
     for scope in ("patient/MedicationRequest.read", "patient/MedicationStatement.read", "patient/Patient.read",
                   "patient/QuestionnaireResponse.read"):
         assert scope in service["usageRequirements"]
@@ -33,7 +33,7 @@ def test_discovery_lists_one_service_per_order_hook_with_optional_keys_and_scope
         service = services[hook]
         assert service["id"] == f"leg-pain-claudication-{hook}"
         assert service["title"] and service["description"]
-        assert set(service["prefetch"]) == {"heartFailure", "arterialConditions", "abi", "ulcerConditions", "procedures"}
+        assert set(service["prefetch"]) == {"heartFailure", "arterialConditions", "abi", "procedures"}
         assert "patient/Condition.read" in service["usageRequirements"]
         assert "patient/Observation.read" in service["usageRequirements"]
 
@@ -42,7 +42,7 @@ def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowled
     known_codes = {code for _, code in knowledge.terminology.concepts} | {code for _, code in order_knowledge.codes}
     templates = [(f"{s['id']}.{key}", t) for s in client.get("/cds-services").get_json()["services"]
                  for key, t in s["prefetch"].items()]
-    assert len(templates) == 21  # patient-view 11; each order service 5 (two of them the patient-view ones, reused)
+    assert len(templates) == 17  # patient-view 9; each order service 4 (one of them the patient-view procedures, reused)
     for name, template in templates:
         key = name.rsplit(".", 1)[1]
         assert set(re.findall(r"{{\s*([^}]+?)\s*}}", template)) <= LEGAL_TOKENS
@@ -61,6 +61,9 @@ def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowled
         if key in ("medicationRequests", "medicationStatements"):  # narrowed by status, not by code
             assert params["status"] == ["active"] and "code" not in params
             continue
+        if key in ("conditions", "arterialConditions"):  # read by patient, filtered here (test_prefetch.py)
+            assert "code" not in params and parts.path == "Condition"
+            continue
         codes = params["code"][0].split(",")
         if key == "smokingStatus":
             assert codes == ["http://loinc.org|72166-2"]
@@ -70,7 +73,7 @@ def test_prefetch_templates_use_legal_tokens_and_narrow_searches(client, knowled
 
 def test_new_prefetch_templates_stay_under_2000_characters(client):
     prefetch = client.get("/cds-services").get_json()["services"][0]["prefetch"]
-    for key in ("riskConditions", "medicationRequests", "medicationStatements", "smokingStatus", "patient"):
+    for key in ("medicationRequests", "medicationStatements", "smokingStatus", "patient"):
         assert len(prefetch[key]) < 2000, key
 
 

@@ -281,3 +281,13 @@ def test_compartment_syndrome_window_is_7_days(evaluate, code, days, critical):
 @pytest.mark.parametrize("code", ["T79.A22D", "T79.A22S", "T79.A21D"])
 def test_compartment_syndrome_only_7th_character_a_is_acute(evaluate, code):
     assert evaluate(hook_request([condition(ICD, code, onset_days=2)])) == []
+
+
+def test_a_diminished_pulse_never_feeds_the_ali_or_clti_rules(evaluate):
+    right_pallor = observation(SCT, "398979000", days=1, text="right leg pallor")
+    diminished = observation(SCT, "407640009", days=1)  # right dorsalis pedis pulse abnormal: not absent
+    card = arterial(evaluate, [diminished, right_pallor, condition(ICD, "L97.519", onset_days=20)])  # right foot ulcer
+    assert card is None or (card["indicator"] != "critical" and "acute limb ischaemia" not in card["summary"]
+                            and "CLTI" not in card["summary"])
+    absent = observation(SCT, "163109009", days=1)  # right dorsalis pedis absent
+    assert "acute limb ischaemia" in arterial(evaluate, [absent, right_pallor])["summary"]

@@ -325,3 +325,94 @@ def test_disease_in_both_legs_says_both_legs(evaluate):
     resources = [claudication_left(), condition(ICD, "I70.211", onset_days=60)]
     card = by_topic(evaluate(hook_request(resources)))["arterial-claudication"]
     assert card["summary"].startswith("Bilateral")
+
+
+
+# ---------------------------------------------------------------- mimics and alternatives (2024 Table 7)
+def _section(card: dict, heading: str) -> str:
+    detail = card["detail"]
+    if heading not in detail:
+        return ""
+    return detail.split(heading, 1)[1].split("\n\n**", 1)[0]
+
+
+@pytest.mark.parametrize("mimic,display", [("M17.12", "osteoarthritis, left knee"), ("M16.12", "osteoarthritis, left hip")])
+def test_knee_and_hip_arthritis_are_alternatives_on_the_arterial_card_and_never_silence_it(evaluate, mimic, display):
+    alone = by_topic(evaluate(hook_request([claudication_left(), abi(0.72, "left")])))["arterial-claudication"]
+    card = by_topic(evaluate(hook_request([claudication_left(), abi(0.72, "left"), condition(ICD, mimic)])))
+    arterial = card["arterial-claudication"]
+    assert arterial["indicator"] == alone["indicator"] and arterial["summary"] == alone["summary"]
+    assert display in _section(arterial, "**Alternative explanations on record**")
+    assert display not in _section(arterial, "**Findings that argue against it**")
+
+
+def test_arthritis_alone_raises_no_card(evaluate):
+    assert evaluate(hook_request([condition(ICD, "M17.11"), condition(ICD, "M16.0")])) == []
+
+
+def test_hip_arthritis_is_an_alternative_on_the_neurogenic_card(evaluate):
+    card = by_topic(evaluate(hook_request([condition(ICD, "M48.062"), condition(ICD, "M16.11")])))
+    assert "osteoarthritis, right hip" in _section(card["neurogenic-claudication"], "**Alternative explanations on record**")
+
+
+@pytest.mark.parametrize("mimic,display", [("M71.21", "Baker"), ("I80.02", "left"), ("I82.812", "superficial veins of left lower")])
+def test_bakers_cyst_and_superficial_thrombophlebitis_are_alternatives_on_the_venous_card(evaluate, mimic, display):
+    cards = by_topic(evaluate(hook_request([condition(ICD, "I82.402"), condition(ICD, mimic)])))
+    alternatives = _section(cards["venous-claudication"], "**Alternative explanations on record**")
+    assert display in alternatives and "(Condition)" in alternatives
+
+
+def test_bakers_cyst_supports_the_musculoskeletal_card(evaluate):
+    card = by_topic(evaluate(hook_request([condition(ICD, "S86.112A"), condition(ICD, "M71.22")])))["musculoskeletal-leg-pain"]
+    assert "Baker" in _section(card, "**Findings that support it**")
+
+
+@pytest.mark.parametrize("code,where", [("S76.311A", "posterior muscle group at thigh level, right thigh"),
+                                        ("S76.312D", "left thigh"),
+                                        ("S86.112A", "posterior muscle group at lower leg level, left leg"),
+                                        ("S86.111D", "right leg")])
+def test_hamstring_and_gastrocnemius_tears_raise_the_musculoskeletal_card(evaluate, code, where):
+    card = by_topic(evaluate(hook_request([condition(ICD, code, onset_days=10)])))["musculoskeletal-leg-pain"]
+    assert where in _section(card, "**Findings that support it**")
+
+
+def test_a_tear_at_sequela_or_a_laceration_raises_nothing(evaluate):
+    assert evaluate(hook_request([condition(ICD, "S76.311S", onset_days=10), condition(ICD, "S86.122A", onset_days=10)])) == []
+
+
+def test_aorto_iliac_disease_supports_buttock_claudication_but_alone_raises_nothing(evaluate):
+    buttock = [{"coding": [{"system": SCT, "code": "46862004"}]}]
+    assert evaluate(hook_request([condition(ICD, "I70.0")])) == []
+    assert evaluate(hook_request([condition(ICD, "I70.0"), condition(SCT, "279043006")])) == []  # buttock pain: 0 weight
+    card = by_topic(evaluate(hook_request([condition(ICD, "I70.0"), condition(SCT, "63491006", body_site=buttock)])))
+    assert "Atherosclerosis of aorta" in _section(card["arterial-claudication"], "**Findings that support it**")
+
+
+# ---------------------------------------------------------------- pulses at each site, both sides
+SITES = {"femoral": ("7657000", {"right": "69833005", "left": "113270003"}),
+         "popliteal": ("43899006", {}),
+         "dorsalis pedis": ("86547008", {}),
+         "posterior tibial": ("13363002", {"right": "214811007", "left": "214912001"})}
+SIDE_QUALIFIER = {"left": "7771000", "right": "24028007"}
+
+
+PULSE_CASES = [(site, side, form) for site, (_, specific) in sorted(SITES.items()) for side in ("left", "right")
+               for form in ("post-coordinated", *(["side-specific"] if side in specific else []))]  # no verified
+# side-specific structure code for the popliteal and dorsalis pedis arteries: post-coordinated only
+
+
+@pytest.mark.parametrize("site,side,form", PULSE_CASES)
+def test_an_absent_pulse_at_each_site_and_side_supports_the_arterial_card(evaluate, site, side, form):
+    generic, specific = SITES[site]
+    code = specific[side] if form == "side-specific" else f"{generic}:272741003={SIDE_QUALIFIER[side]}"
+    pulse = condition(SCT, "414617007", onset_days=5, body_site=[{"coding": [{"system": SCT, "code": code}]}])
+    card = by_topic(evaluate(hook_request([pulse])))["arterial-claudication"]
+    supporting = card["detail"].split("**Findings that support it**", 1)[1].split("**", 1)[0]
+    assert "Loss of distal pulse" in supporting and f"{side} leg" in supporting and site in supporting
+
+
+def test_a_diminished_pulse_is_its_own_sign_and_supports_the_arterial_card(evaluate):
+    card = by_topic(evaluate(hook_request([claudication_left(), observation(SCT, "407640009", days=3)])))
+    assert "right dorsalis pedis pulse abnormal" in card["arterial-claudication"]["detail"]
+    (alone,) = evaluate(hook_request([observation(SCT, "407640009", days=3)]))  # one-sided: weight 2 + one leg only
+    assert alone["indicator"] != "critical" and "check pedal pulses and ABI" in alone["summary"]

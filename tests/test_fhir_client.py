@@ -64,15 +64,21 @@ def test_absent_keys_are_fetched_with_the_bearer_token(client):
     response = client.post(URL, json=fallback_body())
     assert response.status_code == 200
     assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]
-    # every prefetch key, the optional ones too (three Condition searches, two Observation searches)
-    assert len(responses.calls) == len(RTYPES) + 3
+    # every prefetch key, the optional ones too (two Observation searches: observations and smokingStatus)
+    assert len(responses.calls) == len(RTYPES) + 1
     for call in responses.calls:
         assert call.request.headers["Authorization"] == "Bearer tok-123"
         assert "fhir+json" in call.request.headers["Accept"]
         url = call.request.url
-        narrowed = ("questionnaire=" if "/QuestionnaireResponse?" in url else "status=active" if "/Medication" in url
-                    else "_id=pat-1" if "/Patient?" in url else "code=")
-        assert ("patient=pat-1" in url or "/Patient?_id=pat-1" in url) and narrowed in url
+        assert "patient=pat-1" in url or "/Patient?_id=pat-1" in url
+        if "/QuestionnaireResponse?" in url:
+            assert "questionnaire=" in url
+        elif "/Medication" in url:
+            assert "status=active" in url and "code=" not in url
+        elif "/Patient?" in url:
+            assert "code=" not in url
+        else:
+            assert ("code=" in url) == ("/Condition?" not in url)  # Conditions: filtered here
 
 
 @responses.activate
@@ -89,7 +95,7 @@ def test_next_links_are_followed_on_the_same_origin(client):
     first["link"] = [{"relation": "next", "url": page2}]
     responses.get(page2, json=bundle([condition(SCT, "63491006")]))
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
+                "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200 and len(response.get_json()["cards"]) == 1
     assert [c.request.url for c in responses.calls] == [page2]
@@ -101,7 +107,7 @@ def test_next_link_on_another_host_is_refused_and_no_token_leaks(client):
     first["link"] = [{"relation": "next", "url": "https://attacker.example.net/steal"}]
     responses.get("https://attacker.example.net/steal", json=bundle([]))
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
+                "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200  # the first page the client sent stands
     assert len(responses.calls) == 0
@@ -113,7 +119,7 @@ def test_an_unparseable_next_link_is_not_followed_and_not_a_500(client, link):
     first = bundle([])
     first["link"] = [{"relation": "next", "url": link}]
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
+                "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     assert client.post(URL, json=fallback_body(prefetch)).status_code == 200  # the first page stands
     assert len(responses.calls) == 0
 
@@ -132,8 +138,7 @@ def test_page_cap_stops_endless_next_links(client, app, caplog):
         responses.get(f"{FHIR}/{rtype}", json=bundle([]))
     response = client.post(URL, json=fallback_body())
     assert response.status_code == 200
-    # conditions, ulcerConditions and riskConditions, each capped
-    assert sum("Condition" in c.request.url for c in responses.calls) == 3 * cap
+    assert sum("Condition" in c.request.url for c in responses.calls) == cap
     assert _request_line(caplog)["conditions"] == "partial"  # cut short at the cap, and said so
 
 
@@ -163,7 +168,7 @@ def test_redirects_are_not_followed(client):
         responses.get(f"{FHIR}/{rtype}", status=302, headers={"Location": "https://elsewhere.example/x"})
     response = client.post(URL, json=fallback_body())
     assert response.status_code == 412 and "redirect" in response.get_json()["issue"][0]["diagnostics"]
-    assert len(responses.calls) == len(RTYPES) + 3  # every key tried once, none followed elsewhere
+    assert len(responses.calls) == len(RTYPES) + 1  # every key tried once, none followed elsewhere
 
 
 @responses.activate
@@ -171,7 +176,7 @@ def test_operation_outcome_in_prefetch_is_refetched(client):
     serve_all([condition(SCT, "63491006")])
     prefetch = {"conditions": {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]},
                 "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
+                "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200 and len(response.get_json()["cards"]) == 1
     assert [c.request.url.split("?")[0] for c in responses.calls] == [f"{FHIR}/Condition"]
@@ -180,7 +185,7 @@ def test_operation_outcome_in_prefetch_is_refetched(client):
 @responses.activate
 def test_null_prefetch_is_never_queried(client):
     prefetch = {"conditions": None, "observations": None, "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
+                "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     assert client.post(URL, json=fallback_body(prefetch)).status_code == 200
     assert len(responses.calls) == 0
 
@@ -299,7 +304,7 @@ def _cut_short(client, caplog, first_page, served):
     for url, page in served.items():
         responses.get(url, json=page)
     prefetch = {"conditions": first_page, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
+                "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200
     return response.get_json()["cards"], _request_line(caplog)

@@ -90,3 +90,13 @@ def test_fetch_time_is_logged_when_the_fhir_server_is_called(client, caplog):
     assert client.post("/cds-services/leg-pain-claudication", json=body).status_code == 200
     (record,) = [r for r in caplog.records if r.name == "cds_service.request"]
     assert record.timings_ms["fetch"] > 0 and record.timings_ms["prefetch"] >= record.timings_ms["fetch"]
+
+
+def test_the_request_line_counts_unknown_leg_codes_and_names_none(client, caplog):
+    from builders import ICD
+    caplog.set_level(logging.INFO, logger="cds_service.request")
+    client.post("/cds-services/leg-pain-claudication", json=hook_request(
+        [condition(ICD, "I87.1", patient="pat-1"), condition(ICD, "I70.25"), condition(ICD, "I82.401")]))
+    (record,) = [r for r in caplog.records if r.name == "cds_service.request"]
+    assert record.unknown_codes == 1
+    assert "I87.1" not in json.dumps({k: str(v) for k, v in record.__dict__.items()})

@@ -31,3 +31,14 @@ def test_counters_and_histograms_move(client):
     assert value(text, "cds_cards_total", topic="arterial-claudication", indicator="warning") == 3
     assert value(text, "cds_malformed_resources_total") == 3
     assert value(text, "cds_feedback_items_total", outcome="overridden") == 1
+
+
+def test_unknown_leg_codes_are_counted_without_the_code(client):
+    from builders import ICD
+    url = "/cds-services/leg-pain-claudication"
+    gaps = [condition(ICD, "I87.1"), condition(ICD, "I73.89")]  # leg blocks, in no value set
+    known_or_named = [condition(ICD, "I70.25"), condition(ICD, "I82.401"), condition(ICD, "J45.909")]
+    client.post(url, json=hook_request([*gaps, *known_or_named]))
+    text = client.get("/metrics").data.decode()
+    assert value(text, "cds_unknown_condition_codes_total") == 2
+    assert "I87.1" not in text and "I73.89" not in text

@@ -32,8 +32,8 @@ def test_rule_each_keys_state_is_recorded_present_null_or_skipped(engine):
     body = _body(conditions=condition(SCT, "63491006"), observations=None, procedures=..., serviceRequests=outcome)
     result = engine.evaluate(body, now=NOW)
     assert result.stats.keys == {"conditions": "present", "observations": "null", "procedures": "absent-skipped",
-                                 "serviceRequests": "failed-skipped", "ulcerConditions": "null",
-                                 "questionnaireResponses": "null", **{k: "null" for k in THERAPY_KEYS_NULL}}
+                                 "serviceRequests": "failed-skipped", "questionnaireResponses": "null",
+                                 **{k: "null" for k in THERAPY_KEYS_NULL}}  # the retired ulcerConditions is ignored
     assert [c["source"]["topic"]["code"] for c in result.response["cards"]] == ["arterial-claudication"]
 
 
@@ -86,13 +86,13 @@ def test_rule_only_a_next_link_is_followed_not_self_or_previous(client):
 
 
 def test_rule_prefetch_templates_search_each_resource_type_for_its_own_codes(client):
-    """Conditions are searched with Condition codes (claudication), not with Observation-only codes (ABI)."""
+    """Conditions are read by patient without a code list (issue 17: URLs stay under 2,000 characters);
+    Observations are searched with Observation codes (ABI), not with Condition-only codes (DVT)."""
     services = client.get("/cds-services").get_json()["services"]
     (service,) = [s for s in services if s["hook"] == "patient-view"]
     conditions, observations = service["prefetch"]["conditions"], service["prefetch"]["observations"]
-    assert conditions.startswith("Condition?patient={{context.patientId}}&code=")
-    assert "63491006" in conditions and "77194-9" not in conditions
-    assert "77194-9" in observations
+    assert conditions == "Condition?patient={{context.patientId}}&_count=200"
+    assert "77194-9" in observations and "I82.401" not in observations  # DVT: read from Conditions only
     for key, rtype in {"conditions": "Condition", "observations": "Observation", "procedures": "Procedure",
                        "serviceRequests": "ServiceRequest", "questionnaireResponses": "QuestionnaireResponse"}.items():
         assert service["prefetch"][key].startswith(f"{rtype}?patient={{{{context.patientId}}}}&"), key

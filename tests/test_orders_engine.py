@@ -265,7 +265,7 @@ def test_a_missing_key_removes_only_the_rules_that_need_it(run):
     cards, stats = run(body)
     assert [c["source"]["topic"]["code"] for c in cards] == ["cilostazol-heart-failure"]
     assert stats.keys == {"heartFailure": "present", "arterialConditions": "absent-skipped", "abi": "absent-skipped",
-                          "ulcerConditions": "absent-skipped", "procedures": "absent-skipped"}
+                          "procedures": "absent-skipped"}
     assert stats.rules_skipped == ["compression-ischaemia.abi-bands", "compression-ischaemia.clti",
                                    "compression-ischaemia.no-abi"]
 
@@ -293,8 +293,8 @@ def test_absent_keys_go_to_the_fetcher(run):
         return [KeyResult("present", resources=[heart_failure()] if k.key == "heartFailure" else []) for k, _ in jobs]
 
     cards, stats = run(order_request([sandbox_medication()], prefetch={}), fetcher=fetcher)
-    assert sorted(asked) == ["abi", "arterialConditions", "heartFailure", "procedures", "ulcerConditions"]
-    assert _one(cards)["indicator"] == "critical" and stats.fetched_keys == 5
+    assert sorted(asked) == ["abi", "arterialConditions", "heartFailure", "procedures"]
+    assert _one(cards)["indicator"] == "critical" and stats.fetched_keys == 4
 
 
 def test_nothing_to_judge_fetches_nothing(run):

@@ -29,12 +29,13 @@ def test_every_listed_code_names_its_source(order_knowledge):
             assert entry.source and entry.display
 
 
-def test_prefetch_keys_are_optional_and_code_filtered(order_knowledge):
+def test_prefetch_keys_are_optional_and_code_filtered_or_read_by_patient(order_knowledge):
     keys = {k.key: k for k in order_knowledge.prefetch_keys}
-    assert set(keys) == {"heartFailure", "arterialConditions", "abi", "ulcerConditions", "procedures"}
+    assert set(keys) == {"heartFailure", "arterialConditions", "abi", "procedures"}
     assert not any(k.required for k in keys.values())
     assert "I50.22" in keys["heartFailure"].params and "77194-9" in keys["abi"].params
-    assert "code=" in keys["arterialConditions"].params and "_count=" in keys["arterialConditions"].params
+    # read by patient and filtered locally: a code list would be about 4 KB (issue 17, tests/test_prefetch.py)
+    assert keys["arterialConditions"].params == "_count=200"
 
 
 def test_the_expanded_families_match_the_rules_and_the_pinned_tabular():
@@ -56,7 +57,7 @@ def test_the_expansion_refuses_codes_not_in_the_tabular(change, message):
 
 
 def _copy(tmp_path):
-    for name in ("valuesets", "knowledge", "cards"):
+    for name in ("valuesets", "knowledge", "cards", "questionnaires"):
         shutil.copytree(REPO_ROOT / name, tmp_path / name)
     return tmp_path
 
@@ -107,3 +108,15 @@ def test_a_missing_order_card_template_stops_the_start(tmp_path, knowledge):
     (base / "cards" / "orders" / "compression-heart-failure.yaml").unlink()
     with pytest.raises(OrderKnowledgeError, match="no template for compression-heart-failure"):
         load(base, knowledge)
+
+
+def test_by_patient_is_for_conditions_only(tmp_path):
+    from cds_service import knowledge as knowledge_mod
+    for name in ("valuesets", "knowledge", "cards", "questionnaires"):
+        shutil.copytree(REPO_ROOT / name, tmp_path / name)
+    path = tmp_path / "knowledge" / "order-rules.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "abi: {resource: Observation, signs: [abi]", "abi: {resource: Observation, by_patient: true, signs: [abi]"),
+        encoding="utf-8")
+    with pytest.raises(OrderKnowledgeError, match="by_patient is for Conditions only"):
+        load(tmp_path, knowledge_mod.load(tmp_path))

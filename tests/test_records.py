@@ -46,3 +46,13 @@ def test_abi_in_a_component_is_matched(knowledge):
                                                   "valueQuantity": {"value": 0.8}}])
     (record,) = records.select([obs], knowledge.terminology, PATIENT).records
     assert record.via == "component"
+
+
+def test_conditions_in_leg_blocks_that_no_value_set_knows_are_counted(knowledge):
+    from builders import ICD, SCT, condition, observation
+    from cds_service import records
+    resources = [condition(ICD, "I87.1"), condition(ICD, "S86.121A"), condition(ICD, "M54.12"),
+                 condition(SCT, "37796009"), observation(ICD, "I87.1"), condition(ICD, "I82.401")]
+    intake = records.select(resources, knowledge.terminology, "pat-1", knowledge.gaps)
+    assert intake.unknown_codes == 1  # I87.1; lacerations and cervical radiculopathy are excluded by name
+    assert records.select(resources, knowledge.terminology, "pat-1").unknown_codes == 0  # counting is opt-in

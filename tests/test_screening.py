@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from builders import ICD, NOW, PATIENT, SCT, abi, condition, service_request
+from builders import ICD, NOW, PATIENT, SCT, abi, bundle, condition, service_request
 from cds_service import screening
 from cds_service.engine import Engine
 from cds_service.store import Store, screening_shown_table
@@ -84,6 +84,14 @@ def test_screening_on_by_setting_offers_an_info_card_for_age_65(screen):
 ])
 def test_each_at_risk_group_in_and_out(screen, age, conditions, smoking_obs, shown):
     assert screened(screen(request(age, conditions, smoking_obs=smoking_obs))) is shown
+
+
+def test_risk_factors_ride_on_conditions_and_the_retired_risk_key_is_ignored(screen, engine):
+    """Conditions are read unfiltered (issue 17), so the risk-factor search of its own is retired; a client
+    that still sends ``riskConditions`` is neither refused nor read."""
+    assert "riskConditions" not in engine.prefetch_templates
+    assert screened(screen(request(55, [HYPERTENSION], riskConditions=None)))
+    assert not screened(screen(request(55, [], riskConditions=bundle([HYPERTENSION]))))
 
 
 def test_the_card_names_the_group_and_adds_the_ada_line_for_diabetes(screen):

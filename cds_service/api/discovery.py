@@ -27,8 +27,9 @@ ORDER_DESCRIPTION = {
                    "failure on record and for compression on a leg with severe arterial disease, a reduced or "
                    "noncompressible ABI, no recent ABI, or severe heart failure."),
 }
-ORDER_USAGE = ("Optional prefetch keys heartFailure, arterialConditions, abi, and the patient-view keys ulcerConditions "
-               "and procedures (CLTI is decided by the same arterial red-flag rules); a key the client cannot send is "
+ORDER_USAGE = ("Optional prefetch keys heartFailure, arterialConditions (every Condition of the patient, filtered by the "
+               "service so the URL stays short), abi, and the patient-view key procedures (CLTI is decided by the same "
+               "arterial red-flag rules); a key the client cannot send is "
                "fetched from fhirServer, and one that cannot be had only removes the rule that needs it. FHIR "
                "scopes: patient/Condition.read and patient/Observation.read (SMART v2: patient/Condition.rs, "
                "patient/Observation.rs). Send a signed client JWT when the service runs with CDS_AUTH=required.")
@@ -56,16 +57,17 @@ def discovery_document(engine, settings, order_engines=None) -> dict:
                               "ServiceRequest, QuestionnaireResponse, MedicationRequest, MedicationStatement and "
                               "Patient resources. FHIR scopes: " + " ".join(SCOPES) + ". Prefetch keys "
                               "conditions and observations are required; procedures (completed vascular procedures "
-                              "turn a CLTI or ALI alert into a follow-up reminder), serviceRequests, ulcerConditions "
-                              "(leg and foot ulcer codes that name no cause, searched apart to keep each search "
-                              "short) and questionnaireResponses (answers to the leg-pain questions; without them "
-                              "the answers are not read and the offer to ask the questions is not made) are "
-                              "optional, and so are riskConditions (PAD risk factors for the opt-in screening card), "
+                              "turn a CLTI or ALI alert into a follow-up reminder), serviceRequests and "
+                              "questionnaireResponses (answers to the leg-pain questions; without them the answers are "
+                              "not read and the offer to ask the questions is not made) are optional, and so are "
                               "medicationRequests and medicationStatements (active medications: whether antiplatelet, "
                               "statin or anticoagulant therapy is on record), smokingStatus (LOINC 72166-2) and "
                               "patient (the birth date only, for the screening card's age); a refused optional key "
-                              "removes only the lines that need it. Send a signed client JWT when the service runs "
-                              "with CDS_AUTH=required."),
+                              "removes only the lines that need it. Conditions are searched by patient without a "
+                              "code filter and filtered by the service (the screening card's risk factors among "
+                              "them), so that every prefetch and fallback URL stays under 2,000 characters; "
+                              "Observations, Procedures and orders are code-filtered, medications are searched by "
+                              "status. Send a signed client JWT when the service runs with CDS_AUTH=required."),
     }, *_order_services(order_engines)]}
 
 

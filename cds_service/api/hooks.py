@@ -32,7 +32,8 @@ def call_service(service_id: str):
         result = engine.evaluate(body, request=request, fetcher=fetcher, stats=stats, base_url=base_url)
     note(cards=len(result.response["cards"]), timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
          resources=stats.resources_seen, used=stats.resources_used, malformed=stats.malformed,
-         other_patient=stats.other_patient, duplicates=stats.duplicates, fetched_keys=stats.fetched_keys, keys=stats.keys)
+         other_patient=stats.other_patient, duplicates=stats.duplicates, unknown_codes=stats.unknown_codes,
+         fetched_keys=stats.fetched_keys, keys=stats.keys)
     if svc.metrics:
         svc.metrics.observe_cards(result.response["cards"], stats)
     if svc.settings.audit_log:

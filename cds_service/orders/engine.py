@@ -52,6 +52,7 @@ class OrderStats:
     malformed: int = 0
     other_patient: int = 0
     duplicates: int = 0
+    unknown_codes: int = 0  # not counted by the order services: the patient-view request line and metric report gaps
     drafts: int = 0
     drafts_judged: int = 0
     drafts_unreadable: int = 0

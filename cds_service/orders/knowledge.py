@@ -203,11 +203,14 @@ def _prefetch(raw: dict, entries: list[CodeEntry], signs: dict[str, frozenset[st
         if not codes:
             problems.append(f"order-rules: prefetch.{key} asks for no code")
             continue
-        params = f"code={','.join(sorted(codes))}"
+        if spec.get("by_patient") and rtype != "Condition":
+            problems.append(f"order-rules: prefetch.{key}: by_patient is for Conditions only")
+        # by_patient: read every Condition of the patient and keep the known codes here, so the URL stays short
+        params = "" if spec.get("by_patient") and rtype == "Condition" else f"code={','.join(sorted(codes))}"
         if spec.get("sort"):
             params += f"&_sort={spec['sort']}"
         params += f"&_count={int(spec.get('count', 100))}"
-        keys.append(PrefetchKey(key, rtype, params, False))
+        keys.append(PrefetchKey(key, rtype, params.lstrip("&"), False))
     return tuple(keys)
 
 

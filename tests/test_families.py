@@ -1,0 +1,219 @@
+"""ICD-10-CM families (cds_service/families.py, knowledge/icd10cm-families.yaml): matched whole, checked
+against the pinned CDC tabular, and each named exclusion kept out."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from builders import ICD, SCT, condition, hook_request
+from cds_service import cli, families
+from cds_service.config import REPO_ROOT
+
+icd = families.tabular()
+pytestmark = pytest.mark.skipif(icd is None, reason="needs simple-icd-10-cm (pip install -e '.[test]')")
+DATA = families.load(REPO_ROOT)
+
+# What must accompany a code of each value set for its card to be raised (the sign alone may be too
+# weak by design), and the card it raises. A code excluded by name must leave the result as without it.
+COMPANIONS = {
+    "foot-or-leg-ulcer": [condition(ICD, "I73.9", onset_days=400)],  # an ulcer with proven PAD: CLTI
+    "history-of-dvt": [condition(SCT, "72866009")],  # varicose veins + a previous DVT
+    "varicose-veins": [condition(ICD, "Z86.718")],
+    "lumbar-radiculopathy": [condition(SCT, "44077006")],  # with numbness
+    "spinal-degeneration": [condition(ICD, "M54.16")],  # supports, never raises alone (issue 14): with radiculopathy
+    "superficial-thrombophlebitis": [condition(ICD, "I82.401")],  # a mimic: listed as an alternative explanation
+    "knee-osteoarthritis": [condition(ICD, "S86.111A")],  # mimics support the card they belong to
+    "hip-osteoarthritis": [condition(ICD, "S86.111A")],
+    "bakers-cyst": [condition(ICD, "S86.111A")],
+    "aorto-iliac-disease": [condition(SCT, "63491006")],  # with claudication
+}
+CARD = {
+    "ischaemic-ulcer": ("arterial-claudication", None), "arterial-gangrene": ("arterial-claudication", "critical"),
+    "ischaemic-rest-pain": ("arterial-claudication", "critical"),
+    "atherosclerotic-claudication": ("arterial-claudication", None),
+    "foot-or-leg-ulcer": ("arterial-claudication", "critical"),
+    "compartment-syndrome": ("musculoskeletal-leg-pain", "critical"),
+    "acute-limb-ischaemia": ("arterial-claudication", "critical"),
+    "peripheral-arterial-disease": ("arterial-claudication", None),
+    "diabetic-peripheral-angiopathy": ("arterial-claudication", None),
+    "deep-vein-thrombosis": ("venous-claudication", None), "history-of-dvt": ("venous-claudication", None),
+    "varicose-veins": ("venous-claudication", None), "venous-ulcer": ("venous-claudication", None),
+    "superficial-thrombophlebitis": ("venous-claudication", None),
+    "diabetic-neuropathy": ("neurogenic-claudication", None), "lumbar-spinal-stenosis": ("neurogenic-claudication", None),
+    "neurogenic-claudication": ("neurogenic-claudication", None),
+    "spinal-degeneration": ("neurogenic-claudication", None),
+    "lumbar-radiculopathy": ("neurogenic-claudication", None),
+    "muscle-strain": ("musculoskeletal-leg-pain", None), "achilles-tendinitis": ("musculoskeletal-leg-pain", None),
+    "knee-osteoarthritis": ("musculoskeletal-leg-pain", None), "hip-osteoarthritis": ("musculoskeletal-leg-pain", None),
+    "bakers-cyst": ("musculoskeletal-leg-pain", None), "aorto-iliac-disease": ("arterial-claudication", None),
+}
+
+
+def _sample(name: str) -> list[tuple[str, str | None]]:
+    """For each side the value set's codes name (and none), its first and last code."""
+    rows = families.expected(DATA, icd)[name]
+    out = []
+    for side in {s for _, _, s in rows}:
+        codes = [c for c, _, s in rows if s == side]
+        out += [(codes[0], side), (codes[-1], side)]
+    return sorted(set(out), key=str)
+
+
+def _topics(cards) -> dict[str, str]:
+    return {c["source"]["topic"]["code"]: c["indicator"] for c in cards}
+
+
+def _request(code: str, name: str):
+    onset = 20 if name in ("foot-or-leg-ulcer", "ischaemic-ulcer") else 3  # an ulcer counts from 14 days; ALI for 14
+    return hook_request([condition(ICD, code, onset_days=onset), *COMPANIONS.get(name, [])])
+
+
+def test_every_family_value_set_has_a_card_expectation():
+    assert set(DATA["valuesets"]) == set(CARD)
+
+
+@pytest.mark.parametrize("name", sorted(CARD))
+def test_sampled_descendants_of_every_side_raise_the_card(evaluate, name):
+    topic, indicator = CARD[name]
+    sample = _sample(name)
+    assert sample
+    displays = {c: d for c, d, _ in families.expected(DATA, icd)[name]}
+    for code, side in sample:
+        cards = evaluate(_request(code, name))
+        got = _topics(cards)
+        assert topic in got, f"{name}: {code} ({side}) raised {got}"
+        assert indicator is None or got[topic] == indicator, f"{name}: {code} gave {got[topic]}"
+        detail = next(c["detail"] for c in cards if c["source"]["topic"]["code"] == topic)
+        assert displays[code] in detail, f"{name}: {code} is not listed on the card"
+
+
+def test_each_side_of_a_lateral_family_is_read_as_that_side():
+    rows = {c: s for c, _, s in families.expected(DATA, icd)["deep-vein-thrombosis"]}
+    assert rows["I82.4Z1"] == "right" and rows["I82.4Z2"] == "left" and rows["I82.4Z3"] == "bilateral"
+    assert rows["I82.4Z9"] is None
+    strain = {c: s for c, _, s in families.expected(DATA, icd)["muscle-strain"]}
+    assert strain["S76.311A"] == "right" and strain["S86.912D"] == "left"
+
+
+def _named_exclusions() -> list[tuple[str, str, str]]:
+    """(value set, code, reason) for every descendant a family excludes that no value set lists."""
+    from cds_service import terminology
+    listed = {code for (system, code) in terminology.load(REPO_ROOT / "valuesets").concepts if system == ICD}
+    never = DATA.get("never") or {}
+    out = []
+    for name, spec in DATA["valuesets"].items():
+        for family in spec["families"]:
+            _, excluded = families.expand(family, never, icd)
+            out += [(name, code, why) for code, why in excluded.items() if code not in listed]
+    return out
+
+
+def test_the_named_exclusions_of_the_clinical_reference_are_excluded():
+    excluded = {code for _, code, _ in _named_exclusions()}
+    assert {"I70.25", "I70.208", "I70.298"} <= excluded  # the arm
+    assert {f"M54.1{d}" for d in "12345"} <= excluded and {"M51.14", "M51.15"} <= excluded  # cervical, thoracic
+    assert {f"E{t}.41" for t in ("08", "09", "10", "11", "13")} <= excluded  # mononeuropathy
+    assert {f"E{t}.43" for t in ("08", "09", "10", "11", "13")} <= excluded  # autonomic neuropathy
+    assert {"S86.121A", "S86.922D", "S76.322A"} <= excluded  # lacerations
+    assert {"S86.111S", "S76.312S"} <= excluded  # sequela: history
+    assert all(reason.strip() for _, _, reason in _named_exclusions())
+
+
+def test_each_named_exclusion_raises_nothing_its_family_would(evaluate):
+    seen = {}
+    for name, code, _ in _named_exclusions():
+        key = (name, code[:5])  # every kind of exclusion of every family, not every side and 7th character
+        if key in seen:
+            continue
+        seen[key] = code
+        without = _topics(evaluate(hook_request(COMPANIONS.get(name, []))))
+        assert _topics(evaluate(_request(code, name))) == without, f"{name}: excluded {code} changed the cards"
+    assert len(seen) > 20
+
+
+def test_chronic_dvt_is_history_not_an_acute_dvt(evaluate):
+    assert "venous-claudication" in _topics(evaluate(hook_request([condition(ICD, "I82.411", onset_days=5)])))
+    assert evaluate(hook_request([condition(ICD, "I82.511", onset_days=5)])) == []
+
+
+# ---------------------------------------------------------------- cds-service check
+def _tree(tmp_path):
+    for folder in ("valuesets", "knowledge", "cards", "questionnaires"):
+        shutil.copytree(REPO_ROOT / folder, tmp_path / folder)
+    return tmp_path
+
+
+def _edit(path, change):
+    vs = json.loads(path.read_text(encoding="utf-8"))
+    change(vs)
+    path.write_text(json.dumps(vs), encoding="utf-8")
+
+
+def _icd_include(vs):
+    return next(i for i in vs["compose"]["include"] if i["system"] == ICD)
+
+
+def test_check_passes_on_the_shipped_families():
+    from cds_service import terminology
+    assert families.check(REPO_ROOT, terminology.load(REPO_ROOT / "valuesets").valuesets, icd) == []
+
+
+def test_check_fails_on_a_code_the_tabular_does_not_hold(tmp_path, capsys):
+    base = _tree(tmp_path)
+    fake = {"code": "M79.667", "display": "Pain in lower leg, invented",
+            "extension": [{"url": "https://claudication-cds.example.org/fhir/StructureDefinition/concept-source",
+                           "valueString": "invented"}]}
+    _edit(base / "valuesets" / "leg-pain.json", lambda vs: _icd_include(vs)["concept"].append(fake))
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "M79.667 is not in the pinned tabular" in capsys.readouterr().err
+
+
+def test_check_fails_on_a_descendant_neither_included_nor_excluded(tmp_path, capsys):
+    base = _tree(tmp_path)
+    _edit(base / "valuesets" / "deep-vein-thrombosis.json",
+          lambda vs: _icd_include(vs).update(concept=[c for c in _icd_include(vs)["concept"] if c["code"] != "I82.442"]))
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "I82.442, a descendant of its families, is neither included nor excluded" in capsys.readouterr().err
+
+
+def test_check_fails_on_a_listed_code_its_family_excludes(tmp_path, capsys):
+    base = _tree(tmp_path)
+    laceration = {"code": "S86.121A", "display": "Laceration",
+                  "extension": [{"url": "https://claudication-cds.example.org/fhir/StructureDefinition/concept-source",
+                                 "valueString": "x"}]}
+    _edit(base / "valuesets" / "muscle-strain.json", lambda vs: _icd_include(vs)["concept"].append(laceration))
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "S86.121A is listed but its family S86.1 excludes it (laceration" in capsys.readouterr().err
+
+
+def test_check_fails_on_a_snomed_code_without_a_source(tmp_path, capsys):
+    base = _tree(tmp_path)
+    _edit(base / "valuesets" / "deep-vein-thrombosis.json",
+          lambda vs: next(i for i in vs["compose"]["include"] if i["system"] == SCT)["concept"][0].pop("extension"))
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "128053003 does not cite its source" in capsys.readouterr().err
+
+
+def test_check_fails_on_an_exclusion_without_a_reason(tmp_path, capsys):
+    base = _tree(tmp_path)
+    path = base / "knowledge" / families.FAMILIES_FILE
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        '"laceration, not a strain (reference 2.6)"', '""'), encoding="utf-8")
+    assert cli.main(["check", "--dir", str(base)]) == 1
+    assert "an exclusion needs its reason" in capsys.readouterr().err
+
+
+def test_unknown_family_code_is_refused():
+    with pytest.raises(families.FamiliesError, match="not in the ICD-10-CM tabular"):
+        families.expand({"code": "I70.99"}, {}, icd)
+
+
+def test_gaps_are_leg_block_codes_in_no_value_set_and_not_excluded_by_name():
+    from cds_service import knowledge
+    gaps = knowledge.load(REPO_ROOT).gaps
+    assert gaps.is_gap(ICD, "I87.1")  # compression of vein: in a leg block, in no value set
+    assert not gaps.is_gap(ICD, "I70.25")  # the arm, excluded by name
+    assert not gaps.is_gap(ICD, "S86.121A")  # a laceration, excluded by name
+    assert not gaps.is_gap(ICD, "J45.909") and not gaps.is_gap(SCT, "I87.1")
