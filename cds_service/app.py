@@ -14,7 +14,9 @@ from werkzeug.exceptions import HTTPException
 
 from . import config as config_mod, cors, knowledge as knowledge_mod, logs
 from .api import discovery, feedback, health, hooks, metrics as metrics_api, openapi, questionnaires
+from . import smart_app
 from .engine import Engine
+from .governance import Governance
 from .errors import CDSError, DatabaseUnavailable, Unauthorized, operation_outcome
 from .orders import engine as orders_engine
 from .http import Services, json_response
@@ -42,11 +44,11 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
     order_engines = orders_engine.build(knowledge, settings)
     store = store or Store(settings.database_url)
     store.create_schema()
-    engine = Engine(knowledge, settings, memory=store)
     if authenticator is None and settings.auth == "required":
         from .auth import Authenticator
         authenticator = Authenticator.from_settings(settings, store)
     metrics = Metrics()
+    engine = Engine(knowledge, settings, Governance(settings, knowledge, store, metrics), memory=store)
     if fetcher_factory is None:
         from .fhir_client import FallbackFactory
         fetcher_factory = FallbackFactory(settings, metrics=metrics)
@@ -59,15 +61,18 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
     app.extensions["cds"] = Services(settings=settings, engine=engine, store=store, authenticator=authenticator,
                                      fetcher_factory=fetcher_factory, metrics=metrics, order_engines=order_engines)
     cors.install(app, settings.cors_origins)
-    for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, metrics_api.bp, openapi.bp, questionnaires.bp):
+    for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, metrics_api.bp, openapi.bp, questionnaires.bp,
+                      smart_app.bp):
         app.register_blueprint(blueprint)
 
     @app.before_request
     def _start():
         g.started = time.perf_counter()
         g.log_fields = {}
+        # The SMART app's pages are opened by a browser, not by a CDS client: the app authenticates
+        # to the FHIR server through its own SMART launch, never to this service.
         if (authenticator is not None and request.method != "OPTIONS" and request.path not in _OPEN_PATHS
-                and not request.path.startswith(questionnaires.PATH_PREFIX)):
+                and not request.path.startswith((questionnaires.PATH_PREFIX, smart_app.PATH_PREFIX))):
             g.auth_started = time.perf_counter()
             client = authenticator.verify(request)
             g.client = client

@@ -2,12 +2,15 @@
 
 One card per raised pattern at most, critical first. Each card explains itself: the
 supporting and contrary findings with dates, what to consider next, and its sources.
-Suggestions never repeat work already done (a recent result) or an order already open.
+Suggestions never repeat work already done (a recent result), an order already open, or a
+suggestion this patient's clinician accepted recently (``snooze.py`` remembers those).
+``render_all`` also hands governance what it needs about each card (``Rendered``).
 """
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Mapping
 
 import orjson
@@ -35,6 +38,23 @@ class CardContext:
     # shown on a critical card, where only the emergency belongs.
     extra_lines: Mapping[str, list[str]] = field(default_factory=dict)
     extra_sources: Mapping[str, list[str]] = field(default_factory=dict)
+    # suggestion key ("pattern/suggestion id") -> when this patient's clinician accepted it (snooze.py)
+    accepted: Mapping[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A card and what governance needs to know about it (never sent to the client)."""
+
+    card: dict
+    pattern: str
+    variant: Variant
+    listed: tuple[Finding, ...]  # every finding the card lists (or would, past the list's cap)
+    suggestions: Mapping[str, str]  # suggestion uuid -> suggestion key
+
+    @property
+    def key(self) -> str:
+        return f"{self.pattern}/{self.variant.id}"
 
 
 def _holds(when: dict, pa: PatternAssessment, assessment: Assessment) -> bool:
@@ -161,12 +181,20 @@ def _summary(text: str) -> str:
 
 
 def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> dict | None:
+    rendered = render_one(pa, assessment, knowledge, ctx)
+    return rendered.card if rendered is not None else None
+
+
+def render_one(pa: PatternAssessment, assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> Rendered | None:
     template = knowledge.templates[pa.pattern]
     common = knowledge.common
     variant = _variant(template, pa, assessment)
     card_uuid = uuid.uuid5(CARD_NAMESPACE, f"{ctx.hook_instance}:{pa.pattern}")
     values = _placeholders(pa, variant)
     offered = _suggestions(template, variant, assessment, ctx, card_uuid, pa, variant.reason.format(**values))
+    accepted = [(s, ctx.accepted[f"{template.pattern}/{s.id}"]) for s, _ in offered
+                if f"{template.pattern}/{s.id}" in ctx.accepted]
+    offered = [(s, c) for s, c in offered if f"{template.pattern}/{s.id}" not in ctx.accepted]
     suggestions = [card for _, card in offered]
     if variant.drop_when_no_suggestion and not suggestions and not pa.red_flags:
         return None
@@ -189,7 +217,8 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
               "**Consider**",
               *([f"- {pain_severity.line(knowledge.rules.severe_pain, assessment.severe_pain, dates.show)}"]
                 if assessment.severe_pain else []),
-              *(f"- {c}" for c in consider), "",
+              *(f"- {c}" for c in consider),
+              *(f"- {s.label}: accepted here on {dates.show(at)}, not suggested again." for s, at in accepted), "",
               f"_{common.disclaimer}_", "",
               "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in links)]) + ".",
               *([""] + [f"Therapy lines: {src}" for src in therapy_sources] if therapy_sources else [])]
@@ -205,6 +234,7 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
         "overrideReasons": [
             {"code": r["code"], "system": common.override_system, "display": r["display"]} for r in common.override_reasons
         ],
+        "extension": {"knowledgeVersion": knowledge.version},
     }
     if template.source.get("url"):
         card["source"]["url"] = template.source["url"]
@@ -213,9 +243,20 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
         card["selectionBehavior"] = "at-most-one"
     if links:
         card["links"] = [{"label": link["label"], "url": link["url"], "type": "absolute"} for link in links]
-    return card
+    listed = tuple(e.finding for e in [*pa.supporting, *pa.contrary])
+    keys = {c["uuid"]: f"{template.pattern}/{s.id}" for s, c in offered}
+    return Rendered(card=card, pattern=pa.pattern, variant=variant, listed=listed, suggestions=keys)
+
+
+def indicator_rank(card: dict) -> int:
+    return _INDICATOR_ORDER[card["indicator"]]
+
+
+def render_all(assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> list[Rendered]:
+    """Every raised pattern's card, critical first, then warning, then info."""
+    rendered = [r for pa in assessment.raised() if (r := render_one(pa, assessment, knowledge, ctx)) is not None]
+    return sorted(rendered, key=lambda r: indicator_rank(r.card))
 
 
 def render(assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> list[dict]:
-    cards = [c for pa in assessment.raised() if (c := render_card(pa, assessment, knowledge, ctx)) is not None]
-    return sorted(cards, key=lambda c: _INDICATOR_ORDER[c["indicator"]])
+    return [r.card for r in render_all(assessment, knowledge, ctx)]

@@ -17,6 +17,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # sandbox.cds-hooks.org) and a developer's own tools on this machine, on any port. The retired
 # legacy-sandbox.cds-hooks.org is left out: it speaks the pre-1.0 request this service refuses.
 DEFAULT_CORS_ORIGINS = ("https://sandbox.cds-hooks.org", "http://localhost:*", "http://127.0.0.1:*")
+# FHIR servers the SMART app (/app/) may read and write in development: this machine on any port,
+# and the open (no-auth) R4 server of SMART Health IT that public sandboxes point at.
+DEFAULT_APP_FHIR_SERVERS = ("http://127.0.0.1:*", "http://localhost:*", "https://launch.smarthealthit.org/v/r4/fhir")
 
 
 class ConfigError(ValueError):
@@ -66,6 +69,10 @@ class Settings:
     jwks_refetch_cooldown_s: int = 60
     jwks_timeout_ms: int = 2000
     audit_log: bool = False
+    app_fhir_servers: tuple[str, ...] = DEFAULT_APP_FHIR_SERVERS
+    app_auth_servers: tuple[str, ...] = ()
+    app_open_link: bool = True
+    app_client_id: str = "leg-pain-claudication-app"
     log_level: str = "INFO"
     service_id: str = "leg-pain-claudication"
     # Opt-in risk-based ABI screening card (issue 18): off unless a site switches it on.
@@ -73,6 +80,11 @@ class Settings:
     screening_key: str | None = field(default=None, repr=False)  # HMAC key naming a patient in the store; required when enabled
     screening_abi_interval_days: int = 1826  # design choice: about five years (knowledge/therapy.yaml)
     screening_repeat_days: int = 365  # at most one screening card per patient per this many days
+    snooze_days: int = 90
+    snooze_key: str | None = None
+    snooze_key_file: Path | None = None
+    cards_off: tuple[str, ...] = ()
+    shadow_mode: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -90,6 +102,8 @@ _PRESETS = {
         "fhir_allow_any_server": False,
         "fhir_require_https": True,
         "cors_origins": (),
+        "app_fhir_servers": (),
+        "app_open_link": False,
     },
 }
 
@@ -136,6 +150,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("CDS_JWKS_TIMEOUT_MS", "jwks_timeout_ms", 10),
         ("CDS_SCREENING_ABI_INTERVAL_DAYS", "screening_abi_interval_days", 1),
         ("CDS_SCREENING_REPEAT_DAYS", "screening_repeat_days", 1),
+        ("CDS_SNOOZE_DAYS", "snooze_days", 0),
     ):
         if (v := get(key)) is not None:
             values[attr] = _int(v, key, minimum)
@@ -149,6 +164,22 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         values["screening_enabled"] = _bool(v, "CDS_SCREENING_ENABLED")
     if (v := get("CDS_SCREENING_KEY")) is not None:
         values["screening_key"] = v
+    if (v := get("CDS_APP_FHIR_SERVERS")) is not None:
+        values["app_fhir_servers"] = _app_servers(v, "CDS_APP_FHIR_SERVERS")
+    if (v := get("CDS_APP_AUTH_SERVERS")) is not None:
+        values["app_auth_servers"] = _app_servers(v, "CDS_APP_AUTH_SERVERS")
+    if (v := get("CDS_APP_OPEN_LINK")) is not None:
+        values["app_open_link"] = _bool(v, "CDS_APP_OPEN_LINK")
+    if (v := get("CDS_APP_CLIENT_ID")) is not None:
+        values["app_client_id"] = v.strip()
+    if (v := get("CDS_SNOOZE_KEY")) is not None:
+        values["snooze_key"] = v
+    if (v := get("CDS_SNOOZE_KEY_FILE")) is not None:
+        values["snooze_key_file"] = Path(v)
+    if (v := get("CDS_CARDS_OFF")) is not None:
+        values["cards_off"] = tuple(x.strip() for x in v.split(",") if x.strip())
+    if (v := get("CDS_SHADOW_MODE")) is not None:
+        values["shadow_mode"] = _bool(v, "CDS_SHADOW_MODE")
     if (v := get("CDS_LOG_LEVEL")) is not None:
         values["log_level"] = v.upper()
     settings = Settings(**values)
@@ -173,6 +204,18 @@ def _origins(value: str) -> tuple[str, ...]:
     return origins
 
 
+def _app_servers(value: str, name: str) -> tuple[str, ...]:
+    """CDS_APP_FHIR_SERVERS / CDS_APP_AUTH_SERVERS: comma-separated base URLs (``:*`` for any port), or ``none``."""
+    from .smart_app.allowlist import server_problem
+    if value.strip().lower() == "none":
+        return ()
+    servers = tuple(s.strip().rstrip("/") for s in value.split(",") if s.strip())
+    for server in servers:
+        if (problem := server_problem(server)) is not None:
+            raise ConfigError(f"{name}: {problem}")
+    return servers
+
+
 def check_production(settings: Settings) -> None:
     """What production never starts with, whatever the variables say (one ConfigError each).
 
@@ -185,6 +228,13 @@ def check_production(settings: Settings) -> None:
         return
     if settings.allow_sandbox:
         raise ConfigError("CDS_ALLOW_SANDBOX trusts a publicly known key: it is refused when CDS_ENV=production")
+    if settings.app_open_link:
+        raise ConfigError("CDS_APP_OPEN_LINK opens the app on a FHIR server without a launch: it is refused when "
+                          "CDS_ENV=production")
+    for server in (*settings.app_fhir_servers, *settings.app_auth_servers):
+        if not server.startswith("https://"):
+            raise ConfigError(f"CDS_APP_FHIR_SERVERS and CDS_APP_AUTH_SERVERS must be https URLs when "
+                              f"CDS_ENV=production, not {server!r}")
     if settings.auth != "required":
         return
     if not settings.public_base_url:

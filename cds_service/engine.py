@@ -1,7 +1,8 @@
 """The clinical pipeline for one hook request, without any web framework.
 
 request dict -> envelope checks -> prefetch resolution -> records -> findings -> assessment
--> cards. The HTTP layer and the ``cds-service evaluate`` command both call ``evaluate``.
+-> cards -> governance (switches, snooze, one info card, shadow mode; ``governance.py``).
+The HTTP layer and the ``cds-service evaluate`` command both call ``evaluate``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from . import (answers as answers_mod, assessment as assessment_mod, cards as ca
                screening as screening_mod, therapy as therapy_mod)
 from .config import Settings
 from .errors import BadRequest, PayloadTooLarge, PreconditionFailed
+from .governance import SHOWN, Governance
 from .knowledge import Knowledge
 from .validation import require_valid, validator
 
@@ -49,6 +51,8 @@ class Stats:
     excluded: dict[str, int] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     fetched_keys: int = 0
+    withheld: dict[str, int] = field(default_factory=dict)  # governance status -> cards not returned
+    snooze_failed: bool = False  # a snooze lookup or record failed; the cards were shown regardless
 
     @property
     def incomplete(self) -> bool:
@@ -65,9 +69,11 @@ class Result:
 class Engine:
     """Holds the loaded knowledge and the prefetch keys derived from it; stateless per request."""
 
-    def __init__(self, knowledge: Knowledge, settings: Settings, memory: screening_mod.Memory | None = None):
+    def __init__(self, knowledge: Knowledge, settings: Settings, governance: Governance | None = None,
+                 memory: screening_mod.Memory | None = None):
         self.knowledge = knowledge
         self.settings = settings
+        self.governance = governance or Governance(settings, knowledge)
         self.memory = memory  # the store, for the screening card's once-per-period rule
         self.prefetch_keys = prefetch_mod.keys(knowledge)
         self.prefetch_templates = prefetch_mod.templates(self.prefetch_keys)
@@ -134,9 +140,11 @@ class Engine:
         return resources
 
     def evaluate(self, body, *, now: datetime | None = None, fetcher: Fetcher | None = None,
-                 request: HookRequest | None = None, stats: Stats | None = None, base_url: str | None = None) -> Result:
+                 request: HookRequest | None = None, stats: Stats | None = None, base_url: str | None = None,
+                 tenant: str | None = None) -> Result:
         """Cards for one request. ``base_url`` is where this service is reached (for the link to
-        the questions); without it the cards carry no such link."""
+        the questions); without it the cards carry no such link. ``tenant`` is the calling client
+        (JWT issuer and tenant) when auth is on: part of whose patient a snooze is."""
         stats = stats or Stats()
         clock = time.perf_counter
         now = now or datetime.now(timezone.utc)
@@ -157,23 +165,41 @@ class Engine:
         smoking = therapy_mod.smoking_status(resources, self.knowledge.therapy.smoking, request.patient_id) \
             if stats.keys.get(prefetch_mod.SMOKING_KEY) in ("present", "partial") else None
         therapy = therapy_mod.lines(assessment, self.knowledge.rules, self.knowledge.therapy, meds, smoking)
+        subject, lookup = self.governance.prepare(tenant, request.fhir_server, request.patient_id, now)
+        t4 = clock()
         ctx = cards_mod.CardContext(hook_instance=request.hook_instance, patient_id=request.patient_id,
-                                    user_id=request.user_id, incomplete=stats.incomplete,
+                                    user_id=request.user_id, incomplete=stats.incomplete, accepted=lookup.accepted,
                                     extra_lines=therapy.lines, extra_sources=therapy.sources)
-        cards = cards_mod.render(assessment, self.knowledge, ctx)
+        rendered = cards_mod.render_all(assessment, self.knowledge, ctx)
+        own: list[dict] = []  # the questions' own card, when no pattern card is raised
         if situation is not None:
-            cards = question_cards.apply(cards, assessment, self.knowledge, ctx, situation)
-        if not cards and self.settings.screening_enabled:  # never beside any other card
+            worded = question_cards.apply([r.card for r in rendered], assessment, self.knowledge, ctx, situation)
+            own = [c for c in worded if not any(c is r.card for r in rendered)]
+            for card in own:
+                card.setdefault("extension", {"knowledgeVersion": self.knowledge.version})
+            rendered.sort(key=lambda r: cards_mod.indicator_rank(r.card))  # a reported-only card became info
+        if not rendered and not own and self.settings.screening_enabled:  # never beside any other card
             patient = next((r for r in resources if isinstance(r, dict) and r.get("resourceType") == "Patient"), None)
-            screening_card = screening_mod.offer(
+            screening = screening_mod.offer(
                 rules=self.knowledge.screening, knowledge=self.knowledge, ctx=ctx, signs_present=assessment.signs_present,
                 findings=extraction.findings, smoking=smoking, patient=patient, fhir_server=request.fhir_server,
                 now=now, interval_days=self.settings.screening_abi_interval_days,
                 repeat_days=self.settings.screening_repeat_days, secret=self.settings.screening_key or "",
                 memory=self.memory, ordered=assessment.ordered)
-            cards = [screening_card] if screening_card is not None else []
-        t4 = clock()
-        stats.timings_ms.update(prefetch=(t2 - t1) * 1e3, evaluation=(t3 - t2) * 1e3, render=(t4 - t3) * 1e3)
+            rendered = [screening] if screening is not None else []  # governed like any info card
+        t5 = clock()
+        decisions = self.governance.decide(rendered, lookup)
+        recorded = self.governance.record(subject, decisions, now)
+        cards = [d.rendered.card for d in decisions if d.status == SHOWN]
+        if own and not self.settings.shadow_mode:
+            cards = sorted(cards + own, key=cards_mod.indicator_rank)
+        for d in decisions:
+            if d.status != SHOWN:
+                stats.withheld[d.status] = stats.withheld.get(d.status, 0) + 1
+        stats.snooze_failed = lookup.failed or not recorded
+        t6 = clock()
+        stats.timings_ms.update(prefetch=(t2 - t1) * 1e3, evaluation=(t3 - t2) * 1e3, render=(t5 - t4) * 1e3,
+                                governance=(t4 - t3 + t6 - t5) * 1e3)
         stats.resources_seen += intake.seen
         stats.resources_used = len(intake.records)
         stats.malformed += intake.malformed

@@ -5,6 +5,7 @@ message that names the file and the problem, never at request time.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,22 @@ class Knowledge:
     screening: Any = None  # screening.ScreeningRules
     questions: questionnaire_mod.Questions | None = None  # the seed's questions (knowledge/questionnaire.yaml)
     gaps: families_mod.Gaps = field(default_factory=families_mod.Gaps)
+    version: str = "unversioned"  # the newest heading of knowledge/CHANGELOG.md
+
+
+_VERSION_HEADING = re.compile(r"^## +(\S+)", re.M)
+
+
+def read_version(base: Path) -> str:
+    """The knowledge version: the first ``## `` heading of ``knowledge/CHANGELOG.md``."""
+    path = base / "knowledge" / "CHANGELOG.md"
+    try:
+        match = _VERSION_HEADING.search(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise KnowledgeError(f"{path} is not readable ({exc.strerror}); it names the knowledge version") from None
+    if match is None:
+        raise KnowledgeError(f"{path} has no '## <version>' heading")
+    return match.group(1)
 
 
 def load(base: Path) -> Knowledge:
@@ -48,6 +65,7 @@ def load(base: Path) -> Knowledge:
         screening = screening_mod.parse(therapy.raw_screening, rules, arterial_links)
         questions = questionnaire_mod.load(base, rules, terminology)
         gaps = families_mod.Gaps.from_data(families_mod.load(base))
+        version = read_version(base)
     except (families_mod.FamiliesError, terminology_mod.TerminologyError, rules_mod.RulesError, templates_mod.TemplateError,
             arterial_red_flags.ArterialRulesError, therapy_mod.TherapyRulesError,
             screening_mod.ScreeningRulesError, questionnaire_mod.QuestionnaireError) as exc:
@@ -77,4 +95,4 @@ def load(base: Path) -> Knowledge:
         raise KnowledgeError("knowledge files disagree:\n  " + "\n  ".join(problems))
     return Knowledge(terminology=terminology, rules=rules, common=common, templates=templates,
                      medications=medication_classes, therapy=therapy, screening=screening,
-                     questions=questions, gaps=gaps)
+                     questions=questions, gaps=gaps, version=version)

@@ -22,8 +22,12 @@ from .findings import Finding
 from .knowledge import Knowledge
 from .rules import Rules
 from .store import StoreError
+from .templates import Variant
 
 CARD_TOPIC = "pad-risk-screening"
+# The card's one variant as governance sees it: not snoozable (it repeats at most once a
+# CDS_SCREENING_REPEAT_DAYS anyway), capped and shadowed like any info card.
+VARIANT = Variant(id="risk-group", when={}, indicator="info", summary="", lead="", consider=(), suggestions=())
 _FACTORS = ("diabetes", "smoking", "hypertension", "dyslipidaemia", "chronic-kidney-disease", "family-history",
             "atherosclerosis-elsewhere")
 _FACTOR_WORDS = {"diabetes": "diabetes", "smoking": "smoking", "hypertension": "hypertension",
@@ -188,8 +192,9 @@ def card(rules: ScreeningRules, knowledge: Knowledge, ctx: cards_mod.CardContext
 def offer(*, rules: ScreeningRules, knowledge: Knowledge, ctx: cards_mod.CardContext, signs_present: frozenset[str],
           findings: list[Finding], smoking: str | None, patient: dict | None, fhir_server: str | None,
           now: datetime, interval_days: int, repeat_days: int, secret: str, memory: Memory | None,
-          ordered: frozenset[str]) -> dict | None:
-    """The screening card, or None. Claims the patient's once-per-period slot only when it is shown."""
+          ordered: frozenset[str]) -> cards_mod.Rendered | None:
+    """The screening card, or None, ready for governance (its own topic, one unsnoozable variant).
+    Claims the patient's once-per-period slot when it is offered."""
     if memory is None or "ankle-brachial-index" in ordered:
         return None
     group = at_risk_group(rules, age(patient, ctx.patient_id, now), factors_present(rules, signs_present, smoking))
@@ -201,4 +206,6 @@ def offer(*, rules: ScreeningRules, knowledge: Knowledge, ctx: cards_mod.CardCon
             return None
     except StoreError:
         return None  # no memory, no card: it must never repeat every visit
-    return card(rules, knowledge, ctx, group[0], group[1], interval_days)
+    shown = card(rules, knowledge, ctx, group[0], group[1], interval_days)
+    shown["extension"] = {"knowledgeVersion": knowledge.version}
+    return cards_mod.Rendered(card=shown, pattern=CARD_TOPIC, variant=VARIANT, listed=(), suggestions={})

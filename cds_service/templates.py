@@ -57,6 +57,8 @@ class Variant:
     drop_when_no_suggestion: bool = False
     sources: tuple[str, ...] = ()  # ids of the template's links this variant rests on
     reason: str = ""  # the suggested order's reasonCode: the situation it comes from
+    snoozable: bool = False  # a missing key is "not snoozable": the safe side
+    snooze_days: int | None = None  # None: CDS_SNOOZE_DAYS
 
     def indicator_for(self, strength: str) -> str:
         if isinstance(self.indicator, str):
@@ -92,6 +94,30 @@ def _check_indicator(value, where: str, problems: list[str]) -> None:
     values = [value] if isinstance(value, str) else list((value or {}).values())
     if not values or any(v not in INDICATORS for v in values):
         problems.append(f"{where}: indicator must be one of {INDICATORS} (or a map by strength)")
+
+
+def _snooze_keys(v: dict, where: str, problems: list[str]) -> tuple[bool, int | None]:
+    """``snoozable`` (true/false, default false) and ``snooze_days`` (a period for this variant).
+
+    A red-flag variant, or one that can be critical, is never snoozable (issue #19: red flags,
+    possible ALI or CLTI, suspected DVT); the loader refuses the file rather than trust a typo.
+    """
+    snoozable = v.get("snoozable", False)
+    days = v.get("snooze_days")
+    if not isinstance(snoozable, bool):
+        problems.append(f"{where}: snoozable must be true or false")
+        return False, None
+    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 1):
+        problems.append(f"{where}: snooze_days must be a whole number of days, at least 1")
+        days = None
+    if days is not None and not snoozable:
+        problems.append(f"{where}: snooze_days is set but the variant is not snoozable")
+    indicator = v.get("indicator")
+    indicators = [indicator] if isinstance(indicator, str) else list((indicator or {}).values())
+    if snoozable and ("critical" in indicators or (v.get("when") or {}).get("red_flags_any")):
+        problems.append(f"{where}: a red-flag or critical variant may not be snoozable")
+        snoozable = False
+    return snoozable, days
 
 
 def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | None:
@@ -164,11 +190,12 @@ def parse_template(name: str, raw: dict, problems: list[str]) -> CardTemplate | 
                 consider.append(Consider(text=str(item.get("text", "")), when=item.get("when") or {}))
             else:
                 consider.append(Consider(text=str(item)))
+        snoozable, snooze_days = _snooze_keys(v, where, problems)
         variants.append(Variant(id=v.get("id", f"variant-{i}"), when=when, indicator=v.get("indicator", "info"),
                                 summary=summary, lead=v.get("lead", ""), consider=tuple(consider),
                                 suggestions=tuple(v.get("suggestions") or ()),
                                 drop_when_no_suggestion=bool(v.get("drop_when_no_suggestion")),
-                                sources=sources, reason=reason))
+                                sources=sources, reason=reason, snoozable=snoozable, snooze_days=snooze_days))
     if not variants or variants[-1].when:
         problems.append(f"{name}: the last variant must have an empty `when` (the default)")
     return CardTemplate(pattern=pattern, title=raw.get("title", pattern), source=source, links=links,

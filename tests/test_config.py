@@ -85,3 +85,29 @@ def test_screening_is_off_by_default_and_switched_on_per_site():
 def test_bad_screening_settings_are_clear_errors(env, message):
     with pytest.raises(ConfigError, match=message):
         from_env(env)
+
+
+def test_app_settings_development_and_production():
+    dev = from_env({})
+    assert dev.app_open_link is True
+    assert dev.app_fhir_servers == ("http://127.0.0.1:*", "http://localhost:*", "https://launch.smarthealthit.org/v/r4/fhir")
+    prod = from_env(PRODUCTION)
+    assert (prod.app_open_link, prod.app_fhir_servers, prod.app_auth_servers) == (False, (), ())
+    prod = from_env({**PRODUCTION, "CDS_APP_FHIR_SERVERS": "https://ehr.example.org/fhir/",
+                     "CDS_APP_AUTH_SERVERS": "https://auth.example.org", "CDS_APP_CLIENT_ID": "app-1"})
+    assert (prod.app_fhir_servers, prod.app_auth_servers, prod.app_client_id) == (
+        ("https://ehr.example.org/fhir",), ("https://auth.example.org",), "app-1")
+    assert from_env({"CDS_APP_FHIR_SERVERS": "none"}).app_fhir_servers == ()
+
+
+@pytest.mark.parametrize("env,message", [
+    ({**PRODUCTION, "CDS_APP_OPEN_LINK": "true"}, "CDS_APP_OPEN_LINK .* is refused"),
+    ({**PRODUCTION, "CDS_APP_FHIR_SERVERS": "http://ehr.example.org/fhir"}, "must be https URLs"),
+    ({**PRODUCTION, "CDS_APP_AUTH_SERVERS": "http://auth.example.org"}, "must be https URLs"),
+    ({"CDS_APP_FHIR_SERVERS": "ftp://x/fhir"}, "CDS_APP_FHIR_SERVERS: .* http or https"),
+    ({"CDS_APP_AUTH_SERVERS": "https://*.example.org"}, "CDS_APP_AUTH_SERVERS: .*only as the port"),
+    ({"CDS_APP_OPEN_LINK": "maybe"}, "CDS_APP_OPEN_LINK must be true or false"),
+])
+def test_app_settings_are_checked(env, message):
+    with pytest.raises(ConfigError, match=message):
+        from_env(env)

@@ -41,7 +41,7 @@ def test_the_document_names_exactly_the_routes_served(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        path = re.sub(r"<([a-z_]+)>", r"{\1}", rule.rule)
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         served |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, item in _document()["paths"].items() for method in item}
     assert served == documented

@@ -1,6 +1,8 @@
 """The order pipeline end to end without HTTP: each rule in and out, at its boundaries."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from builders import ICD, NOW, SCT, abi, bundle, condition
@@ -142,7 +144,8 @@ def test_abi_bands_on_the_ordered_leg(run, value, indicator, variant_word):
 
 
 def test_abi_older_than_the_window_counts_as_none(run):
-    cards, _ = run(_compress([abi(0.5, "left", days=400), PAD]))
+    """An old ABI of 0.6 or more says nothing now (an old one < 0.6 is still evidence: tests below)."""
+    cards, _ = run(_compress([abi(0.7, "left", days=400), PAD]))
     card = _one(cards)
     assert card["indicator"] == "warning" and "No recent ABI" in card["summary"]
     (suggestion,) = card["suggestions"]
@@ -320,3 +323,178 @@ def test_record_of_another_patient_is_ignored(run):
 def test_cards_are_stable_for_the_same_hook_instance(run):
     body = order_request([sandbox_medication()], [heart_failure()])
     assert run(body)[0] == run(body)[0]
+
+
+# --- acute limb ischaemia (the arterial red-flag rules' ALI, reused) ----------------------------
+
+ALI = "I74.3"  # embolism and thrombosis of arteries of the lower extremities (no side: both legs)
+
+
+def test_compression_ischaemia_acute_limb_ischaemia_in_window_is_critical_whatever_the_abi(run):
+    card = _one(run(_compress([condition(ICD, ALI, onset_days=2), abi(1.0, "left")]))[0])
+    assert card["indicator"] == "critical"
+    assert card["summary"] == ("Compression contraindicated on the left leg: acute limb ischaemia on record; "
+                               "urgent vascular referral")
+    assert "- Urgent vascular referral for the leg's perfusion." in card["detail"]
+    assert card["suggestions"][0]["actions"][0] == {
+        "type": "delete", "description": card["suggestions"][0]["actions"][0]["description"],
+        "resourceId": "ServiceRequest/comp-1"}
+
+
+def test_compression_ischaemia_acute_limb_ischaemia_on_the_other_leg_is_out(run):
+    ali_right = condition(ICD, ALI, onset_days=2, body_site=[RIGHT_LEG])
+    assert run(_compress([ali_right, abi(1.0, "left")]))[0] == []
+
+
+def test_compression_ischaemia_acute_limb_ischaemia_past_its_window_is_out(run):
+    """Older than the 14-day acute window (knowledge/arterial-red-flags.yaml): history, judged by its ABI."""
+    assert run(_compress([condition(ICD, ALI, onset_days=20), abi(1.0, "left")]))[0] == []
+
+
+# --- an ABI < 0.6 older than the window is still arterial evidence -------------------------------
+
+def test_compression_ischaemia_old_severe_abi_on_the_leg_is_a_warning_naming_it(run):
+    old = abi(0.45, "left", days=400)
+    card = _one(run(_compress([old]))[0])
+    when = (NOW - timedelta(days=400)).date().isoformat()
+    assert card["indicator"] == "warning"
+    assert card["summary"] == f"ABI 0.45 on {when}: remeasure before compression (the left leg)"
+    assert card["suggestions"][0]["label"] == "Order a resting ankle-brachial index"
+
+
+def test_compression_ischaemia_old_severe_abi_the_last_old_one_counts(run):
+    """The last ABI on the leg is the one named: an old 0.45 followed by an old 0.95 is not severe."""
+    assert run(_compress([abi(0.45, "left", days=500), abi(0.95, "left", days=400)]))[0] == []
+
+
+def test_compression_ischaemia_old_severe_abi_superseded_by_a_recent_normal_one_is_out(run):
+    assert run(_compress([abi(0.45, "left", days=400), abi(0.95, "left", days=5)]))[0] == []
+
+
+def test_compression_ischaemia_old_moderate_abi_alone_is_out(run):
+    assert run(_compress([abi(0.7, "left", days=400)]))[0] == []
+
+
+def test_compression_ischaemia_old_severe_abi_on_the_other_leg_counts_as_arterial_disease(run):
+    """No other arterial disease or PAD risk on record: the old 0.45 on the left asks for an ABI on the right."""
+    card = _one(run(_compress([abi(0.45, "left", days=400)], body_site=RIGHT_LEG))[0])
+    assert card["indicator"] == "warning" and card["summary"].startswith("No recent ABI")
+
+
+# --- heart failure coded outside I50 ---------------------------------------------------------------
+
+@pytest.mark.parametrize("code", ["I09.81", "I97.13", "I97.130", "I97.131"])
+def test_cilostazol_heart_failure_rheumatic_and_postprocedural_codes_are_critical(run, code):
+    card = _one(run(order_request([sandbox_medication()], [heart_failure(code)]))[0])
+    assert card["indicator"] == "critical" and card["source"]["topic"]["code"] == "cilostazol-heart-failure"
+
+
+@pytest.mark.parametrize("code", ["I09.8", "I97.1", "I97.19"])  # other rheumatic / postprocedural cardiac codes
+def test_cilostazol_heart_failure_neighbouring_codes_are_out(run, code):
+    assert run(order_request([sandbox_medication()], [heart_failure(code)]))[0] == []
+
+
+# --- card facts: the trigger, the legs ordered, an ABI without a side ------------------------------
+
+BANDAGE = "Four layer compression bandaging for skin ulcer"
+
+
+def _day(days: float) -> str:
+    return (NOW - timedelta(days=days)).date().isoformat()
+
+
+def test_compression_ischaemia_critical_abi_card_text(run):
+    card = _one(run(_compress([abi(0.45, "left", days=10)]))[0])
+    assert card["summary"] == ("Compression contraindicated on the left leg: ABI 0.45 (below 0.60); vascular review "
+                               "before compression")
+    assert card["detail"].startswith(
+        f"{BANDAGE} is being ordered for the left leg, which has ABI 0.45 (below 0.60), measured {_day(10)}. An ABI "
+        "below 0.6 is severe PAD, a contraindication to compression (Rabe 2020): it can cause pressure necrosis.")
+    assert "urgent" not in (card["summary"] + card["detail"]).lower()
+    assert "both legs" not in card["detail"]
+
+
+def test_compression_ischaemia_both_legs_order_names_the_leg_and_the_other_legs_need(run):
+    card = _one(run(_compress([abi(0.45, "left", days=10), abi(1.0, "right")], body_site=None))[0])
+    assert card["summary"] == ("Compression contraindicated on the left leg: ABI 0.45 (below 0.60); vascular review "
+                               "before compression")
+    assert card["detail"].startswith(f"{BANDAGE} is being ordered for both legs; the left leg has ABI 0.45 "
+                                     f"(below 0.60), measured {_day(10)}.")
+    assert ("- This order covers both legs: the right leg may still need compression; place a new order for the "
+            "right leg alone.") in card["detail"]
+    assert card["suggestions"][0]["actions"][0]["type"] == "delete"  # the issue asks for it
+
+
+def test_compression_ischaemia_abi_without_side_says_side_not_recorded(run):
+    card = _one(run(_compress([abi(0.45, None, days=10)]))[0])
+    assert card["summary"] == ("Compression contraindicated on the left leg: ABI 0.45 (below 0.60, side not "
+                               "recorded); vascular review before compression")
+    assert f"- {_day(10)}: Ankle-brachial index, 0.45, side not recorded (" in card["detail"]
+    assert "- Left leg: ABI 0.45 (below 0.60, side not recorded)" in card["detail"]
+
+
+def test_compression_ischaemia_clti_card_names_clti_and_never_abi_not_on_file(run):
+    rest_pain = condition(ICD, "I70.222")  # native arteries of left leg with rest pain
+    card = _one(run(_compress([rest_pain, abi(0.9, "left")]))[0])
+    assert card["summary"] == ("Compression contraindicated on the left leg: chronic limb-threatening ischaemia on "
+                               "record; urgent vascular referral")
+    assert "not on file" not in card["summary"] + card["detail"]
+    assert "this service's rule, extrapolated from the severe PAD" in card["detail"]
+
+
+def test_compression_ischaemia_no_abi_on_either_leg(run):
+    card = _one(run(_compress([PAD], body_site=None))[0])
+    assert card["summary"] == "No recent ABI on either leg before bandaging: measure one first"
+    assert card["detail"].startswith(f"{BANDAGE} is being ordered for both legs, which both have no ABI within 365 "
+                                     "days.")
+    assert "other leg" not in card["detail"] and "may still need" not in card["detail"]
+
+
+def test_compression_ischaemia_side_named_by_the_code_is_not_repeated(run):
+    card = _one(run(_compress([PAD], body_site=RIGHT_LEG))[0])
+    assert "left leg, left leg" not in card["detail"]
+    assert card["summary"] == "No recent ABI on the right leg before bandaging: measure one first"
+
+
+# --- acute or decompensated heart failure, recent: severe for compression --------------------------
+
+@pytest.mark.parametrize("code", ["I50.21", "I50.23", "I50.31", "I50.33", "I50.41", "I50.43", "424404003"])
+def test_compression_heart_failure_recent_acute_is_severe(run, code):
+    cards, _ = run(_compress([heart_failure(code, onset_days=10), abi(1.0, "left")]))
+    card = _one(cards)
+    assert card["source"]["topic"]["code"] == "compression-heart-failure" and card["indicator"] == "warning"
+    assert "(acute, within 30 days)" in card["summary"] + card["detail"]
+
+
+@pytest.mark.parametrize("code,days", [("I50.43", 31), ("424404003", 45), ("I50.22", 5), ("I50.9", 5)])
+def test_compression_heart_failure_old_acute_or_chronic_is_out(run, code, days):
+    assert run(_compress([heart_failure(code, onset_days=days), abi(1.0, "left")]))[0] == []
+
+
+def test_compression_heart_failure_recent_acute_but_resolved_is_out(run):
+    assert run(_compress([heart_failure("I50.21", onset_days=10, clinical="resolved"), abi(1.0, "left")]))[0] == []
+
+
+def test_compression_heart_failure_undated_acute_is_out(run):
+    assert run(_compress([heart_failure("I50.21", onset_days=None), abi(1.0, "left")]))[0] == []
+
+
+def test_compression_heart_failure_acute_recorded_recently_with_an_old_onset_is_severe(run):
+    """The later of onset and recorded date: an acute-on-chronic code recorded last week counts."""
+    hf = heart_failure("I50.43", onset_days=700)
+    hf["recordedDate"] = (NOW - timedelta(days=7)).isoformat()
+    card = _one(run(_compress([hf, abi(1.0, "left")]))[0])
+    assert card["source"]["topic"]["code"] == "compression-heart-failure"
+
+
+@pytest.mark.parametrize("code", ["82523003", "233924009", "703275009", "153941000119100"])
+def test_cilostazol_heart_failure_vsac_snomed_codes_added_after_comparison_are_critical(run, code):
+    """Codes of the VSAC Heart Failure value set (2.16.840.1.113883.3.526.3.376) that were missing before."""
+    card = _one(run(order_request([sandbox_medication()], [heart_failure(code)]))[0])
+    assert card["indicator"] == "critical"
+
+
+@pytest.mark.parametrize("code", ["153951000119103", "195114002", "74960003"])
+def test_compression_heart_failure_recent_acute_snomed_is_severe(run, code):
+    card = _one(run(_compress([heart_failure(code, onset_days=3), abi(1.0, "left")]))[0])
+    assert card["source"]["topic"]["code"] == "compression-heart-failure"

@@ -18,9 +18,10 @@ ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 def test_icd_families_are_expanded_whole_and_nothing_else(order_knowledge):
     hf = {code for (system, code), entries in order_knowledge.codes.items()
           if system == ICD and any(e.code_set == "heart-failure" for e in entries)}
-    assert {"I50", "I50.1", "I50.9", "I50.84", "I50.814", "I11.0", "I13.0", "I13.2"} <= hf
-    assert not {c for c in hf if not c.startswith(("I50", "I11.0", "I13.0", "I13.2"))}
-    assert "I11.9" not in hf and "I13.10" not in hf
+    assert {"I50", "I50.1", "I50.9", "I50.84", "I50.814", "I11.0", "I13.0", "I13.2", "I09.81",
+            "I97.13", "I97.130", "I97.131"} <= hf
+    assert not {c for c in hf if not c.startswith(("I50", "I11.0", "I13.0", "I13.2", "I09.81", "I97.13"))}
+    assert "I11.9" not in hf and "I13.10" not in hf and "I97.1" not in hf and "I97.19" not in hf
 
 
 def test_every_listed_code_names_its_source(order_knowledge):
@@ -33,9 +34,10 @@ def test_prefetch_keys_are_optional_and_code_filtered_or_read_by_patient(order_k
     keys = {k.key: k for k in order_knowledge.prefetch_keys}
     assert set(keys) == {"heartFailure", "arterialConditions", "abi", "procedures"}
     assert not any(k.required for k in keys.values())
-    assert "I50.22" in keys["heartFailure"].params and "77194-9" in keys["abi"].params
-    # read by patient and filtered locally: a code list would be about 4 KB (issue 17, tests/test_prefetch.py)
+    assert "77194-9" in keys["abi"].params
+    # read by patient and filtered locally: the code lists would be 1.2 to 4 KB (issue 17, tests/test_prefetch.py)
     assert keys["arterialConditions"].params == "_count=200"
+    assert keys["heartFailure"].params == "_count=200"
 
 
 def test_the_expanded_families_match_the_rules_and_the_pinned_tabular():
@@ -74,6 +76,8 @@ def _edit(base, change):
     (lambda r: r["code_sets"]["heart-failure"]["families"][0].update(code="I49"), "is not expanded"),
     (lambda r: r["signs"].update(clti=["no-such-sign"]), "signs.clti"),
     (lambda r: r["abi"].pop("window_days"), "abi needs window_days"),
+    (lambda r: r["code_sets"]["acute-heart-failure"].pop("window_days"), "acute-heart-failure needs window_days"),
+    (lambda r: r["code_sets"]["acute-heart-failure"].update(window_days=0), "acute-heart-failure needs window_days"),
     (lambda r: r["rules"]["compression-ischaemia"]["parts"]["clti"].update(needs=["nope"]), "must name prefetch keys"),
     (lambda r: r["rules"]["cilostazol-heart-failure"].pop("sources"), "needs its sources"),
     (lambda r: r["prefetch"]["abi"].update(resource="Patient"), "resource must be Condition or Observation"),

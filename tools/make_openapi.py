@@ -17,6 +17,9 @@ TARGET = ROOT / "cds_service" / "openapi.json"
 SERVICE_ID = "leg-pain-claudication"
 QUESTIONNAIRE_ID = "leg-pain-on-walking"
 ORDER_SERVICE_IDS = (f"{SERVICE_ID}-order-select", f"{SERVICE_ID}-order-sign")  # cds_service.orders.engine.service_id
+APP_STATIC = ROOT / "cds_service" / "smart_app" / "static"
+# Media types of the app's static files (Python's mimetypes names JavaScript either way by version).
+STATIC_TYPES = ("text/javascript", "application/javascript", "text/css", "text/html", "text/plain")
 
 
 def _schema(name: str, components: dict) -> dict:
@@ -131,10 +134,41 @@ def build() -> dict:
                 "responses": {"200": {"description": "FHIR R4 Questionnaire",
                                       "content": {"application/fhir+json": {"schema": _ref("Questionnaire")}}},
                               **_errors(404)}}},
+            **_app_paths(),
             "/openapi.json": {"get": {"summary": "This document", "operationId": "openapi",
                                       "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1 document")}}},
         },
         "components": {"schemas": components},
+    }
+
+
+def _html(description: str) -> dict:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def _app_paths() -> dict:
+    """The SMART app (cds_service/smart_app): pages, its settings for the browser, its static files."""
+    forbidden = {"403": _json(_ref("OperationOutcome"), "The FHIR server is not on CDS_APP_FHIR_SERVERS, or the open "
+                                                        "development link is off")}
+    query = [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in ("fhirServer", "patient")]
+    files = sorted(str(p.relative_to(APP_STATIC)) for p in APP_STATIC.rglob("*") if p.is_file())
+    return {
+        "/app/": {"get": {"summary": "The SMART app (after the SMART redirect, or in development the open link)",
+                          "operationId": "smartApp", "parameters": query,
+                          "responses": {"200": _html("The app's page"), **_errors(400), **forbidden}}},
+        "/app/launch": {"get": {"summary": "SMART EHR launch (iss and launch)", "operationId": "smartAppLaunch",
+                                "parameters": [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+                                               for name in ("iss", "launch")],
+                                "responses": {"200": _html("The launch page (fhirclient redirects to the authorization server)"),
+                                              **_errors(400), **forbidden}}},
+        "/app/config.json": {"get": {"summary": "The app's settings for the browser", "operationId": "smartAppConfig",
+                                     "responses": {"200": _json({"type": "object"}, "Client id, scope, allowlist, codes")}}},
+        "/app/static/{name}": {"get": {
+            "summary": "The app's static files (the vendored SMART client library pinned, no CDN)",
+            "operationId": "smartAppStatic",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": files}}],
+            "responses": {"200": {"description": "The file", "content": {t: {"schema": {"type": "string"}} for t in STATIC_TYPES}},
+                          **_errors(404)}}},
     }
 
 

@@ -5,7 +5,7 @@ import logging
 
 from flask import Blueprint, g, request as http_request
 
-from .. import logs
+from .. import app_links, logs
 from ..engine import Stats
 from ..orders.engine import OrderStats
 from ..http import json_response, note, read_json, require_service
@@ -23,14 +23,21 @@ def call_service(service_id: str):
     stats = OrderStats() if order_engine else Stats()
     request = engine.parse_request(body, stats)
     note(hookInstance=request.hook_instance, service=service_id)
-    fetcher = svc.fetcher_factory(request, client=g.get("client")) if svc.fetcher_factory else None
-    if order_engine:
+    client = g.get("client")
+    fetcher = svc.fetcher_factory(request, client=client) if svc.fetcher_factory else None
+    if order_engine:  # order-time cards are never snoozed (governance.SNOOZING_HOOKS)
         result = engine.evaluate(body, request=request, fetcher=fetcher, stats=stats)
         note(**stats.log_fields())
     else:
         base_url = svc.settings.public_base_url or http_request.host_url.rstrip("/")  # for the link to the questions
-        result = engine.evaluate(body, request=request, fetcher=fetcher, stats=stats, base_url=base_url)
-    note(cards=len(result.response["cards"]), timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
+        tenant = f"{client.iss}\x1f{client.tenant or ''}" if client is not None else None  # whose patient a snooze is
+        result = engine.evaluate(body, request=request, fetcher=fetcher, stats=stats, base_url=base_url, tenant=tenant)
+        note(withheld=stats.withheld, snooze_failed=stats.snooze_failed)
+        # the SMART app's links: patient-view cards only
+        app_links.add(result.response["cards"], settings=svc.settings, base_url=base_url, fhir_server=request.fhir_server,
+                      patient_id=request.patient_id, authorized=request.access_token is not None)
+    note(cards=len(result.response["cards"]), knowledge_version=svc.engine.knowledge.version,
+         timings_ms={k: round(v, 2) for k, v in stats.timings_ms.items()},
          resources=stats.resources_seen, used=stats.resources_used, malformed=stats.malformed,
          other_patient=stats.other_patient, duplicates=stats.duplicates, unknown_codes=stats.unknown_codes,
          fetched_keys=stats.fetched_keys, keys=stats.keys)

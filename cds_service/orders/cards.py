@@ -26,16 +26,32 @@ def _summary(text: str) -> str:
 
 
 def _values(alert: Alert) -> dict[str, str]:
-    abi = next((f for f in alert.facts if f.value is not None), None)
-    legs = tuple(j.leg for j in alert.per_leg if j.variant == alert.variant) or alert.legs
-    return {
+    worst_judged = [j for j in alert.per_leg if j.variant == alert.variant]
+    worst = [f for j in worst_judged for f in j.facts]
+    abi = next((f for f in [*worst, *alert.facts] if f.value is not None), None)
+    legs = tuple(j.leg for j in worst_judged) or alert.legs
+    leg = _LEG_WORDS.get(tuple(sorted(legs)), "the leg")
+    trigger = " and ".join(dict.fromkeys(j.note for j in worst_judged))
+    if len(alert.legs) == 1:
+        ordered = f"ordered for {leg}, which has {trigger}" if trigger else f"ordered for {leg}"
+    elif len(worst_judged) > 1 and len({j.note for j in worst_judged}) == 1:
+        ordered = f"ordered for both legs, which both have {trigger}"
+    else:  # both legs (or none named): say so, then which leg carries the finding
+        ordered = "ordered for both legs; " + "; ".join(f"the {j.leg} leg has {j.note}" for j in worst_judged)
+    other = tuple(x for x in alert.legs if x not in legs)
+    values = {
         "order": alert.order.label,
         "condition": alert.facts[0].display if alert.facts else "",
-        "leg": _LEG_WORDS.get(tuple(sorted(legs)), "the leg"),
+        "leg": leg,
+        "leg_any": "either leg" if len(legs) > 1 else leg,
         "abi": f"{abi.value:.2f}" if abi is not None else "not on file",
         "abi_date": dates.show(abi.date) if abi is not None else "",
         "kind": alert.kind or "compression",
+        "trigger": trigger,
+        "ordered": ordered.rstrip("; "),
+        "other": _LEG_WORDS.get(other, ""),
     }
+    return values
 
 
 def _suggestion(sid: str, spec: dict, alert: Alert, card_uuid: uuid.UUID, patient_id: str, user_id: str | None) -> dict | None:
@@ -64,15 +80,21 @@ def _detail(template: OrderCard, alert: Alert, values: dict[str, str], disclaime
     lines += ["", "**On record**", *(f.line() for f in alert.facts[:8])]
     if len(alert.facts) > 8:
         lines.append(f"- and {len(alert.facts) - 8} more")
-    if variant.consider:
-        lines += ["", "**Consider**", *(f"- {c.format(**values)}" for c in variant.consider)]
+    consider = [c.format(**values) for c in variant.consider]
+    both_legs = template.suggestions.get("delete", {}).get("both_legs")
+    if "delete" in variant.suggest and both_legs and values["other"]:
+        consider.append(both_legs.format(**values))  # deleting a both-legs order stops it on the other leg too
+    if consider:
+        lines += ["", "**Consider**", *(f"- {c}" for c in consider)]
     lines += ["", f"_{disclaimer}_", "", "Sources: " + "; ".join(template.sources) + "."]
     return "\n".join(lines)
 
 
 def render(alerts: list[Alert], knowledge: OrderKnowledge, common: Common, hook_instance: str, patient_id: str,
-           user_id: str | None, incomplete: bool = False) -> list[dict]:
+           user_id: str | None, incomplete: bool = False, knowledge_version: str = "unversioned") -> list[dict]:
     cards = []
+    # "card is wrong" (issue #19) on every card, order cards too, beside each template's own reasons
+    wrong = [r for r in common.override_reasons if r["code"] == "incorrect"]
     for index, alert in enumerate(alerts):
         template = knowledge.cards[alert.topic]
         variant = template.variants[alert.variant]
@@ -87,7 +109,8 @@ def render(alerts: list[Alert], knowledge: OrderKnowledge, common: Common, hook_
             "source": {"label": template.source["label"],
                        "topic": {"system": common.topic_system, "code": alert.topic, "display": template.title}},
             "overrideReasons": [{"system": common.override_system, "code": r["code"], "display": r["display"]}
-                                for r in template.override_reasons],
+                                for r in [*template.override_reasons, *wrong]],
+            "extension": {"knowledgeVersion": knowledge_version},
         }
         if template.source.get("url"):
             card["source"]["url"] = template.source["url"]

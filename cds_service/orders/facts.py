@@ -41,8 +41,11 @@ class Fact:
         parts = [f"{dates.show(self.date)}: {self.display}"]
         if self.value is not None:
             parts.append(f"{self.value:.2f}")
-        if self.side:
-            parts.append({"bilateral": "both legs"}.get(self.side, f"{self.side} leg"))
+        side = {"bilateral": "both legs"}.get(self.side or "", f"{self.side} leg")
+        if self.side and side not in self.display.lower():  # the code's own words may name the side already
+            parts.append(side)
+        elif not self.side and self.value is not None:
+            parts.append("side not recorded")  # an ABI with no side counts for both legs; never name one
         if self.certainty:
             parts.append(self.certainty)
         return "- " + ", ".join(parts) + f" ({self.reference})"
@@ -58,11 +61,13 @@ class PatientFacts:
     heart_failure_history: list[Fact] = field(default_factory=list)
     severe_heart_failure: list[Fact] = field(default_factory=list)
     clti: list[Fact] = field(default_factory=list)
+    ali: list[Fact] = field(default_factory=list)  # acute limb ischaemia now (the arterial red-flag rules)
     arterial_disease: list[Fact] = field(default_factory=list)
     pad_risk: list[Fact] = field(default_factory=list)
     abi: list[Fact] = field(default_factory=list)  # within the window, newest first
     abi_too_old: list[Fact] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)
+    now: datetime | None = None
 
 
 def _code(concept: Any) -> str | None:
@@ -95,13 +100,20 @@ def _side(resource: dict, code_side: str | None, terminology: Terminology) -> st
 class _Reader:
     def __init__(self, knowledge: OrderKnowledge, terminology: Terminology, patient_id: str, now: datetime):
         self.k, self.t, self.patient_id, self.now = knowledge, terminology, patient_id, now
-        self.facts = PatientFacts()
+        self.facts = PatientFacts(now=now)
 
     def _subject_ok(self, resource: dict) -> bool:
         ref = (resource.get("subject") or {}).get("reference") if isinstance(resource.get("subject"), dict) else None
         if ref is None:
             return True  # a search by patient answered it; absence is not another patient
         return isinstance(ref, str) and ref.rsplit("/", 1)[-1] == self.patient_id
+
+    def _recent_acute(self, onset: datetime | None, recorded: datetime | None) -> bool:
+        """An acute or decompensated heart failure counts as severe only while recent: the later of its onset
+        and its recorded date (either shows the episode was current then) within the window. An undated or
+        future-dated one cannot show it is recent (the same reading as an ABI's window)."""
+        known = [d for d in (onset, recorded) if d is not None and d <= self.now]
+        return bool(known) and dates.days_between(max(known), self.now) <= self.k.acute_heart_failure_days
 
     def condition(self, resource: dict) -> None:
         verification = _code(resource.get("verificationStatus"))
@@ -124,6 +136,11 @@ class _Reader:
                     (self.facts.heart_failure_history if history else self.facts.heart_failure).append(fact)
                 elif entry.code_set == "severe-heart-failure" and not history:
                     self.facts.severe_heart_failure.append(fact)
+                elif entry.code_set == "acute-heart-failure" and not history and self._recent_acute(
+                        date, dates.parse(resource.get("recordedDate"))):
+                    self.facts.severe_heart_failure.append(
+                        Fact(f"{clean_display(entry.display)} (acute, within "
+                             f"{self.k.acute_heart_failure_days} days)", ref, date, None, certainty))
                 elif entry.code_set == "diabetes" and not history:
                     self.facts.pad_risk.append(fact)
             concept = self.t.lookup(system, code)
@@ -175,11 +192,14 @@ class _Reader:
         return self.facts
 
 
-def _clti(resources: list, knowledge: Knowledge, patient_id: str, now: datetime) -> tuple[list[Fact], list[Fact]]:
-    """(CLTI, possible CLTI) per the arterial red-flag rules, run through the patient-view stages."""
+def _limb_threat(resources: list, knowledge: Knowledge, patient_id: str,
+                 now: datetime) -> tuple[list[Fact], list[Fact], list[Fact]]:
+    """(CLTI, possible CLTI, acute limb ischaemia now) per the arterial red-flag rules, run through the
+    patient-view stages: an ALI code within its acute window and not revascularised since, or new signs of
+    ALI, is the same determination the patient-view card makes (never a second one here)."""
     arterial = knowledge.rules.arterial
     if arterial is None:
-        return [], []
+        return [], [], []
     intake = records.select(resources, knowledge.terminology, patient_id)
     extraction = findings_mod.extract(intake.records, knowledge.rules, knowledge.terminology, now)
     flags = assessment_mod.assess(extraction.findings, knowledge.rules, now).patterns["arterial-claudication"].red_flags
@@ -187,13 +207,15 @@ def _clti(resources: list, knowledge: Knowledge, patient_id: str, now: datetime)
     def fact(f) -> Fact:
         return Fact(f.display, f.reference, f.date, f.side, "suspected" if f.certainty == "unconfirmed" else None)
     proven = {arterial.clti["critical"], arterial.clti["known"]}
+    acute = {arterial.ali["critical_code"], arterial.ali["critical_signs"]}
     return ([fact(f) for f in flags if f.sign in proven],
-            [fact(f) for f in flags if f.sign == arterial.clti["possible"]])
+            [fact(f) for f in flags if f.sign == arterial.clti["possible"]],
+            [fact(f) for f in flags if f.sign in acute])
 
 
 def read(resources: list, knowledge: OrderKnowledge, patient_view: Knowledge, patient_id: str,
          now: datetime) -> PatientFacts:
     facts = _Reader(knowledge, patient_view.terminology, patient_id, now).read(resources)
-    facts.clti, possible = _clti(resources, patient_view, patient_id, now)
+    facts.clti, possible, facts.ali = _limb_threat(resources, patient_view, patient_id, now)
     facts.arterial_disease.extend(possible)  # perfusion unknown: an ABI (or toe pressure) before compression
     return facts

@@ -30,8 +30,9 @@ RULE_PARTS = {
     "compression-heart-failure": ("severe-heart-failure",),
 }
 SIGN_GROUPS = ("arterial_disease", "clti", "pad_risk", "abi")
-CODE_SETS = ("cilostazol", "heart-failure", "severe-heart-failure", "compression", "diabetes")
-PLACEHOLDERS = frozenset({"order", "condition", "leg", "abi", "abi_date", "kind"})
+CODE_SETS = ("cilostazol", "heart-failure", "severe-heart-failure", "acute-heart-failure", "compression", "diabetes")
+PLACEHOLDERS = frozenset({"order", "condition", "leg", "leg_any", "abi", "abi_date", "kind", "trigger", "ordered",
+                          "other"})
 _ICD = "icd10cm"
 
 
@@ -80,6 +81,7 @@ class OrderKnowledge:
     cards: dict[str, OrderCard]
     systems: dict[str, str]
     disclaimer: str
+    acute_heart_failure_days: int = 30  # code_sets.acute-heart-failure.window_days
 
     def code_sets_of(self, system: str | None, code: str) -> tuple[CodeEntry, ...]:
         """The code sets a coding belongs to; ICD-10-CM also without its dot ('I509')."""
@@ -168,6 +170,9 @@ def _card(path: Path, problems: list[str]) -> OrderCard | None:
                 problems.append(f"{where}: variant {vid} suggests {sid!r}, which needs a label and a description")
             if sid != "delete" and (spec.get("resource") or {}).get("resourceType") != "ServiceRequest":
                 problems.append(f"{where}: suggestion {sid!r} must create a ServiceRequest")
+        both_legs = ((raw.get("suggestions") or {}).get("delete") or {}).get("both_legs")
+        if both_legs and {n for _, n, _, _ in string.Formatter().parse(both_legs) if n} - PLACEHOLDERS:
+            problems.append(f"{where}: suggestions.delete.both_legs uses unknown placeholders")
         variants[vid] = Variant(v["indicator"], v["summary"], v["lead"], tuple(v.get("consider") or ()), suggest)
     reasons = tuple(raw.get("override_reasons") or ())
     if not reasons or any(not r.get("code") or not r.get("display") for r in reasons):
@@ -246,6 +251,10 @@ def load(base: Path, knowledge: Knowledge) -> OrderKnowledge:
         bands = {}
     if bands and not (0 < bands["critical_below"] < bands["reduced_below"] < bands["noncompressible_above"]):
         problems.append("order-rules: abi thresholds must rise: critical_below < reduced_below < noncompressible_above")
+    acute_days = ((raw.get("code_sets") or {}).get("acute-heart-failure") or {}).get("window_days")
+    if isinstance(acute_days, bool) or not isinstance(acute_days, int) or acute_days <= 0:
+        problems.append("order-rules: code_sets.acute-heart-failure needs window_days, a positive whole number of days")
+        acute_days = 0
     prefetch_keys = _prefetch(raw.get("prefetch"), entries, signs, terminology, problems)
     patient_view_keys = {k.key: k for k in prefetch_mod.keys(knowledge)}
     for name in raw.get("reuse_prefetch") or ():
@@ -273,7 +282,7 @@ def load(base: Path, knowledge: Knowledge) -> OrderKnowledge:
         if card is not None:
             cards[card.topic] = card
     for topic, variants in {"cilostazol-heart-failure": {"current", "history"},
-                            "compression-ischaemia": {"critical", "reduced", "noncompressible", "no-abi"},
+                            "compression-ischaemia": {"limb-threat", "critical", "reduced", "old-severe", "noncompressible", "no-abi"},
                             "compression-heart-failure": {"severe"}}.items():
         if topic not in cards:
             problems.append(f"cards/orders: no template for {topic}")
@@ -285,7 +294,7 @@ def load(base: Path, knowledge: Knowledge) -> OrderKnowledge:
     if problems:
         raise OrderKnowledgeError("broken order rules:\n  " + "\n  ".join(problems))
     return OrderKnowledge(codes=codes, signs=signs, abi=bands, prefetch_keys=prefetch_keys, rule_needs=needs,
-                          cards=cards, systems=systems, disclaimer=disclaimer)
+                          cards=cards, systems=systems, disclaimer=disclaimer, acute_heart_failure_days=acute_days)
 
 
 def describe(knowledge: OrderKnowledge) -> dict[str, Any]:

@@ -5,8 +5,11 @@ Three rules, each in parts that run only when the prefetch keys they need could 
 - cilostazol with heart failure on record: current (active or suspected) is critical,
   history (resolved, inactive) a warning to confirm;
 - compression on an ischaemic leg, judged per leg (the ordered leg, both when the order
-  names none): CLTI or ABI < 0.6 critical; 0.6 to < 0.8 reduced compression; > 1.40 toe
-  pressure first; no ABI within the window with arterial disease or PAD risk, measure one;
+  names none): acute limb ischaemia now or CLTI (the arterial red-flag rules' decisions) critical with
+  an urgent vascular referral, ABI < 0.6 critical; 0.6 to < 0.8 reduced compression; > 1.40 toe
+  pressure first; no ABI within the window but an older one < 0.6 on that leg (severe PAD does not
+  recover without revascularisation), remeasure before compression; no ABI within the window with
+  arterial disease (an old ABI < 0.6 on either leg included) or PAD risk, measure one;
 - compression with severe heart failure (NYHA IV, Rabe 2020): a warning.
 """
 from __future__ import annotations
@@ -14,14 +17,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .. import laterality
+from .. import dates, laterality
 from ..terminology import Terminology
 from .facts import LEGS, Fact, PatientFacts
 from .knowledge import OrderKnowledge
 from .reader import DraftOrder
 
 _CILOSTAZOL_TEXT = re.compile(r"\b(cilostazol|pletal)\b", re.I)
-_SEVERITY = {"critical": 0, "reduced": 1, "noncompressible": 2, "no-abi": 3}
+_SEVERITY = {"limb-threat": 0, "critical": 1, "reduced": 2, "old-severe": 3, "noncompressible": 4, "no-abi": 5}
 
 
 @dataclass
@@ -78,24 +81,45 @@ def ordered_legs(order: DraftOrder, terminology: Terminology) -> tuple[tuple[str
     return LEGS, side == "bilateral"
 
 
+def _old_severe(facts: PatientFacts, leg: str, knowledge: OrderKnowledge) -> Fact | None:
+    """The last ABI on the leg older than the window, when it is below the critical band: severe PAD does not
+    recover without revascularisation, so an old ABI < 0.6 is still arterial evidence (never 'no evidence')."""
+    old = sorted((f for f in facts.abi_too_old if leg in f.legs() and f.date is not None and f.date <= facts.now),
+                 key=lambda f: f.date, reverse=True)
+    return old[0] if old and old[0].value < knowledge.abi["critical_below"] else None
+
+
 def _leg(facts: PatientFacts, leg: str, knowledge: OrderKnowledge, parts: set[str]) -> LegJudgement | None:
     bands = knowledge.abi
     if "clti" in parts:
+        ali = [f for f in facts.ali if leg in f.legs()]
+        if ali:
+            return LegJudgement(leg, "limb-threat", ali, "acute limb ischaemia on record")
         clti = [f for f in facts.clti if leg in f.legs()]
         if clti:
-            return LegJudgement(leg, "critical", clti, "chronic limb-threatening ischaemia on record")
+            return LegJudgement(leg, "limb-threat", clti, "chronic limb-threatening ischaemia on record")
     abi = next((f for f in facts.abi if leg in f.legs()), None) if "abi-bands" in parts else None
     if abi is not None:
+        unsided = ", side not recorded" if abi.side is None else ""
         if abi.value < bands["critical_below"]:
-            return LegJudgement(leg, "critical", [abi], f"ABI {abi.value:.2f} (< {bands['critical_below']:.2f})")
+            return LegJudgement(leg, "critical", [abi], f"ABI {abi.value:.2f} (below {bands['critical_below']:.2f}"
+                                                        f"{unsided})")
         if abi.value < bands["reduced_below"]:
-            return LegJudgement(leg, "reduced", [abi], f"ABI {abi.value:.2f} ({bands['critical_below']:.2f} to < "
-                                                         f"{bands['reduced_below']:.2f})")
+            return LegJudgement(leg, "reduced", [abi], f"ABI {abi.value:.2f} ({bands['critical_below']:.2f} to below "
+                                                       f"{bands['reduced_below']:.2f}{unsided})")
         if abi.value > bands["noncompressible_above"]:
-            return LegJudgement(leg, "noncompressible", [abi], f"ABI {abi.value:.2f} (> "
-                                                                 f"{bands['noncompressible_above']:.2f}, noncompressible)")
+            return LegJudgement(leg, "noncompressible", [abi], f"ABI {abi.value:.2f} (above "
+                                                               f"{bands['noncompressible_above']:.2f}, noncompressible"
+                                                               f"{unsided})")
         return None
-    if "no-abi" in parts and (facts.arterial_disease or facts.pad_risk):
+    old_severe = _old_severe(facts, leg, knowledge) if "abi-bands" in parts else None
+    if old_severe is not None:
+        return LegJudgement(leg, "old-severe", [old_severe],
+                            f"last ABI {old_severe.value:.2f} on {dates.show(old_severe.date)} (below "
+                            f"{bands['critical_below']:.2f}{', side not recorded' if old_severe.side is None else ''}"
+                            f"), older than {int(bands['window_days'])} days")
+    any_old_severe = any(_old_severe(facts, other, knowledge) for other in LEGS)
+    if "no-abi" in parts and (facts.arterial_disease or facts.pad_risk or any_old_severe):
         old = [f for f in facts.abi_too_old if leg in f.legs()]
         return LegJudgement(leg, "no-abi", [*facts.arterial_disease, *facts.pad_risk, *old],
                             f"no ABI within {int(bands['window_days'])} days")

@@ -1,0 +1,53 @@
+"""Card template keys for governance (cards/*.yaml): ``snoozable`` and ``snooze_days``."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from cds_service.config import REPO_ROOT
+from cds_service.templates import parse_template
+
+ARTERIAL = yaml.safe_load((REPO_ROOT / "cards" / "arterial-claudication.yaml").read_text(encoding="utf-8"))
+
+
+def parsed(**changes_to_variant):
+    raw = copy.deepcopy(ARTERIAL)
+    raw["variants"][-1].update(changes_to_variant)
+    problems: list[str] = []
+    template = parse_template("arterial-claudication", raw, problems)
+    return template.variants[-1], problems
+
+
+def test_every_shipped_variant_says_whether_it_is_snoozable():
+    for path in sorted((REPO_ROOT / "cards").glob("[!_]*.yaml")):
+        for variant in yaml.safe_load(path.read_text(encoding="utf-8"))["variants"]:
+            assert isinstance(variant.get("snoozable"), bool), f"{path.name}: {variant['id']}"
+
+
+def test_a_variant_without_the_key_is_not_snoozable():
+    raw = copy.deepcopy(ARTERIAL)
+    del raw["variants"][-1]["snoozable"]
+    problems: list[str] = []
+    assert parse_template("arterial-claudication", raw, problems).variants[-1].snoozable is False and problems == []
+
+
+def test_a_snooze_period_of_its_own():
+    variant, problems = parsed(snooze_days=30)
+    assert (variant.snoozable, variant.snooze_days, problems) == (True, 30, [])
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"snoozable": "yes"}, "snoozable must be true or false"),
+    ({"snooze_days": 0}, "snooze_days must be a whole number"),
+    ({"snooze_days": "90"}, "snooze_days must be a whole number"),
+    ({"snoozable": False, "snooze_days": 30}, "snooze_days is set but the variant is not snoozable"),
+    ({"indicator": "critical"}, "a red-flag or critical variant may not be snoozable"),
+    ({"indicator": {"moderate": "warning", "strong": "critical"}}, "a red-flag or critical variant may not be snoozable"),
+    ({"when": {"red_flags_any": ["ischaemic-rest-pain"]}}, "a red-flag or critical variant may not be snoozable"),
+])
+def test_bad_snooze_keys_are_refused(change, message):
+    variant, problems = parsed(**change)
+    assert any(message in p for p in problems), problems
+    assert variant.snoozable is False or "snooze_days" in message
