@@ -200,3 +200,17 @@ def test_screening_rules_refuse_a_card_that_is_not_info(knowledge):
     with pytest.raises(screening.ScreeningRulesError) as err:
         screening.parse(data, knowledge.rules, {"acc-aha-2024", "aha-acc-2016"})
     assert "must be info" in str(err.value) and "no-such-factor" in str(err.value)
+
+
+def test_the_screening_card_is_governed_like_any_info_card(knowledge, settings, store):
+    """Shadow mode (issue 19) withholds it and the card log records it, with the knowledge version."""
+    from cds_service.governance import Governance
+    from cds_service.store import card_log_table
+    on = settings.with_overrides(screening_enabled=True, screening_key=KEY, shadow_mode=True)
+    engine = Engine(knowledge, on, Governance(on, knowledge, store), memory=store)
+    result = engine.evaluate(request(70), now=NOW)
+    assert result.response["cards"] == [] and result.stats.withheld == {"shadow": 1}
+    with store.engine.connect() as conn:
+        (row,) = conn.execute(select(card_log_table)).fetchall()
+    assert (row.topic, row.variant, row.indicator, row.knowledge_version) == (
+        TOPIC, screening.VARIANT.id, "info", knowledge.version)
