@@ -48,7 +48,7 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
         from .auth import Authenticator
         authenticator = Authenticator.from_settings(settings, store)
     metrics = Metrics()
-    engine = Engine(knowledge, settings, Governance(settings, knowledge, store, metrics))
+    engine = Engine(knowledge, settings, Governance(settings, knowledge, store, metrics), memory=store)
     if fetcher_factory is None:
         from .fhir_client import FallbackFactory
         fetcher_factory = FallbackFactory(settings, metrics=metrics)

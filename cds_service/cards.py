@@ -34,6 +34,10 @@ class CardContext:
     patient_id: str
     user_id: str | None = None
     incomplete: bool = False  # a prefetch key was read only in part
+    # Guideline-directed therapy lines per pattern (therapy.py) and the sources they cite; never
+    # shown on a critical card, where only the emergency belongs.
+    extra_lines: Mapping[str, list[str]] = field(default_factory=dict)
+    extra_sources: Mapping[str, list[str]] = field(default_factory=dict)
     # suggestion key ("pattern/suggestion id") -> when this patient's clinician accepted it (snooze.py)
     accepted: Mapping[str, datetime] = field(default_factory=dict)
 
@@ -197,6 +201,11 @@ def render_one(pa: PatternAssessment, assessment: Assessment, knowledge: Knowled
     refs = list(dict.fromkeys([*variant.sources, *(ref for s, _ in offered for ref in s.sources)]))
     links = [link for ref in refs for link in template.links if link["id"] == ref]
     consider = [c.text for c in variant.consider if _holds(c.when, pa, assessment)]
+    indicator = variant.indicator_for(pa.strength)
+    therapy_sources: list[str] = []
+    if indicator != "critical":
+        consider += ctx.extra_lines.get(pa.pattern, [])
+        therapy_sources = list(dict.fromkeys(ctx.extra_sources.get(pa.pattern, [])))
     notice = [common.incomplete_record, ""] if ctx.incomplete else []
     # A weight of 0 against a pattern names a mimic (2024 guideline Table 7): listed, never counted.
     mimic = [e for e in pa.contrary if e.weight == 0 and e.finding.present]
@@ -211,11 +220,12 @@ def render_one(pa: PatternAssessment, assessment: Assessment, knowledge: Knowled
               *(f"- {c}" for c in consider),
               *(f"- {s.label}: accepted here on {dates.show(at)}, not suggested again." for s, at in accepted), "",
               f"_{common.disclaimer}_", "",
-              "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in links)]) + "."]
+              "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in links)]) + ".",
+              *([""] + [f"Therapy lines: {src}" for src in therapy_sources] if therapy_sources else [])]
     card = {
         "uuid": str(card_uuid),
         "summary": _summary(variant.summary.format(**values)),
-        "indicator": variant.indicator_for(pa.strength),
+        "indicator": indicator,
         "detail": "\n".join(detail),
         "source": {
             "label": template.source["label"],

@@ -137,7 +137,8 @@ def _check(args) -> int:
             print("FAILED: value sets disagree with the ICD-10-CM tabular:\n  " + "\n  ".join(problems), file=sys.stderr)
             return 1
     print(f"ok: {len(k.terminology.valuesets)} value sets ({len(k.terminology.concepts)} codes), "
-          f"{len(k.rules.signs)} signs, {len(k.templates)} card templates; order rules: "
+          f"{len(k.rules.signs)} signs, {len(k.templates)} card templates, "
+          f"{len(k.medications.names)} medication classes ({len(k.medications.codes)} RxNorm codes); order rules: "
           f"{len(orders.codes)} codes, {len(orders.cards)} order card templates")
     return 0
 

@@ -75,6 +75,11 @@ class Settings:
     app_client_id: str = "leg-pain-claudication-app"
     log_level: str = "INFO"
     service_id: str = "leg-pain-claudication"
+    # Opt-in risk-based ABI screening card (issue 18): off unless a site switches it on.
+    screening_enabled: bool = False
+    screening_key: str | None = field(default=None, repr=False)  # HMAC key naming a patient in the store; required when enabled
+    screening_abi_interval_days: int = 1826  # design choice: about five years (knowledge/therapy.yaml)
+    screening_repeat_days: int = 365  # at most one screening card per patient per this many days
     snooze_days: int = 90
     snooze_key: str | None = None
     snooze_key_file: Path | None = None
@@ -143,6 +148,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("CDS_JWKS_CACHE_S", "jwks_cache_s", 0),
         ("CDS_JWKS_REFETCH_COOLDOWN_S", "jwks_refetch_cooldown_s", 0),
         ("CDS_JWKS_TIMEOUT_MS", "jwks_timeout_ms", 10),
+        ("CDS_SCREENING_ABI_INTERVAL_DAYS", "screening_abi_interval_days", 1),
+        ("CDS_SCREENING_REPEAT_DAYS", "screening_repeat_days", 1),
         ("CDS_SNOOZE_DAYS", "snooze_days", 0),
     ):
         if (v := get(key)) is not None:
@@ -153,6 +160,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         values["fhir_require_https"] = _bool(v, "CDS_FHIR_REQUIRE_HTTPS")
     if (v := get("CDS_AUDIT_LOG")) is not None:
         values["audit_log"] = _bool(v, "CDS_AUDIT_LOG")
+    if (v := get("CDS_SCREENING_ENABLED")) is not None:
+        values["screening_enabled"] = _bool(v, "CDS_SCREENING_ENABLED")
+    if (v := get("CDS_SCREENING_KEY")) is not None:
+        values["screening_key"] = v
     if (v := get("CDS_APP_FHIR_SERVERS")) is not None:
         values["app_fhir_servers"] = _app_servers(v, "CDS_APP_FHIR_SERVERS")
     if (v := get("CDS_APP_AUTH_SERVERS")) is not None:
@@ -172,6 +183,9 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     if (v := get("CDS_LOG_LEVEL")) is not None:
         values["log_level"] = v.upper()
     settings = Settings(**values)
+    if settings.screening_enabled and len(settings.screening_key or "") < 32:
+        raise ConfigError("CDS_SCREENING_ENABLED=true needs CDS_SCREENING_KEY (32 characters or more): the key of "
+                          "the hash that names a patient in the store, so that the id itself is never stored")
     if settings.auth == "required" and settings.trusted_clients is None and not settings.allow_sandbox:
         raise ConfigError("CDS_AUTH=required needs CDS_TRUSTED_CLIENTS (or CDS_ALLOW_SANDBOX=true in development)")
     check_production(settings)

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
-from . import answers as answers_mod, assessment as assessment_mod, cards as cards_mod, findings as findings_mod, \
-    prefetch as prefetch_mod, question_cards, records
+from . import (answers as answers_mod, assessment as assessment_mod, cards as cards_mod, findings as findings_mod,
+               medications as medications_mod, prefetch as prefetch_mod, question_cards, records,
+               screening as screening_mod, therapy as therapy_mod)
 from .config import Settings
 from .errors import BadRequest, PayloadTooLarge, PreconditionFailed
 from .governance import SHOWN, Governance
@@ -68,10 +69,12 @@ class Result:
 class Engine:
     """Holds the loaded knowledge and the prefetch keys derived from it; stateless per request."""
 
-    def __init__(self, knowledge: Knowledge, settings: Settings, governance: Governance | None = None):
+    def __init__(self, knowledge: Knowledge, settings: Settings, governance: Governance | None = None,
+                 memory: screening_mod.Memory | None = None):
         self.knowledge = knowledge
         self.settings = settings
         self.governance = governance or Governance(settings, knowledge)
+        self.memory = memory  # the store, for the screening card's once-per-period rule
         self.prefetch_keys = prefetch_mod.keys(knowledge)
         self.prefetch_templates = prefetch_mod.templates(self.prefetch_keys)
         self._warm_up()
@@ -157,10 +160,16 @@ class Engine:
         found = extraction.findings + (situation.reading.findings if situation else [])
         assessment = assessment_mod.assess(found, self.knowledge.rules, now)
         t3 = clock()
+        meds = medications_mod.read(resources, self.knowledge.medications, request.patient_id, stats.keys,
+                                    prefetch_mod.MEDICATION_KEYS)
+        smoking = therapy_mod.smoking_status(resources, self.knowledge.therapy.smoking, request.patient_id) \
+            if stats.keys.get(prefetch_mod.SMOKING_KEY) in ("present", "partial") else None
+        therapy = therapy_mod.lines(assessment, self.knowledge.rules, self.knowledge.therapy, meds, smoking)
         subject, lookup = self.governance.prepare(tenant, request.fhir_server, request.patient_id, now)
         t4 = clock()
         ctx = cards_mod.CardContext(hook_instance=request.hook_instance, patient_id=request.patient_id,
-                                    user_id=request.user_id, incomplete=stats.incomplete, accepted=lookup.accepted)
+                                    user_id=request.user_id, incomplete=stats.incomplete, accepted=lookup.accepted,
+                                    extra_lines=therapy.lines, extra_sources=therapy.sources)
         rendered = cards_mod.render_all(assessment, self.knowledge, ctx)
         own: list[dict] = []  # the questions' own card, when no pattern card is raised
         if situation is not None:
@@ -169,6 +178,15 @@ class Engine:
             for card in own:
                 card.setdefault("extension", {"knowledgeVersion": self.knowledge.version})
             rendered.sort(key=lambda r: cards_mod.indicator_rank(r.card))  # a reported-only card became info
+        if not rendered and not own and self.settings.screening_enabled:  # never beside any other card
+            patient = next((r for r in resources if isinstance(r, dict) and r.get("resourceType") == "Patient"), None)
+            screening = screening_mod.offer(
+                rules=self.knowledge.screening, knowledge=self.knowledge, ctx=ctx, signs_present=assessment.signs_present,
+                findings=extraction.findings, smoking=smoking, patient=patient, fhir_server=request.fhir_server,
+                now=now, interval_days=self.settings.screening_abi_interval_days,
+                repeat_days=self.settings.screening_repeat_days, secret=self.settings.screening_key or "",
+                memory=self.memory, ordered=assessment.ordered)
+            rendered = [screening] if screening is not None else []  # governed like any info card
         t5 = clock()
         decisions = self.governance.decide(rendered, lookup)
         recorded = self.governance.record(subject, decisions, now)

@@ -1,4 +1,5 @@
-"""Shared state on a real database: feedback items, seen JWT ids, and governance rows.
+"""Shared state on a real database: feedback items, seen JWT ids, governance rows, and when a
+screening card was shown.
 
 SQLite by default, PostgreSQL when ``CDS_DATABASE_URL`` names one (SQLAlchemy Core, psycopg 3).
 Writes are idempotent inserts (``ON CONFLICT DO NOTHING``), so the same feedback or jti
@@ -104,6 +105,15 @@ BASELINE_REVISION = "0001"
 
 _SCHEMA_LOCK = 781_455_019
 _ALEMBIC_LOCK = threading.Lock()  # alembic's context is process-global: one migration run at a time per process  # arbitrary constant for pg_advisory_lock
+
+# When the opt-in screening card (issue 18) was last shown, per patient: ``key`` is a keyed hash
+# (HMAC-SHA256) of the FHIR server and patient id, never the id itself. One small row per patient.
+# Kept apart from the snooze tables: no expiry to purge, one row per patient (migration 0003).
+screening_shown_table = Table(
+    "screening_shown", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("shown_at", Float, nullable=False),
+)
 
 
 class StoreError(RuntimeError):
@@ -211,6 +221,20 @@ class Store:
                 return len(conn.execute(stmt).fetchall()) == 1
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot record the token id ({type(exc).__name__})") from None
+
+    def claim_screening(self, key: str, now: float, period_s: float) -> bool:
+        """True when the screening card may be shown now (never shown, or last shown a period ago),
+        recording it as shown; False when it was shown within the period. One atomic upsert, so two
+        workers answering the same patient at once cannot both show it."""
+        table = screening_shown_table
+        stmt = self._insert(table).values(key=key, shown_at=now)
+        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"shown_at": now},
+                                          where=table.c.shown_at <= now - period_s).returning(table.c.key)
+        try:
+            with self.engine.begin() as conn:
+                return len(conn.execute(stmt).fetchall()) == 1
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot record the screening card ({type(exc).__name__})") from None
 
     # ---- governance: the non-identifying log (report) and the patient-linked memory (snooze)
 

@@ -81,6 +81,11 @@ def service_request(system: str, code: str, *, status: str = "active", patient: 
             "code": {"coding": [{"system": system, "code": code}]}, "subject": {"reference": f"Patient/{patient}"}}
 
 
+# The optional therapy and screening keys (issue 18) sent as null: the client has no such data, and
+# nothing is fetched for them (tests that list every key add these).
+THERAPY_KEYS_NULL = {k: None for k in ("medicationRequests", "medicationStatements", "smokingStatus", "patient")}
+
+
 def bundle(resources: list[dict]) -> dict:
     return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
 

@@ -79,11 +79,12 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/store.db"
     url = request.getfixturevalue("postgres_url")
-    from cds_service.store import Store, feedback_table, seen_jti_table
+    from cds_service.store import Store, feedback_table, screening_shown_table, seen_jti_table
     store = Store(url)
     store.create_schema()
     with store.engine.begin() as conn:
         conn.execute(feedback_table.delete())
         conn.execute(seen_jti_table.delete())
+        conn.execute(screening_shown_table.delete())
     store.dispose()
     return url

@@ -64,7 +64,8 @@ def test_vascular_procedures_ride_on_the_optional_procedures_key(engine):
 def test_ulcer_codes_ride_on_the_conditions_key_and_still_count(engine, evaluate):
     from builders import ICD, condition, hook_request
     assert {k.key for k in engine.prefetch_keys} == {"conditions", "observations", "procedures", "serviceRequests",
-                                                         "questionnaireResponses"}
+                                                         "questionnaireResponses", "medicationRequests",
+                                                         "medicationStatements", "smokingStatus", "patient"}
     body = hook_request([condition(ICD, "I73.9", onset_days=400), condition(ICD, "L97.529", onset_days=20)])
     body["prefetch"]["ulcerConditions"] = None  # the retired key of issue 13 is ignored, not refused
     (card,) = evaluate(body)

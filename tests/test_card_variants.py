@@ -167,3 +167,31 @@ def test_neuropathy_diabetic_advice_only_with_diabetes(evaluate, resources, diab
     text = " ".join(str(c) for c in cards)
     assert ("Order a diabetic foot examination" in text) is diabetic
     assert ("ADA recommends ABI screening" in text) is diabetic
+
+
+# The screening card (issue 18) is no variant of cards/*.yaml but its own kind (knowledge/therapy.yaml
+# screening.card), pinned here with its sources; it is shown only with CDS_SCREENING_ENABLED=true.
+SCREENING_PINNED = [
+    (70, [], "At increased risk of PAD (age 65 or over): consider a resting ankle-brachial index"),
+    (45, [condition(ICD, "E11.9", onset_days=900), condition(ICD, "I10", onset_days=900)],
+     "At increased risk of PAD (under 50, diabetes and another risk factor): consider a resting ankle-brachial index"),
+]
+
+
+@pytest.mark.parametrize("age, resources, summary", SCREENING_PINNED, ids=["age-65", "under-50-diabetes"])
+def test_screening_card_summary_suggestion_and_sources(knowledge, settings, age, resources, summary):
+    from cds_service.engine import Engine
+    from cds_service.store import Store
+    from therapy_builders import full_request, patient
+    store = Store(settings.database_url)
+    store.create_schema()
+    engine = Engine(knowledge, settings.with_overrides(screening_enabled=True, screening_key="k" * 32), memory=store)
+    (card,) = engine.evaluate(full_request(resources, patient_resource=patient(age)), now=NOW).response["cards"]
+    store.dispose()
+    assert card["summary"] == summary
+    assert [s["label"] for s in card["suggestions"]] == [ABI]
+    reason = card["suggestions"][0]["actions"][0]["resource"]["reasonCode"][0]["text"]
+    assert reason.endswith("(decision support)") and "At increased risk of PAD" in reason
+    template = knowledge.templates["arterial-claudication"]
+    expected = {link["label"] for link in template.links if link["id"] in knowledge.screening.card["sources"]}
+    assert {link["label"] for link in card["links"]} == expected and expected

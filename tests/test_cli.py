@@ -11,7 +11,7 @@ from cds_service.config import REPO_ROOT
 def test_check_passes_on_the_shipped_knowledge(capsys):
     assert cli.main(["check"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("ok: ") and " value sets (" in out
+    assert out.startswith("ok: ") and " value sets (" in out and "5 medication classes" in out
 
 
 def _copy(tmp_path):

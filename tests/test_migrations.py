@@ -23,7 +23,7 @@ Table("feedback", _before,
 Table("seen_jti", _before, Column("key", String(600), primary_key=True), Column("expires_at", Float, nullable=False),
       Index("ix_seen_jti_expires", "expires_at"))
 
-NEW_TABLES = {"card_log", "hook_call", "snooze_memory", "accepted_suggestion", "alembic_version"}
+NEW_TABLES = {"card_log", "hook_call", "snooze_memory", "accepted_suggestion", "screening_shown", "alembic_version"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -59,7 +59,7 @@ def test_migrations_up_from_todays_schema_keep_the_data(empty_db):
     tables = set(inspect(store.engine).get_table_names())
     assert NEW_TABLES <= tables
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
     assert store.feedback_count() == 1
     assert store.remember_jti("iss|jti", 4e9) is False  # the seen token id survived
     row = FeedbackRow(service_id="s", card_uuid="c1", outcome="accepted", outcome_timestamp="2026-11-27T10:00:00+00:00",
