@@ -14,7 +14,7 @@ from cds_service import knowledge as knowledge_mod
 from cds_service.config import REPO_ROOT, Settings
 from cds_service.engine import Engine
 
-from . import bodies, evaluation, load
+from . import bodies, cohort, evaluation, load
 
 OUT = REPO_ROOT / "bench" / "out"
 SIZES = (10, 100, 1_000, 10_000)
@@ -67,6 +67,9 @@ def main() -> None:
                      f"{r.ratio:.2f} | {r.naive_ms:.1f} ms | {r.naive_ratio:.1f} | {r.cards} |")
     plot(rows, OUT / "latency.png")
     lines += ["", "![latency against record size](latency.png)", ""]
+
+    knowledge = engine.knowledge
+    lines += cohort.report_lines(cohort.measure(knowledge), sorted(knowledge.templates))
 
     if not args.no_http:
         body_path = bodies.write(OUT / "typical-body.json", bodies.typical_body(engine))

@@ -17,6 +17,7 @@ from . import config as config_mod, cors, knowledge as knowledge_mod, logs
 from .api import discovery, feedback, health, hooks, metrics as metrics_api, openapi, questionnaires
 from . import smart_app
 from .engine import Engine
+from .governance import Governance
 from .errors import CDSError, DatabaseUnavailable, Unauthorized, operation_outcome
 from .http import FetcherFactory, Services, json_response
 from .orders import engine as orders_engine
@@ -44,7 +45,6 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
     settings = settings or config_mod.from_env()
     logs.configure(settings.log_level)
     knowledge = knowledge or knowledge_mod.load(settings.knowledge_dir)
-    engine = Engine(knowledge, settings)
     order_engines = orders_engine.build(knowledge, settings)
     store = store or Store(settings.database_url)
     store.create_schema()
@@ -52,6 +52,7 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
         from .auth import Authenticator
         authenticator = Authenticator.from_settings(settings, store)
     metrics = Metrics()
+    engine = Engine(knowledge, settings, Governance(settings, knowledge, store, metrics), memory=store)
     if fetcher_factory is None:
         from .fhir_client import FallbackFactory
         fetcher_factory = FallbackFactory(settings, metrics=metrics)

@@ -3,7 +3,7 @@
 A red flag that is wrong once costs every other card its reader, so these rules look at more
 than a code: CLTI needs tissue loss together with objectively proven PAD on that leg, ALI needs
 recency, and the "pulseless and pale" combination needs the same leg and evidence that it is
-new. What the rules find becomes derived findings (``clti``, ``ali-recent`` ...) that the card
+new (then no chronic diagnosis on record downgrades it). What the rules find becomes derived findings (``clti``, ``ali-recent`` ...) that the card
 variants word; the raw codes stay ordinary arterial evidence.
 """
 from __future__ import annotations
@@ -39,6 +39,7 @@ class ArterialRules:
     pad_diagnosis: frozenset[str]
     pad_measurement_same_leg: frozenset[str]
     perfusion_unknown_same_leg: frozenset[str]
+    perfusion_data_same_leg: frozenset[str]
     critical_days: int
     follow_up: frozenset[str]
     clti: dict[str, str]
@@ -48,13 +49,12 @@ class ArterialRules:
     pulse_sign: str
     pulse_partners: frozenset[str]
     signs_window_days: int
-    chronic_explanations: frozenset[str]
     ali: dict[str, str]
 
     def signs_used(self) -> set[str]:
         return ({t.sign for t in self.tissue_loss} | self.pad_diagnosis | self.pad_measurement_same_leg
-                | self.perfusion_unknown_same_leg | self.follow_up | {self.ali_code_sign} | self.ali_treated_by
-                | {self.pulse_sign} | self.pulse_partners | self.chronic_explanations)
+                | self.perfusion_unknown_same_leg | self.perfusion_data_same_leg | self.follow_up | {self.ali_code_sign} | self.ali_treated_by
+                | {self.pulse_sign} | self.pulse_partners)
 
     def derived_signs(self) -> set[str]:
         return set(self.clti.values()) | set(self.ali.values())
@@ -87,6 +87,7 @@ def parse(data: dict, rules: Rules) -> ArterialRules:
         pad_diagnosis=frozenset(clti.get("pad_diagnosis") or ()),
         pad_measurement_same_leg=frozenset(clti.get("pad_measurement_same_leg") or ()),
         perfusion_unknown_same_leg=frozenset(clti.get("perfusion_unknown_same_leg") or ()),
+        perfusion_data_same_leg=frozenset(clti.get("perfusion_data_same_leg") or ()),
         critical_days=_days(clti, "critical_days", "clti", problems),
         follow_up=frozenset(clti.get("follow_up") or ()),
         clti=dict(clti.get("derived") or {}),
@@ -96,13 +97,17 @@ def parse(data: dict, rules: Rules) -> ArterialRules:
         pulse_sign=signs.get("pulse", ""),
         pulse_partners=frozenset(signs.get("with_any") or ()),
         signs_window_days=_days(signs, "window_days", "ali.signs", problems),
-        chronic_explanations=frozenset(signs.get("chronic_explanations") or ()),
         ali=dict(ali.get("derived") or {}),
     )
+    if "chronic_explanations" in signs:
+        problems.append("ali.signs.chronic_explanations is no longer read: a pulse loss shown to be new is critical "
+                        "whatever chronic disease is on record (see the file's comment); remove the key")
     if not result.tissue_loss:
         problems.append("clti.tissue_loss is empty")
-    if set(result.clti) != {"critical", "known", "possible"}:
-        problems.append("clti.derived must name critical, known and possible")
+    if set(result.clti) != {"critical", "known", "possible", "unassessed", "early"}:
+        problems.append("clti.derived must name critical, known, possible, unassessed and early")
+    if result.perfusion_data_same_leg and not clti.get("perfusion_data_reason"):
+        problems.append("clti.perfusion_data_same_leg needs its reason (perfusion_data_reason)")
     if set(result.ali) != {"critical_code", "critical_signs", "treated", "possible"}:
         problems.append("ali.derived must name critical_code, critical_signs, treated and possible")
     for ref in sorted(result.signs_used()):
@@ -170,12 +175,18 @@ def _clti(current: list[Finding], r: ArterialRules, now: datetime) -> list[Findi
     for loss in (f for f in current if f.sign in kinds):
         kind = kinds[loss.sign]
         age = _age(loss, now)
-        if kind.ulcer and age is not None and age < r.chronic_ulcer_days:
-            continue  # not yet chronic: not CLTI (G1, G7)
         measured = [f for f in current if f.sign in r.pad_measurement_same_leg and _same_leg(f.side, loss.side)]
         proof = ([loss] if kind.proves_pad else []) + diagnosis + measured
+        if kind.ulcer and not kind.proves_pad and not proof and not any(
+                f.sign in r.perfusion_data_same_leg and _same_leg(f.side, loss.side) for f in current):
+            out.setdefault("unassessed", _derived(r.clti["unassessed"], loss.display, loss))
+            continue  # perfusion never assessed on this leg: say so, whatever the ulcer's age
+        if kind.ulcer and age is not None and age < r.chronic_ulcer_days:
+            if proof and not kind.proves_pad:  # a new ulcer in known PAD: not yet CLTI, but named (G7)
+                out.setdefault("early", _derived(r.clti["early"], f"{loss.display} with {proof[0].display}", loss))
+            continue  # not yet chronic: not CLTI (G1, G7)
         if proof:
-            followed = any(f.sign in r.follow_up and _after(f, loss) for f in current)
+            followed = any(f.sign in r.follow_up and _after(f, loss) and _same_leg(f.side, loss.side) for f in current)
             recent = age is None or age <= r.critical_days
             if recent and not followed:
                 why = "" if kind.proves_pad else f" with {proof[0].display}"
@@ -196,7 +207,7 @@ def _ali_codes(current: list[Finding], r: ArterialRules, now: datetime) -> list[
         age = _age(code, now)
         if age is not None and age > r.ali_acute_days:
             continue
-        if any(f.sign in r.ali_treated_by and _after(f, code) for f in current):
+        if any(f.sign in r.ali_treated_by and _after(f, code) and _same_leg(f.side, code.side) for f in current):
             out.append(_derived(r.ali["treated"], f"{code.display} (revascularised since)", code))
         else:
             out.append(_derived(r.ali["critical_code"], code.display, code))
@@ -209,7 +220,6 @@ def _ali_signs(current: list[Finding], everything: list[Finding], r: ArterialRul
         return f.present and age is not None and age <= r.signs_window_days
     pulses = [f for f in current if f.sign == r.pulse_sign and recent(f)]
     partners = [f for f in current if f.sign in r.pulse_partners and recent(f)]
-    chronic = [f for f in current if f.sign in r.chronic_explanations]
     best: Finding | None = None
     for pulse in pulses:
         same = [p for p in partners if _same_leg(p.side, pulse.side)]
@@ -220,7 +230,9 @@ def _ali_signs(current: list[Finding], everything: list[Finding], r: ArterialRul
         was_present = any(f.sign == r.pulse_sign and not f.present and f.side == pulse.side and pulse.side is not None
                           and f.date is not None and pulse.date is not None and f.date < pulse.date for f in everything)
         names = ", ".join(sorted({p.display for p in same}))
-        if sides_known and (onset_new or was_present) and not chronic:
+        # Shown new, it is critical even with known PAD or neuropathy on record: acute-on-chronic
+        # thrombosis is classic ALI (G6), and neuropathy never explains pallor or a lost pulse.
+        if sides_known and (onset_new or was_present):
             why = "pulse recorded present before" if was_present else f"onset within {r.signs_window_days} days"
             return [_derived(r.ali["critical_signs"], f"{pulse.display} with {names} ({why})", pulse)]
         best = best or _derived(r.ali["possible"], f"{pulse.display} with {names}", pulse)

@@ -187,8 +187,11 @@ def assess(findings: list[Finding], rules: Rules, now: datetime) -> Assessment:
             for pattern, weight in sign.present.supports.items():
                 if weight > 0:
                     patterns[pattern].discriminating = True
-        if f.present and sign.red_flag and (not sign.red_flag_requires_any
-                                            or present_signs & set(sign.red_flag_requires_any)):
+        # A generic code (compartment syndrome of any limb) with neither side nor leg site cannot
+        # show it is the leg: it stays evidence and raises no critical.
+        on_leg = not sign.red_flag_needs_leg or f.side is not None or f.site is not None
+        if f.present and sign.red_flag and on_leg and (not sign.red_flag_requires_any
+                                                       or present_signs & set(sign.red_flag_requires_any)):
             patterns[sign.red_flag].red_flags.append(f)
 
     forced: dict[str, bool] = {}

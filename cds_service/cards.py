@@ -2,13 +2,16 @@
 
 One card per raised pattern at most, critical first. Each card explains itself: the
 supporting and contrary findings with dates, what to consider next, and its sources.
-Suggestions never repeat work already done (a recent result) or an order already open.
+Suggestions never repeat work already done (a recent result), an order already open, or a
+suggestion this patient's clinician accepted recently (``snooze.py`` remembers those).
+``render_all`` also hands governance what it needs about each card (``Rendered``).
 """
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
 
 import orjson
 
@@ -31,6 +34,27 @@ class CardContext:
     patient_id: str
     user_id: str | None = None
     incomplete: bool = False  # a prefetch key was read only in part
+    # Guideline-directed therapy lines per pattern (therapy.py) and the sources they cite; never
+    # shown on a critical card, where only the emergency belongs.
+    extra_lines: Mapping[str, list[str]] = field(default_factory=dict)
+    extra_sources: Mapping[str, list[str]] = field(default_factory=dict)
+    # suggestion key ("pattern/suggestion id") -> when this patient's clinician accepted it (snooze.py)
+    accepted: Mapping[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A card and what governance needs to know about it (never sent to the client)."""
+
+    card: dict
+    pattern: str
+    variant: Variant
+    listed: tuple[Finding, ...]  # every finding the card lists (or would, past the list's cap)
+    suggestions: Mapping[str, str]  # suggestion uuid -> suggestion key
+
+    @property
+    def key(self) -> str:
+        return f"{self.pattern}/{self.variant.id}"
 
 
 def _holds(when: dict, pa: PatternAssessment, assessment: Assessment) -> bool:
@@ -157,18 +181,31 @@ def _summary(text: str) -> str:
 
 
 def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> dict | None:
+    rendered = render_one(pa, assessment, knowledge, ctx)
+    return rendered.card if rendered is not None else None
+
+
+def render_one(pa: PatternAssessment, assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> Rendered | None:
     template = knowledge.templates[pa.pattern]
     common = knowledge.common
     variant = _variant(template, pa, assessment)
     card_uuid = uuid.uuid5(CARD_NAMESPACE, f"{ctx.hook_instance}:{pa.pattern}")
     values = _placeholders(pa, variant)
     offered = _suggestions(template, variant, assessment, ctx, card_uuid, pa, variant.reason.format(**values))
+    accepted = [(s, ctx.accepted[f"{template.pattern}/{s.id}"]) for s, _ in offered
+                if f"{template.pattern}/{s.id}" in ctx.accepted]
+    offered = [(s, c) for s, c in offered if f"{template.pattern}/{s.id}" not in ctx.accepted]
     suggestions = [card for _, card in offered]
     if variant.drop_when_no_suggestion and not suggestions and not pa.red_flags:
         return None
     refs = list(dict.fromkeys([*variant.sources, *(ref for s, _ in offered for ref in s.sources)]))
     links = [link for ref in refs for link in template.links if link["id"] == ref]
     consider = [c.text for c in variant.consider if _holds(c.when, pa, assessment)]
+    indicator = variant.indicator_for(pa.strength)
+    therapy_sources: list[str] = []
+    if indicator != "critical":
+        consider += ctx.extra_lines.get(pa.pattern, [])
+        therapy_sources = list(dict.fromkeys(ctx.extra_sources.get(pa.pattern, [])))
     notice = [common.incomplete_record, ""] if ctx.incomplete else []
     # A weight of 0 against a pattern names a mimic (2024 guideline Table 7): listed, never counted.
     mimic = [e for e in pa.contrary if e.weight == 0 and e.finding.present]
@@ -180,13 +217,15 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
               "**Consider**",
               *([f"- {pain_severity.line(knowledge.rules.severe_pain, assessment.severe_pain, dates.show)}"]
                 if assessment.severe_pain else []),
-              *(f"- {c}" for c in consider), "",
+              *(f"- {c}" for c in consider),
+              *(f"- {s.label}: accepted here on {dates.show(at)}, not suggested again." for s, at in accepted), "",
               f"_{common.disclaimer}_", "",
-              "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in links)]) + "."]
+              "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in links)]) + ".",
+              *([""] + [f"Therapy lines: {src}" for src in therapy_sources] if therapy_sources else [])]
     card: dict[str, Any] = {
         "uuid": str(card_uuid),
         "summary": _summary(variant.summary.format(**values)),
-        "indicator": variant.indicator_for(pa.strength),
+        "indicator": indicator,
         "detail": "\n".join(detail),
         "source": {
             "label": template.source["label"],
@@ -195,6 +234,7 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
         "overrideReasons": [
             {"code": r["code"], "system": common.override_system, "display": r["display"]} for r in common.override_reasons
         ],
+        "extension": {"knowledgeVersion": knowledge.version},
     }
     if template.source.get("url"):
         card["source"]["url"] = template.source["url"]
@@ -203,10 +243,21 @@ def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowle
         card["selectionBehavior"] = "at-most-one"
     if links:
         card["links"] = [{"label": link["label"], "url": link["url"], "type": "absolute"} for link in links]
-    return card
+    listed = tuple(e.finding for e in [*pa.supporting, *pa.contrary])
+    keys = {c["uuid"]: f"{template.pattern}/{s.id}" for s, c in offered}
+    return Rendered(card=card, pattern=pa.pattern, variant=variant, listed=listed, suggestions=keys)
+
+
+def indicator_rank(card: dict) -> int:
+    return _INDICATOR_ORDER[card["indicator"]]
+
+
+def render_all(assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> list[Rendered]:
+    """Every raised pattern's card, critical first, then warning, then info."""
+    rendered = [r for pa in assessment.raised() if (r := render_one(pa, assessment, knowledge, ctx)) is not None]
+    return sorted(rendered, key=lambda r: indicator_rank(r.card))
 
 
 def render(assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> list[dict[str, Any]]:
     """Stage 6: one card per raised pattern from its template's first matching variant, critical first."""
-    cards = [c for pa in assessment.raised() if (c := render_card(pa, assessment, knowledge, ctx)) is not None]
-    return sorted(cards, key=lambda c: _INDICATOR_ORDER[c["indicator"]])
+    return [r.card for r in render_all(assessment, knowledge, ctx)]

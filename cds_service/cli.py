@@ -1,4 +1,5 @@
-"""``cds-service``: serve, evaluate a request file, check the knowledge files."""
+"""``cds-service``: serve, evaluate a request file, check the knowledge files, print the card
+catalogue and the card report."""
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,11 @@ def preflight(settings: config_mod.Settings) -> None:
                     check_client_for_production(client, settings)
         except config_mod.ConfigError as exc:
             raise config_mod.ConfigError(f"{variable}: {exc}") from None
-    knowledge.load(settings.knowledge_dir)
+    loaded = knowledge.load(settings.knowledge_dir)
+    from .governance import switched_off
+    from .snooze import load_key
+    switched_off(settings, loaded)  # a CDS_CARDS_OFF typo
+    load_key(settings)  # production without a snooze key
     try:
         store = Store(settings.database_url)
         store.create_schema()  # once, in the master, before the workers start
@@ -155,8 +160,61 @@ def _check(args: argparse.Namespace) -> int:
             print("FAILED: value sets disagree with the ICD-10-CM tabular:\n  " + "\n  ".join(problems), file=sys.stderr)
             return 1
     print(f"ok: {len(k.terminology.valuesets)} value sets ({len(k.terminology.concepts)} codes), "
-          f"{len(k.rules.signs)} signs, {len(k.templates)} card templates; order rules: "
+          f"{len(k.rules.signs)} signs, {len(k.templates)} card templates, "
+          f"{len(k.medications.names)} medication classes ({len(k.medications.codes)} RxNorm codes); order rules: "
           f"{len(orders.codes)} codes, {len(orders.cards)} order card templates")
+    return 0
+
+
+def _catalogue(args: argparse.Namespace) -> int:
+    from . import catalogue
+    from .knowledge import load
+
+    settings = config_mod.from_env()
+    k = load(Path(args.dir) if args.dir else settings.knowledge_dir)
+    if not args.markdown and not args.html:
+        sys.stdout.write(catalogue.markdown(k, settings.snooze_days))
+    if args.markdown:
+        Path(args.markdown).write_text(catalogue.markdown(k, settings.snooze_days), encoding="utf-8")
+    if args.html:
+        Path(args.html).write_text(catalogue.html_page(k, settings.snooze_days), encoding="utf-8")
+    return 0
+
+
+def _day_or_instant(text: str) -> Any:
+    """--since/--until: an RFC 3339 instant, or a date (midnight UTC)."""
+    from datetime import datetime, timezone
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date or an RFC 3339 instant: {text!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from datetime import datetime, timedelta, timezone
+
+    from . import report
+    from .store import Store
+
+    settings = config_mod.from_env()
+    until = args.until or datetime.now(timezone.utc).replace(microsecond=0)
+    since = args.since or until - timedelta(days=28)
+    if since >= until:
+        print("--since must be before --until", file=sys.stderr)
+        return 2
+    store = Store(settings.database_url)
+    store.create_schema()
+    try:
+        document, extras = report.build(store, since, until)
+    finally:
+        store.dispose()
+    if args.html:
+        Path(args.html).write_text(report.html_page(document, extras), encoding="utf-8")
+    if args.json:
+        print(json.dumps(document, indent=2, sort_keys=True))
+    elif not args.html:
+        sys.stdout.write(report.text(document, extras))
     return 0
 
 
@@ -183,6 +241,17 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check", help="validate valuesets/, knowledge/ and cards/")
     check.add_argument("--dir", help="folder holding valuesets/, knowledge/ and cards/ (default: CDS_KNOWLEDGE_DIR)")
     check.set_defaults(func=_check)
+    cat = sub.add_parser("catalogue", help="print (or write) the table of every card variant, from the knowledge files")
+    cat.add_argument("--dir", help="folder holding valuesets/, knowledge/ and cards/ (default: CDS_KNOWLEDGE_DIR)")
+    cat.add_argument("--markdown", metavar="FILE", help="write the Markdown table to FILE")
+    cat.add_argument("--html", metavar="FILE", help="write a self-contained HTML page to FILE")
+    cat.set_defaults(func=_catalogue)
+    rep = sub.add_parser("report", help="cards shown, accepted, overridden and snoozed over a period (CDS_DATABASE_URL)")
+    rep.add_argument("--since", type=_day_or_instant, help="start (date or RFC 3339 instant; default: 28 days before --until)")
+    rep.add_argument("--until", type=_day_or_instant, help="end, exclusive (default: now)")
+    rep.add_argument("--json", action="store_true", help="print the figures as JSON")
+    rep.add_argument("--html", metavar="FILE", help="write a self-contained HTML page with a weekly plot per pattern")
+    rep.set_defaults(func=_report)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

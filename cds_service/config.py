@@ -129,12 +129,23 @@ def _app_servers(name: str, value: str) -> tuple[str, ...]:
     return servers
 
 
+def _raw(name: str, value: str) -> str:
+    """A secret, kept exactly as given."""
+    return value
+
+
+def _names(name: str, value: str) -> tuple[str, ...]:
+    """Comma-separated names (blank entries dropped)."""
+    return tuple(x.strip() for x in value.split(",") if x.strip())
+
+
 def setting(env: str, default: T, parse: Callable[[str, str], T], doc: str, *, production: Any = _SAME,
-            shown: str | None = None, shown_production: str | None = None) -> T:
-    """Declare one ``CDS_*`` setting (a dataclass field carrying its own metadata)."""
+            shown: str | None = None, shown_production: str | None = None, secret: bool = False) -> T:
+    """Declare one ``CDS_*`` setting (a dataclass field carrying its own metadata). A ``secret``
+    stays out of the settings' repr (and so out of any log line that prints them)."""
     meta = {"env": env, "parse": parse, "doc": doc, "production": production, "shown": shown,
             "shown_production": shown_production}
-    return cast(T, field(default=default, metadata=meta))
+    return cast(T, field(default=default, metadata=meta, repr=not secret))
 
 
 @dataclass(frozen=True)
@@ -185,6 +196,19 @@ class Settings:
     audit_log: bool = setting("CDS_AUDIT_LOG", False, _bool,
                               "log each card issued and each feedback item (ids and codes only)", shown_production="opt-in")
     log_level: str = setting("CDS_LOG_LEVEL", "INFO", _log_level, "log level")
+    # Opt-in risk-based ABI screening card (issue 18): off unless a site switches it on.
+    screening_enabled: bool = setting("CDS_SCREENING_ENABLED", False, _bool,
+                                      "the risk-based ABI screening card (below); off by default",
+                                      shown_production="opt-in per site")
+    screening_key: str | None = setting(
+        "CDS_SCREENING_KEY", None, _raw, "key of the HMAC that names a patient in the store; the patient id is never stored",
+        shown_production="required when screening is on (32+ characters, a secret)", secret=True)
+    screening_abi_interval_days: int = setting(
+        "CDS_SCREENING_ABI_INTERVAL_DAYS", 1826, _int(1),
+        "an ABI on record within this many days means no screening card (five years: a design choice, not "
+        "guideline-derived)")
+    screening_repeat_days: int = setting("CDS_SCREENING_REPEAT_DAYS", 365, _int(1),
+                                         "at most one screening card per patient in this many days")
     app_fhir_servers: tuple[str, ...] = setting(
         "CDS_APP_FHIR_SERVERS", DEFAULT_APP_FHIR_SERVERS, _app_servers,
         "FHIR servers the SMART app (`/app/`) may be opened for and connect to (base URLs, `:*` for any port, path at "
@@ -200,6 +224,26 @@ class Settings:
         "query parameters (open servers, the sandbox)", production=False, shown_production="`false`; `true` refused")
     app_client_id: str = setting("CDS_APP_CLIENT_ID", "leg-pain-claudication-app", _text,
                                  "the app's SMART `client_id` as registered with the EHR")
+    snooze_days: int = setting(
+        "CDS_SNOOZE_DAYS", 90, _int(0),
+        "how long an override snoozes a snoozable card variant (a variant's `snooze_days` wins); also how long an "
+        "accepted suggestion is remembered. `0` stores and reads nothing patient-linked (below)")
+    snooze_key: str | None = setting(
+        "CDS_SNOOZE_KEY", None, _raw,
+        "secret HMAC key: a keyed hash of (client, FHIR server, patient id) is all that stands for a patient in the "
+        "snooze tables", shown="unset: a published development key",
+        shown_production="required (at least 32 characters) unless `CDS_SNOOZE_DAYS=0`; the development key is refused",
+        secret=True)
+    snooze_key_file: Path | None = setting(
+        "CDS_SNOOZE_KEY_FILE", None, _path, "file holding that key (a mounted Docker or Kubernetes secret)",
+        shown_production="alternative to `CDS_SNOOZE_KEY`")
+    cards_off: tuple[str, ...] = setting(
+        "CDS_CARDS_OFF", (), _names,
+        "comma-separated card variants switched off at this site: `pattern/variant`, or `pattern` for all its variants "
+        "(names as `cds-service catalogue` lists them; a name that matches none stops the start)", shown="unset")
+    shadow_mode: bool = setting("CDS_SHADOW_MODE", False, _bool,
+                                "evaluate and record every card for the report, return none (try the service at a site "
+                                "before clinicians see it)")
     # not variables:
     service_id: str = "leg-pain-claudication"  # the one CDS service's id in discovery and its URL
     extra: Mapping[str, str] = field(default_factory=dict)  # room for tests and tools
@@ -229,6 +273,9 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         preset = {f.name: f.metadata["production"] for f in declared() if f.metadata["production"] is not _SAME}
         values = {**preset, **values}
     settings = Settings(**values)
+    if settings.screening_enabled and len(settings.screening_key or "") < 32:
+        raise ConfigError("CDS_SCREENING_ENABLED=true needs CDS_SCREENING_KEY (32 characters or more): the key of "
+                          "the hash that names a patient in the store, so that the id itself is never stored")
     if settings.auth == "required" and settings.trusted_clients is None and not settings.allow_sandbox:
         raise ConfigError("CDS_AUTH=required needs CDS_TRUSTED_CLIENTS (or CDS_ALLOW_SANDBOX=true in development)")
     check_production(settings)

@@ -2,8 +2,9 @@
 
 request body -> ``parse_request`` (envelope checks) -> ``evaluate_request``: ``gather`` (prefetch
 resolution, FHIR fallback) -> ``records.select`` -> ``findings.extract`` -> ``assessment.assess``
--> ``cards.render``. Each stage returns what it measured; ``evaluate_request`` assembles the
-request's ``Stats`` once from those returns.
+-> ``cards.render`` -> governance (switches, snooze, one info card, shadow mode; ``governance.py``).
+Each stage returns what it measured; ``evaluate_request`` assembles the request's ``Stats`` once
+from those returns.
 """
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from . import answers as answers_mod, assessment as assessment_mod, cards as cards_mod, findings as findings_mod, \
-    prefetch as prefetch_mod, question_cards, records
+from . import (answers as answers_mod, assessment as assessment_mod, cards as cards_mod, findings as findings_mod,
+               medications as medications_mod, prefetch as prefetch_mod, question_cards, records,
+               screening as screening_mod, therapy as therapy_mod)
 from .config import Settings
 from .errors import BadRequest, PayloadTooLarge, PreconditionFailed
 from .findings import Finding
+from .governance import SHOWN, Governance
 from .knowledge import Knowledge
 from .validation import require_valid, validator
 
@@ -69,6 +72,8 @@ class Stats:
     excluded: dict[str, int] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     fetched_keys: int = 0
+    withheld: dict[str, int] = field(default_factory=dict)  # governance status -> cards not returned
+    snooze_failed: bool = False  # a snooze lookup or record failed; the cards were shown regardless
 
     @property
     def incomplete(self) -> bool:
@@ -89,9 +94,12 @@ class Engine:
     ``evaluate_request(request) -> Result``. ``evaluate(body)`` is the two in one call, for the
     ``evaluate`` command, the tests and the benchmarks."""
 
-    def __init__(self, knowledge: Knowledge, settings: Settings):
+    def __init__(self, knowledge: Knowledge, settings: Settings, governance: Governance | None = None,
+                 memory: screening_mod.Memory | None = None):
         self.knowledge = knowledge
         self.settings = settings
+        self.governance = governance or Governance(settings, knowledge)
+        self.memory = memory  # the store, for the screening card's once-per-period rule
         self.prefetch_keys = prefetch_mod.keys(knowledge)
         self.prefetch_templates = prefetch_mod.templates(self.prefetch_keys)
         self._warm_up()
@@ -157,10 +165,12 @@ class Engine:
         return Gathered(resources=resources, keys=states, fetched_keys=fetched_keys, fetch_ms=fetch_ms)
 
     def evaluate_request(self, request: HookRequest, *, now: datetime | None = None,
-                         fetcher: Fetcher | None = None, base_url: str | None = None) -> Result:
-        """Stages 2-5 on a parsed request: gather, records, findings and assessment, cards.
+                         fetcher: Fetcher | None = None, base_url: str | None = None,
+                         tenant: str | None = None) -> Result:
+        """Stages 2-6 on a parsed request: gather, records, findings and assessment, cards, governance.
         The stats are assembled here, once, from what each stage returned. ``base_url`` is where
-        this service is reached (for the link to the questions); without it the cards carry no such link."""
+        this service is reached (for the link to the questions); without it the cards carry no such link.
+        ``tenant`` is the calling client (JWT issuer and tenant) when auth is on: part of whose patient a snooze is."""
         clock = time.perf_counter
         now = now or datetime.now(timezone.utc)
         t1 = clock()
@@ -174,27 +184,62 @@ class Engine:
         found = extraction.findings + (situation.reading.findings if situation else [])
         assessment = assessment_mod.assess(found, self.knowledge.rules, now)
         t3 = clock()
-        ctx = cards_mod.CardContext(hook_instance=request.hook_instance, patient_id=request.patient_id,
-                                    user_id=request.user_id, incomplete=gathered.incomplete)
-        cards = cards_mod.render(assessment, self.knowledge, ctx)
-        if situation is not None:
-            cards = question_cards.apply(cards, assessment, self.knowledge, ctx, situation)
+        meds = medications_mod.read(resources, self.knowledge.medications, request.patient_id, gathered.keys,
+                                    prefetch_mod.MEDICATION_KEYS)
+        smoking = therapy_mod.smoking_status(resources, self.knowledge.therapy.smoking, request.patient_id) \
+            if gathered.keys.get(prefetch_mod.SMOKING_KEY) in ("present", "partial") else None
+        therapy = therapy_mod.lines(assessment, self.knowledge.rules, self.knowledge.therapy, meds, smoking)
+        subject, lookup = self.governance.prepare(tenant, request.fhir_server, request.patient_id, now)
         t4 = clock()
+        ctx = cards_mod.CardContext(hook_instance=request.hook_instance, patient_id=request.patient_id,
+                                    user_id=request.user_id, incomplete=gathered.incomplete, accepted=lookup.accepted,
+                                    extra_lines=therapy.lines, extra_sources=therapy.sources)
+        rendered = cards_mod.render_all(assessment, self.knowledge, ctx)
+        own: list[dict[str, Any]] = []  # the questions' own card, when no pattern card is raised
+        if situation is not None:
+            worded = question_cards.apply([r.card for r in rendered], assessment, self.knowledge, ctx, situation)
+            own = [c for c in worded if not any(c is r.card for r in rendered)]
+            for card in own:
+                card.setdefault("extension", {"knowledgeVersion": self.knowledge.version})
+            rendered.sort(key=lambda r: cards_mod.indicator_rank(r.card))  # a reported-only card became info
+        if not rendered and not own and self.settings.screening_enabled:  # never beside any other card
+            patient = next((r for r in resources if isinstance(r, dict) and r.get("resourceType") == "Patient"), None)
+            screening = screening_mod.offer(
+                rules=self.knowledge.screening, knowledge=self.knowledge, ctx=ctx, signs_present=assessment.signs_present,
+                findings=extraction.findings, smoking=smoking, patient=patient, fhir_server=request.fhir_server,
+                now=now, interval_days=self.settings.screening_abi_interval_days,
+                repeat_days=self.settings.screening_repeat_days, secret=self.settings.screening_key or "",
+                memory=self.memory, ordered=assessment.ordered)
+            rendered = [screening] if screening is not None else []  # governed like any info card
+        t5 = clock()
+        decisions = self.governance.decide(rendered, lookup)
+        recorded = self.governance.record(subject, decisions, now)
+        cards = [d.rendered.card for d in decisions if d.status == SHOWN]
+        if own and not self.settings.shadow_mode:
+            cards = sorted(cards + own, key=cards_mod.indicator_rank)
+        withheld: dict[str, int] = {}
+        for d in decisions:
+            if d.status != SHOWN:
+                withheld[d.status] = withheld.get(d.status, 0) + 1
+        t6 = clock()
         timings = {"request": request.parse_ms, **({"fetch": gathered.fetch_ms} if gathered.fetch_ms is not None else {}),
-                   "prefetch": (t2 - t1) * 1e3, "evaluation": (t3 - t2) * 1e3, "render": (t4 - t3) * 1e3}
+                   "prefetch": (t2 - t1) * 1e3, "evaluation": (t3 - t2) * 1e3, "render": (t5 - t4) * 1e3,
+                   "governance": (t4 - t3 + t6 - t5) * 1e3}
         excluded = dict(extraction.excluded)
         if situation is not None:
             excluded.update({f"questionnaireresponse-{k}": v for k, v in situation.reading.skipped.items()})
         stats = Stats(timings_ms=timings, resources_seen=intake.seen, resources_used=len(intake.records),
                       malformed=intake.malformed, other_patient=intake.other_patient, duplicates=intake.duplicates,
                       unknown_codes=intake.unknown_codes,
-                      excluded=excluded, keys=gathered.keys, fetched_keys=gathered.fetched_keys)
+                      excluded=excluded, keys=gathered.keys, fetched_keys=gathered.fetched_keys,
+                      withheld=withheld, snooze_failed=lookup.failed or not recorded)
         return Result(response={"cards": cards}, stats=stats)
 
     def evaluate(self, body: Any, *, now: datetime | None = None, fetcher: Fetcher | None = None,
-                 base_url: str | None = None) -> Result:
+                 base_url: str | None = None, tenant: str | None = None) -> Result:
         """``parse_request`` then ``evaluate_request``: the whole pipeline on a request body."""
-        return self.evaluate_request(self.parse_request(body), now=now, fetcher=fetcher, base_url=base_url)
+        return self.evaluate_request(self.parse_request(body), now=now, fetcher=fetcher, base_url=base_url,
+                                     tenant=tenant)
 
     def _answers(self, responses: list[Any], intake: records.Intake, findings: list[Finding], request: HookRequest,
                  now: datetime, keys: dict[str, str], base_url: str | None) -> question_cards.Situation | None:

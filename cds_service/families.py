@@ -28,7 +28,7 @@ import yaml
 
 from . import documents
 from .documents import Problem
-from .terminology import EXT_LATERALITY, EXT_SOURCE, ICD10CM
+from .terminology import EXT_LATERALITY, EXT_SITE_LABEL, EXT_SOURCE, ICD10CM
 
 FAMILIES_FILE = "icd10cm-families.yaml"
 SIDES = ("right", "left", "bilateral")
@@ -104,6 +104,9 @@ def structure_problems(data: Any) -> list[str]:
                 for pattern, reason in (family.get(key) or {}).items():
                     if not isinstance(reason, str) or not reason.strip():
                         problems.append(f"{name}: {family['code']} {key} {pattern}: an exclusion needs its reason")
+            site = family.get("site_label")
+            if site is not None and (not isinstance(site, str) or not site.strip()):
+                problems.append(f"{name}: {family['code']} site_label must name a site")
             side = family.get("side")
             if side is not None and side not in SIDES:
                 problems.append(f"{name}: {family['code']} side {side!r} is not right, left or bilateral")
@@ -227,23 +230,30 @@ def write(base: Path, icd: ModuleType) -> dict[str, tuple[int, int]]:
     """Rewrite the ICD-10-CM part of each family value set; returns {name: (codes before, after)}."""
     data = load(base)
     counts = {}
+    never = data.get("never") or {}
     for name, rows in expected(data, icd).items():
+        # site_label: the site every code of a family names, for codes that say the leg but no side
+        # (M79.A29, T79.A29A), so that they are leg codes and keep their red flag.
+        sites = {code: family.get("site_label") for family in data["valuesets"][name]["families"]
+                 for code, _, _ in expand(family, never, icd)[0]}
         path = base / "valuesets" / f"{name}.json"
         vs = json.loads(path.read_text(encoding="utf-8"))
         before = len(icd_part(vs))
         includes = [i for i in vs["compose"]["include"] if i["system"] != ICD10CM]
-        includes.append({"system": ICD10CM, "concept": [_concept(c, d, s, data["source"]) for c, d, s in rows]})
+        includes.append({"system": ICD10CM, "concept": [_concept(c, d, s, data["source"], sites.get(c)) for c, d, s in rows]})
         vs["compose"]["include"] = includes
         path.write_text(json.dumps(vs, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         counts[name] = (before, len(rows))
     return counts
 
 
-def _concept(code: str, display: str, side: str | None, source: str) -> dict:
+def _concept(code: str, display: str, side: str | None, source: str, site: str | None = None) -> dict:
     extensions: list[dict[str, str]] = [{"url": EXT_SOURCE, "valueString": source}]
     concept: dict[str, Any] = {"code": code, "display": display, "extension": extensions}
     if side:
         extensions.append({"url": EXT_LATERALITY, "valueCode": side})
+    if site:
+        extensions.append({"url": EXT_SITE_LABEL, "valueString": site})
     return concept
 
 

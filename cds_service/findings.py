@@ -84,6 +84,7 @@ def _side_site(record: Record, terminology: Terminology, body_sites: list[Any] |
     side = record.concept.side
     site_side, site = laterality.from_codings(_codings(body_sites), terminology)
     side = laterality.combine([side, site_side])
+    site = site or record.concept.site_label  # a code that names the leg (M79.A29 ... lower extremity)
     if side is None:
         for concept in body_sites or ():
             side = side or laterality.from_text(concept.text)
@@ -133,6 +134,8 @@ class _Extractor:
         clinical = _code(m.clinicalStatus)
         abated = any(getattr(m, f, None) is not None for f in
                      ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString"))
+        if laterality.off_leg(_codings(m.bodySite), self.terminology):
+            return self.exclude("non-leg-site")
         onset = dates.parse(m.onsetDateTime) or (dates.parse(m.onsetPeriod.start) if m.onsetPeriod else None) \
             or dates.parse(m.recordedDate)
         side, site = _side_site(record, self.terminology, m.bodySite, m.code.text if m.code else None)
@@ -186,6 +189,8 @@ class _Extractor:
             return None
         if sign.measurement:
             return self._measurement(record, sign, when, code_text)
+        if m.bodySite is not None and laterality.off_leg(_codings([m.bodySite]), self.terminology):
+            return self.exclude("non-leg-site")
         side, site = _side_site(record, self.terminology, [m.bodySite] if m.bodySite else None, code_text)
         present = True if record.via == "value" else self._presence(m)
         value = unit = None
@@ -255,9 +260,13 @@ class _Extractor:
         reason = self.stale(sign, when, applies=True)
         if reason:
             return self.exclude(f"procedure-{reason}")
+        if laterality.off_leg(_codings(m.bodySite), self.terminology):
+            return self.exclude("non-leg-site")
+        # The side matters: a revascularisation treats only the leg it was done on.
+        side, site = _side_site(record, self.terminology, m.bodySite, m.code.text if m.code else None)
         self.out.findings.append(Finding(
             sign=sign.id, present=True, display=_display(record), reference=_reference(record),
-            resource_type="Procedure", date=when, kind="done"))
+            resource_type="Procedure", date=when, side=side, site=site, kind="done"))
         return None
 
     def service_request(self, record: Record) -> None:

@@ -8,10 +8,12 @@ problem of a stage is reported at once, so a reviewer fixes them in one pass.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from . import arterial_red_flags, families as families_mod, questionnaire as questionnaire_mod, rules as rules_mod, \
+from . import arterial_red_flags, documents, families as families_mod, questionnaire as questionnaire_mod, rules as rules_mod, \
     templates as templates_mod, terminology as terminology_mod
 from .documents import Document, Problem
 from .errors import KnowledgeError
@@ -25,13 +27,36 @@ class Knowledge:
     rules: rules_mod.Rules
     common: templates_mod.Common
     templates: dict[str, templates_mod.CardTemplate]
+    # Issue 18: medication classes (valuesets/medications/), therapy lines and the screening card
+    # (knowledge/therapy.yaml). Optional so that a test may build a Knowledge without them.
+    medications: Any = None  # medications.MedicationClasses
+    therapy: Any = None  # therapy.TherapyRules
+    screening: Any = None  # screening.ScreeningRules
     questions: questionnaire_mod.Questions | None = None  # the seed's questions (knowledge/questionnaire.yaml)
     gaps: families_mod.Gaps = field(default_factory=families_mod.Gaps)
+    version: str = "unversioned"  # the newest heading of knowledge/CHANGELOG.md
+
+
+_VERSION_HEADING = re.compile(r"^## +(\S+)", re.M)
+
+
+def read_version(base: Path) -> str:
+    """The knowledge version: the first ``## `` heading of ``knowledge/CHANGELOG.md``."""
+    path = base / "knowledge" / "CHANGELOG.md"
+    try:
+        match = _VERSION_HEADING.search(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise KnowledgeError(f"{path} is not readable ({exc.strerror}); it names the knowledge version") from None
+    if match is None:
+        raise KnowledgeError(f"{path} has no '## <version>' heading")
+    return match.group(1)
 
 
 def load(base: Path) -> Knowledge:
     """Load ``valuesets/``, ``knowledge/patterns.yaml``, ``knowledge/arterial-red-flags.yaml``,
-    ``knowledge/icd10cm-families.yaml`` (its structure; the tabular check is ``cds-service check``'s) and ``cards/``."""
+    ``knowledge/icd10cm-families.yaml`` (its structure; the tabular check is ``cds-service check``'s), ``cards/``,
+    ``valuesets/medications/`` and ``knowledge/therapy.yaml``."""
+    from . import medications as medications_mod, screening as screening_mod, therapy as therapy_mod  # they import cards
     problems: list[Problem] = []
     terminology: terminology_mod.Terminology | None = None
     try:
@@ -44,6 +69,8 @@ def load(base: Path) -> Knowledge:
     problems += found
     common_doc, template_docs, found = templates_mod.read(base / "cards")
     problems += found
+    therapy_doc = documents.read(base / "knowledge" / "therapy.yaml", "knowledge/therapy.yaml")
+    problems += [therapy_doc] if isinstance(therapy_doc, Problem) else documents.validate(therapy_doc, "therapy")
     if problems or terminology is None or rules_doc is None or common_doc is None or families_data is None:
         raise KnowledgeError("broken knowledge files:", problems)
     problems = _cross_check(terminology, rules_doc, template_docs)
@@ -51,14 +78,23 @@ def load(base: Path) -> Knowledge:
         raise KnowledgeError("knowledge files disagree:", problems)
     rules = rules_mod.parse(rules_doc.data)
     rules = replace(rules, arterial=arterial_red_flags.load(base / "knowledge" / "arterial-red-flags.yaml", rules))
+    templates = {p: templates_mod.parse_template(d.data) for p, d in template_docs.items()}
     try:
+        medication_classes = medications_mod.load(base / "valuesets" / "medications")
+        therapy = therapy_mod.load(base / "knowledge" / "therapy.yaml", rules, medication_classes.names)
+        arterial_links = {link["id"] for t in templates.values() if t.pattern == "arterial-claudication" for link in t.links}
+        screening = screening_mod.parse(therapy.raw_screening, rules, arterial_links)
         questions = questionnaire_mod.load(base, rules, terminology)
-    except questionnaire_mod.QuestionnaireError as exc:
+    except (therapy_mod.TherapyRulesError, screening_mod.ScreeningRulesError,
+            questionnaire_mod.QuestionnaireError) as exc:
         raise KnowledgeError(str(exc)) from None
+    if screening.card["suggestion"] not in templates["arterial-claudication"].suggestions:
+        raise KnowledgeError("knowledge files disagree:", [Problem(
+            "knowledge/therapy.yaml", None, "screening.card.suggestion", "must be a suggestion of the arterial template")])
     return Knowledge(terminology=terminology, rules=rules,
-                     common=templates_mod.parse_common(common_doc.data),
-                     templates={p: templates_mod.parse_template(d.data) for p, d in template_docs.items()},
-                     questions=questions, gaps=families_mod.Gaps.from_data(families_data))
+                     common=templates_mod.parse_common(common_doc.data), templates=templates,
+                     medications=medication_classes, therapy=therapy, screening=screening,
+                     questions=questions, gaps=families_mod.Gaps.from_data(families_data), version=read_version(base))
 
 
 def _cross_check(terminology: terminology_mod.Terminology, rules_doc: Document,

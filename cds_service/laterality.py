@@ -65,3 +65,23 @@ def from_codings(codings: Iterable[tuple[str | None, str | None]], terminology: 
             sides.append(concept.side)
             site = site or concept.site_label
     return combine(sides), site
+
+
+def off_leg(codings: Iterable[tuple[str | None, str | None]], terminology: Terminology) -> str | None:
+    """The non-leg site (arm, hand ...) a finding's bodySite names, or None.
+
+    None as soon as any coding names a leg site, so a true leg finding that also carries another
+    site is never lost; post-coordinated expressions are judged by their focus concept."""
+    non_leg = None
+    for system, code in codings:
+        if not code:
+            continue
+        match = _POSTCOORD.match(code) if system == SNOMED else None
+        key = (system or "", match.group(1) if match else code)
+        leg = terminology.body_sites.get(key)
+        if leg is not None and leg.site_label:
+            return None
+        other = terminology.non_leg_sites.get(key)
+        if other is not None:
+            non_leg = non_leg or other.site_label
+    return non_leg

@@ -1,6 +1,7 @@
 """Prometheus metrics: requests and latency by endpoint and status, cards by topic and
 indicator, FHIR fallback calls and failures, skipped malformed resources, Condition codes no value set
-knows in leg-relevant blocks, feedback outcomes.
+knows in leg-relevant blocks, feedback outcomes, cards withheld (snoozed, switched off, capped, shadow)
+and snooze storage failures.
 
 Under gunicorn with several workers set PROMETHEUS_MULTIPROC_DIR (``cds-service serve``
 does) and /metrics aggregates every worker.
@@ -43,6 +44,11 @@ class Metrics:
             "cds_unknown_condition_codes", "Conditions coded in a leg-relevant ICD-10-CM block that no value set lists "
             "(knowledge/icd10cm-families.yaml unknown_code_blocks): a site's coding gaps", registry=r)
         self.auth_failures = Counter("cds_auth_failures", "Requests refused with 401", registry=r)
+        self.snooze_failures = Counter(
+            "cds_snooze_failures", "Snooze storage calls that failed while serving a hook (the cards were shown "
+            "regardless), by use: lookup, record, feedback", ["use"], registry=r)
+        self.cards_withheld = Counter("cds_cards_withheld", "Cards evaluated but not returned, by topic and reason "
+                                      "(snoozed, off, capped, shadow)", ["topic", "reason"], registry=r)
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(endpoint, method, str(status)).inc()

@@ -30,10 +30,15 @@ class PrefetchKey:
     resource_type: str
     params: str
     required: bool
+    by_id: bool = False  # the patient's own resource: searched by _id, not by patient
 
     @property
-    def template(self) -> str:
-        """The key's prefetch template (discovery) and, once filled, its FHIR search (fallback)."""
+    def query(self) -> str:
+        """The relative FHIR search, with the context tokens still in it. The Patient is searched
+        (``Patient?_id=``), not read (``Patient/{id}``): the public sandbox POSTs every template as a
+        ``_search``, which a read path does not take, and a search answers with a Bundle like the rest."""
+        if self.by_id:
+            return f"{self.resource_type}?_id={{{{context.patientId}}}}"
         return f"{self.resource_type}?patient={{{{context.patientId}}}}&{self.params}"
 
 
@@ -64,10 +69,32 @@ QUESTIONNAIRE_RESPONSES = "questionnaireResponses"
 def keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
     """The four prefetch keys: evidence (Conditions, Observations) is required, work done is optional;
     then the optional extra keys of the pattern table (``prefetch_keys``), which keep each search short;
-    then the patient's answers to the seed's questions (optional, when the knowledge has them)."""
+    then the patient's answers to the seed's questions (optional, when the knowledge has them), then
+    the optional therapy keys (issue 18)."""
     return base_keys(knowledge) + tuple(
         PrefetchKey(k.key, k.resource_type, f"code={_codes(knowledge, k.resource_type, k.signs)}&_count=200", False)
-        for k in knowledge.rules.prefetch_keys.values()) + answer_keys(knowledge)
+        for k in knowledge.rules.prefetch_keys.values()) + answer_keys(knowledge) \
+        + therapy_keys(knowledge)
+
+
+MEDICATION_KEYS = ("medicationRequests", "medicationStatements")
+SMOKING_KEY = "smokingStatus"
+PATIENT_KEY = "patient"
+
+
+def therapy_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
+    """Optional keys for the therapy lines and the screening card. Medications are searched by status,
+    not by code: the RxNorm lists would make the URL far longer than 2,000 characters, and an active
+    medication list is short. Of the Patient only the birth date is read (the screening card's age)."""
+    if knowledge.therapy is None:
+        return ()
+    loinc = knowledge.therapy.smoking.loinc
+    return (
+        PrefetchKey("medicationRequests", "MedicationRequest", "status=active&_count=200", False),
+        PrefetchKey("medicationStatements", "MedicationStatement", "status=active&_count=200", False),
+        PrefetchKey(SMOKING_KEY, "Observation", f"code=http://loinc.org|{loinc}&_sort=-date&_count=10", False),
+        PrefetchKey(PATIENT_KEY, "Patient", "", False, by_id=True),
+    )
 
 
 def answer_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
@@ -92,13 +119,12 @@ def base_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
 
 
 def templates(prefetch_keys: tuple[PrefetchKey, ...]) -> dict[str, str]:
-    return {k.key: k.template for k in prefetch_keys}
+    return {k.key: k.query for k in prefetch_keys}
 
 
 def search_url(fhir_server: str, key: PrefetchKey, context: dict[str, Any]) -> str:
     """The fallback search the service sends itself for one key (no longer than its template plus the base)."""
-    return urljoin(fhir_server.rstrip("/") + "/",
-                   fill(f"{key.resource_type}?patient={{{{context.patientId}}}}&{key.params}", context))
+    return urljoin(fhir_server.rstrip("/") + "/", fill(key.query, context))
 
 
 def fill(template: str, context: dict) -> str:

@@ -41,6 +41,7 @@ class Sign:
     measurement: str | None = None
     red_flag: str | None = None
     red_flag_requires_any: tuple[str, ...] = ()
+    red_flag_needs_leg: bool = False  # unsided and no leg site: ordinary evidence, never the red flag
     done_marker: bool = False
     present: Weights = Weights()
     absent: Weights = Weights()
@@ -156,7 +157,7 @@ def _sign(sign_id: str, raw: dict[str, Any]) -> Sign:
         exertional=raw.get("exertional", False), acute=raw.get("acute", False),
         lookback_days=raw.get("lookback_days"), history_sign=raw.get("history_sign"), measurement=raw.get("measurement"),
         red_flag=raw.get("red_flag"), red_flag_requires_any=tuple(raw.get("red_flag_requires_any") or ()),
-        done_marker=raw.get("done_marker", False), present=_weights(raw.get("present")), absent=_weights(raw.get("absent")))
+        red_flag_needs_leg=raw.get("red_flag_needs_leg", False), done_marker=raw.get("done_marker", False), present=_weights(raw.get("present")), absent=_weights(raw.get("absent")))
 
 
 def _measurement(mid: str, raw: dict[str, Any]) -> Measurement:
@@ -223,6 +224,8 @@ def cross_check(doc: Document) -> list[Problem]:
                 problems.append(doc.problem(("signs", sid, key), f"unknown sign or measurement {ref!r}"))
         for i, ref in enumerate(raw.get("red_flag_requires_any") or ()):
             need(("signs", sid, "red_flag_requires_any", i), ref)
+        if raw.get("red_flag_needs_leg") and not raw.get("red_flag"):
+            problems.append(doc.problem(("signs", sid, "red_flag_needs_leg"), "only a red flag can need a leg"))
     for mid, raw in data["measurements"].items():
         for i, band in enumerate(raw["bands"]):
             need(("measurements", mid, "bands", i, "sign"), band["sign"], derived=True)

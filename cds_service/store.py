@@ -1,18 +1,28 @@
-"""Shared state on a real database: feedback items and seen JWT ids.
+"""Shared state on a real database: feedback items, seen JWT ids, governance rows, and when a
+screening card was shown.
 
 SQLite by default, PostgreSQL when ``CDS_DATABASE_URL`` names one (SQLAlchemy Core, psycopg 3).
 Writes are idempotent inserts (``ON CONFLICT DO NOTHING``), so the same feedback or jti
-arriving twice, on any worker or instance, is stored once. The schema is created at start,
-under an advisory lock on PostgreSQL so several instances may start at once.
+arriving twice, on any worker or instance, is stored once. The schema is brought up to date
+at start by the Alembic migrations in ``cds_service/migrations`` (a database from before
+migrations is stamped at the baseline first), under an advisory lock on PostgreSQL so several
+instances may start at once.
+
+Governance tables: ``card_log`` and ``hook_call`` hold no patient link (the report reads
+them); ``snooze_memory`` and ``accepted_suggestion`` are patient-linked only through a keyed
+hash and are purged when their period ends. What they mean is decided in ``snooze.py``; this
+module only stores and fetches.
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import (Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine,
-                        delete, event, func, select, text)
+from sqlalchemy import (Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
+                        create_engine, delete, event, func, inspect, select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,7 +52,69 @@ seen_jti_table = Table(
     Index("ix_seen_jti_expires", "expires_at"),
 )
 
-_SCHEMA_LOCK = 781_455_019  # arbitrary constant for pg_advisory_lock
+card_log_table = Table(
+    "card_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("card_uuid", String(64), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("variant", String(128), nullable=False),
+    Column("indicator", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("knowledge_version", String(64), nullable=False),
+    Index("ix_card_log_at", "at"),
+    Index("ix_card_log_card", "card_uuid"),
+)
+
+hook_call_table = Table(
+    "hook_call", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("shadow", Boolean, nullable=False),
+    Index("ix_hook_call_at", "at"),
+)
+
+snooze_memory_table = Table(
+    "snooze_memory", metadata,
+    Column("card_uuid", String(64), primary_key=True),
+    Column("subject", String(64), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("variant", String(128), nullable=False),
+    Column("findings", Text, nullable=False),
+    Column("suggestions", Text, nullable=False),
+    Column("snooze_days", Integer, nullable=True),
+    Column("shown_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("overridden_at", Float, nullable=True),
+    Column("override_reason", String(64), nullable=True),
+    Index("ix_snooze_memory_subject", "subject"),
+    Index("ix_snooze_memory_expires", "expires_at"),
+)
+
+accepted_suggestion_table = Table(
+    "accepted_suggestion", metadata,
+    Column("subject", String(64), primary_key=True),
+    Column("suggestion", String(128), primary_key=True),
+    Column("accepted_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_accepted_suggestion_expires", "expires_at"),
+)
+
+PATIENT_LINKED_TABLES = (snooze_memory_table, accepted_suggestion_table)
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BASELINE_REVISION = "0001"
+
+_SCHEMA_LOCK = 781_455_019
+_ALEMBIC_LOCK = threading.Lock()  # alembic's context is process-global: one migration run at a time per process  # arbitrary constant for pg_advisory_lock
+
+# When the opt-in screening card (issue 18) was last shown, per patient: ``key`` is a keyed hash
+# (HMAC-SHA256) of the FHIR server and patient id, never the id itself. One small row per patient.
+# Kept apart from the snooze tables: no expiry to purge, one row per patient (migration 0003).
+screening_shown_table = Table(
+    "screening_shown", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("shown_at", Float, nullable=False),
+)
 
 
 class StoreError(RuntimeError):
@@ -63,9 +135,14 @@ class FeedbackRow:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL with ``synchronous=NORMAL``: a commit no longer waits for an fsync (12 ms on the
+    development machine, paid by every hook call now that each records its cards). The database
+    stays consistent after any crash; an operating-system crash or power loss may lose the last
+    commits before a checkpoint. Production uses PostgreSQL, whose durability this does not touch."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
@@ -89,14 +166,15 @@ class Store:
         return self.engine.dialect.name
 
     def create_schema(self, attempts: int = 5) -> None:
-        """Create missing tables. Safe when several processes start at once: PostgreSQL takes an
-        advisory lock; SQLite, which has none, retries when another process won the race."""
+        """Migrate the database to the newest revision. Safe when several processes start at once:
+        PostgreSQL takes an advisory lock; SQLite, which has none, retries when another process won
+        the race."""
         for attempt in range(attempts):
             try:
                 with self.engine.begin() as conn:
                     if self.dialect == "postgresql":
                         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
-                    metadata.create_all(conn, checkfirst=True)
+                    _migrate(conn)
                 return
             except SQLAlchemyError as exc:
                 if attempt == attempts - 1:
@@ -145,5 +223,121 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot record the token id ({type(exc).__name__})") from None
 
+    def claim_screening(self, key: str, now: float, period_s: float) -> bool:
+        """True when the screening card may be shown now (never shown, or last shown a period ago),
+        recording it as shown; False when it was shown within the period. One atomic upsert, so two
+        workers answering the same patient at once cannot both show it."""
+        table = screening_shown_table
+        insert = self._insert(table).values(key=key, shown_at=now)
+        stmt = insert.on_conflict_do_update(index_elements=["key"], set_={"shown_at": now},
+                                          where=table.c.shown_at <= now - period_s).returning(table.c.key)
+        try:
+            with self.engine.begin() as conn:
+                return len(conn.execute(stmt).fetchall()) == 1
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot record the screening card ({type(exc).__name__})") from None
+
+    # ---- governance: the non-identifying log (report) and the patient-linked memory (snooze)
+
+    def record_cards(self, call_at: float, shadow: bool, log_rows: list[dict], memory_rows: list[dict]) -> None:
+        """One hook call: its count, a log row per card evaluated, a memory row per card shown."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(hook_call_table.insert().values(at=call_at, shadow=shadow))
+                if log_rows:
+                    conn.execute(card_log_table.insert(), log_rows)
+                if memory_rows:
+                    conn.execute(self._insert(snooze_memory_table).values(memory_rows).on_conflict_do_nothing(
+                        index_elements=["card_uuid"]))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot record cards ({type(exc).__name__})") from None
+
+    def snooze_rows(self, subject: str, now: float) -> tuple[list[dict], list[dict]]:
+        """The subject's overridden memory rows and accepted suggestions still in force at ``now``."""
+        try:
+            with self.engine.connect() as conn:
+                memory = conn.execute(select(snooze_memory_table).where(
+                    snooze_memory_table.c.subject == subject, snooze_memory_table.c.overridden_at.is_not(None),
+                    snooze_memory_table.c.expires_at > now)).fetchall()
+                accepted = conn.execute(select(accepted_suggestion_table).where(
+                    accepted_suggestion_table.c.subject == subject,
+                    accepted_suggestion_table.c.expires_at > now)).fetchall()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read snoozes ({type(exc).__name__})") from None
+        return [dict(r._mapping) for r in memory], [dict(r._mapping) for r in accepted]
+
+    def memory_for(self, card_uuids: list[str]) -> dict[str, dict]:
+        if not card_uuids:
+            return {}
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(select(snooze_memory_table).where(snooze_memory_table.c.card_uuid.in_(card_uuids)))
+                return {r.card_uuid: dict(r._mapping) for r in rows}
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read card memory ({type(exc).__name__})") from None
+
+    def mark_overridden(self, card_uuid: str, at: float, reason: str, expires_at: float) -> None:
+        """Start a snooze: the first override of a shown card wins (a repeat does not extend it)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(snooze_memory_table).where(
+                    snooze_memory_table.c.card_uuid == card_uuid, snooze_memory_table.c.overridden_at.is_(None)
+                ).values(overridden_at=at, override_reason=reason, expires_at=expires_at))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot record an override ({type(exc).__name__})") from None
+
+    def remember_accepted(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        stmt = self._insert(accepted_suggestion_table).values(rows)
+        stmt = stmt.on_conflict_do_update(index_elements=["subject", "suggestion"], set_={
+            "accepted_at": stmt.excluded.accepted_at, "expires_at": stmt.excluded.expires_at})
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(stmt)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot record accepted suggestions ({type(exc).__name__})") from None
+
+    def purge(self, now: float) -> int:
+        """Delete patient-linked rows whose period has ended; return how many went."""
+        try:
+            with self.engine.begin() as conn:
+                return sum(conn.execute(delete(t).where(t.c.expires_at <= now)).rowcount or 0
+                           for t in PATIENT_LINKED_TABLES)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot purge expired rows ({type(exc).__name__})") from None
+
+    def count_rows(self, table: Table) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+    def report_rows(self, since: float, until: float) -> tuple[list[dict], list[dict], list[dict]]:
+        """Cards logged in [since, until), the feedback on those cards, and the hook calls."""
+        with self.engine.connect() as conn:
+            cards = [dict(r._mapping) for r in conn.execute(select(card_log_table).where(
+                card_log_table.c.at >= since, card_log_table.c.at < until).order_by(card_log_table.c.id))]
+            in_period = select(card_log_table.c.card_uuid).where(card_log_table.c.at >= since, card_log_table.c.at < until)
+            feedback = [dict(r._mapping) for r in conn.execute(select(
+                feedback_table.c.card_uuid, feedback_table.c.outcome, feedback_table.c.override_code,
+                feedback_table.c.accepted_suggestions).where(feedback_table.c.card_uuid.in_(in_period)))]
+            calls = [dict(r._mapping) for r in conn.execute(select(hook_call_table).where(
+                hook_call_table.c.at >= since, hook_call_table.c.at < until))]
+        return cards, feedback, calls
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _migrate(conn: Any) -> None:
+    """Alembic upgrade to head on this connection; a pre-migration database is stamped first."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    with _ALEMBIC_LOCK:
+        tables = set(inspect(conn).get_table_names())
+        if "alembic_version" not in tables and "feedback" in tables:
+            command.stamp(cfg, BASELINE_REVISION)
+        command.upgrade(cfg, "head")

@@ -59,6 +59,8 @@ class Variant:
     drop_when_no_suggestion: bool = False
     sources: tuple[str, ...] = ()  # ids of the template's links this variant rests on
     reason: str = ""  # the suggested order's reasonCode: the situation it comes from
+    snoozable: bool = False  # a missing key is "not snoozable": the safe side
+    snooze_days: int | None = None  # None: CDS_SNOOZE_DAYS
 
     def indicator_for(self, strength: Strength) -> str:
         if isinstance(self.indicator, str):
@@ -106,10 +108,22 @@ def parse_template(raw: dict[str, Any]) -> CardTemplate:
                                for c in v.get("consider") or ()),
                 suggestions=tuple(v.get("suggestions") or ()),
                 drop_when_no_suggestion=v.get("drop_when_no_suggestion", False),
-                sources=tuple(v.get("sources") or ()), reason=v.get("reason", ""))
+                sources=tuple(v.get("sources") or ()), reason=v.get("reason", ""),
+                snoozable=v.get("snoozable", False), snooze_days=v.get("snooze_days"))
         for v in raw["variants"])
     return CardTemplate(pattern=raw["pattern"], title=raw["title"], source=raw["source"],
                         links=tuple(raw.get("links") or ()), variants=variants, suggestions=suggestions)
+
+
+def _snooze_problems(doc: Document, i: int, v: dict[str, Any]) -> list[Problem]:
+    """A red-flag variant, or one that can be critical, is never snoozable (issue #19: red flags,
+    possible ALI or CLTI, suspected DVT); the loader refuses the file rather than trust a typo.
+    (``snooze_days`` without ``snoozable`` is the schema's to refuse.)"""
+    indicator = v["indicator"]
+    indicators = [indicator] if isinstance(indicator, str) else list(indicator.values())
+    if v.get("snoozable") and ("critical" in indicators or v["when"].get("red_flags_any")):
+        return [doc.problem(("variants", i, "snoozable"), "a red-flag or critical variant may not be snoozable")]
+    return []
 
 
 def cross_check(doc: Document) -> list[Problem]:
@@ -128,6 +142,7 @@ def cross_check(doc: Document) -> list[Problem]:
     for sid, raw in suggestions.items():
         cited(("suggestions", sid, "sources"), raw.get("sources") or [])
     for i, v in enumerate(variants):
+        problems += _snooze_problems(doc, i, v)
         for key in ("summary", "reason"):
             unknown = _placeholders(v.get(key, "")) - PLACEHOLDERS
             if unknown:

@@ -5,7 +5,7 @@ lets the records stage skip irrelevant resources before any model is built.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -18,6 +18,7 @@ ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 LOINC = "http://loinc.org"
 ALLOWED_SYSTEMS = frozenset({SNOMED, ICD10CM, LOINC})
 BODY_SITE_VALUESET = "leg-body-sites"
+NON_LEG_SITE_VALUESET = "non-leg-body-sites"  # arm, hand ...: a finding there is not a leg finding
 _EXT_BASE = "https://claudication-cds.example.org/fhir/StructureDefinition/"
 EXT_LATERALITY = _EXT_BASE + "concept-laterality"
 EXT_SITE_LABEL = _EXT_BASE + "concept-site-label"
@@ -39,11 +40,12 @@ class Concept:
 
 @dataclass(frozen=True)
 class Terminology:
-    """Signs by coding, plus the leg body sites used to read side and site."""
+    """Signs by coding, plus the leg body sites used to read side and site, and the non-leg sites."""
 
     concepts: dict[tuple[str, str], Concept]
     body_sites: dict[tuple[str, str], Concept]
     valuesets: dict[str, dict]
+    non_leg_sites: dict[tuple[str, str], Concept] = field(default_factory=dict)
 
     def lookup(self, system: str | None, code: str | None) -> Concept | None:
         if not system or not code:
@@ -74,6 +76,7 @@ def load(directory: Path) -> Terminology:
         raise TerminologyError("broken value sets:", [Problem(str(directory), None, "", "value set folder does not exist")])
     concepts: dict[tuple[str, str], Concept] = {}
     body_sites: dict[tuple[str, str], Concept] = {}
+    non_leg_sites: dict[tuple[str, str], Concept] = {}
     valuesets: dict[str, dict[str, Any]] = {}
     problems: list[Problem] = []
     for path in sorted(directory.glob("*.json")):
@@ -89,7 +92,7 @@ def load(directory: Path) -> Terminology:
             problems.extend(found)
             continue
         valuesets[name] = doc.data
-        target = body_sites if name == BODY_SITE_VALUESET else concepts
+        target = {BODY_SITE_VALUESET: body_sites, NON_LEG_SITE_VALUESET: non_leg_sites}.get(name, concepts)
         for i, include in enumerate(doc.data["compose"]["include"]):
             for j, raw in enumerate(include["concept"]):
                 concept = Concept(
@@ -110,4 +113,4 @@ def load(directory: Path) -> Terminology:
         problems.append(Problem(directory.name, None, "", "no value sets found"))
     if problems:
         raise TerminologyError("broken value sets:", problems)
-    return Terminology(concepts=concepts, body_sites=body_sites, valuesets=valuesets)
+    return Terminology(concepts=concepts, body_sites=body_sites, valuesets=valuesets, non_leg_sites=non_leg_sites)

@@ -67,14 +67,23 @@ def abi(value: float, side: str | None, days: float = 10, **kw) -> dict:
                        value={"valueQuantity": {"value": value, "unit": "{ratio}", "system": "http://unitsofmeasure.org", "code": "{ratio}"}}, **kw)
 
 
-def procedure(system: str, code: str, *, days: float = 30, status: str = "completed", patient: str = PATIENT) -> dict:
-    return {"resourceType": "Procedure", "id": _id(), "status": status, "code": {"coding": [{"system": system, "code": code}]},
-            "subject": {"reference": f"Patient/{patient}"}, "performedDateTime": days_ago(days)}
+def procedure(system: str, code: str, *, days: float = 30, status: str = "completed", patient: str = PATIENT,
+              body_site: list | None = None) -> dict:
+    resource = {"resourceType": "Procedure", "id": _id(), "status": status, "code": {"coding": [{"system": system, "code": code}]},
+                "subject": {"reference": f"Patient/{patient}"}, "performedDateTime": days_ago(days)}
+    if body_site is not None:
+        resource["bodySite"] = body_site
+    return resource
 
 
 def service_request(system: str, code: str, *, status: str = "active", patient: str = PATIENT) -> dict:
     return {"resourceType": "ServiceRequest", "id": _id(), "status": status, "intent": "order",
             "code": {"coding": [{"system": system, "code": code}]}, "subject": {"reference": f"Patient/{patient}"}}
+
+
+# The optional therapy and screening keys (issue 18) sent as null: the client has no such data, and
+# nothing is fetched for them (tests that list every key add these).
+THERAPY_KEYS_NULL = {k: None for k in ("medicationRequests", "medicationStatements", "smokingStatus", "patient")}
 
 
 def bundle(resources: list[dict]) -> dict:

@@ -14,6 +14,8 @@ from builders import NOW
 from ci_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 - CI=true: a skip fails
 from helpers import CheckingClient, check_body
 
+TEST_SNOOZE_KEY = "tests-only snooze key, 32 characters or more"
+
 pytest_plugins = ["pytester"]  # tests/test_ci_skips.py runs small inner suites
 
 # Every Flask app the tests create (also inside test modules) checks each response it gives.
@@ -33,7 +35,7 @@ def order_knowledge(knowledge):
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path}/test.db", knowledge_dir=REPO_ROOT)
+    return Settings(database_url=f"sqlite:///{tmp_path}/test.db", knowledge_dir=REPO_ROOT, snooze_key=TEST_SNOOZE_KEY)
 
 
 @pytest.fixture
@@ -77,11 +79,12 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/store.db"
     url = request.getfixturevalue("postgres_url")
-    from cds_service.store import Store, feedback_table, seen_jti_table
+    from cds_service.store import Store, feedback_table, screening_shown_table, seen_jti_table
     store = Store(url)
     store.create_schema()
     with store.engine.begin() as conn:
         conn.execute(feedback_table.delete())
         conn.execute(seen_jti_table.delete())
+        conn.execute(screening_shown_table.delete())
     store.dispose()
     return url

@@ -65,7 +65,7 @@ def test_diabetes_with_a_foot_wound_on_that_leg_asks_for_toe_pressure(evaluate):
 def test_diabetes_with_a_foot_wound_on_the_other_leg_is_not_this_rule(evaluate):
     resources = [condition(ICD, "E11.9", onset_days=2000), condition(ICD, "L97.519", onset_days=20), abi(1.10, "left")]
     card = arterial(evaluate, resources)
-    assert card is None or "toe pressure" not in card["summary"]
+    assert card is None or "foot wound with ABI" not in card["summary"]
 
 
 def test_chronic_kidney_disease_counts_like_diabetes(evaluate):
@@ -124,3 +124,30 @@ def test_absent_pulse_on_the_other_leg_keeps_its_own_leg(evaluate):
     resources = [observation(SCT, "163109009", days=20), abi(1.05, "left")]  # right dorsalis pedis absent
     card = arterial(evaluate, resources)
     assert card["summary"] == "Right leg signs consistent with arterial claudication: check pedal pulses and ABI"
+
+
+# ---------------------------------------------------------------- not_reassuring context: E08-E13, CKD 3-5, dialysis
+@pytest.mark.parametrize("code", ["E11.69", "E11.8", "E13.9", "E08.65", "E10.3591", "N18.3", "N18.4", "N18.6", "Z99.2"])
+def test_not_reassuring_context_in_diabetes_and_ckd_families(evaluate, code):
+    resources = [claudication(), condition(ICD, code, onset_days=2000), abi(1.10, "left")]
+    assert "toe pressure or TBI" in arterial(evaluate, resources)["summary"]
+
+
+@pytest.mark.parametrize("code", ["N18.2", "N18.1", "E16.2"], ids=["ckd-2", "ckd-1", "hypoglycaemia-not-diabetes"])
+def test_not_reassuring_context_out_ckd_1_2_and_non_diabetic_codes(evaluate, code):
+    resources = [claudication(), condition(ICD, code, onset_days=2000), abi(1.10, "left")]
+    card = arterial(evaluate, resources)
+    assert card is None or "toe pressure" not in card["summary"]
+
+
+def test_not_reassuring_diabetic_foot_ulcer_with_normal_abi_asks_for_toe_pressure(evaluate):
+    resources = [condition(ICD, "E11.621", onset_days=30), condition(ICD, "L97.512", onset_days=30), abi(1.10, "right")]
+    card = arterial(evaluate, resources)
+    assert card["summary"] == "Right leg: foot wound with ABI 1.10 in diabetes or kidney disease: consider toe pressure or TBI"
+
+
+def test_diabetes_value_set_leaves_owned_codes_to_their_own_sign(knowledge):
+    from cds_service.terminology import ICD10CM
+    signs = {code: knowledge.terminology.lookup(ICD10CM, code).sign for code in ("E11.621", "E11.42", "E11.51", "E11.69")}
+    assert signs == {"E11.621": "diabetic-foot-ulcer", "E11.42": "diabetic-neuropathy",
+                     "E11.51": "diabetic-peripheral-angiopathy", "E11.69": "diabetes"}

@@ -66,8 +66,8 @@ def test_clti_in_ulcer_with_low_abi_whose_leg_is_not_recorded(evaluate):
 
 def test_clti_out_ulcer_with_low_abi_on_the_other_leg_only(evaluate):
     card = arterial(evaluate, [left_ulcer(), abi(0.80, "right")])
-    assert card["indicator"] == "warning"
-    assert card["summary"] == "Right leg: ABI 0.80 consistent with arterial disease: check pedal pulses"
+    assert card["indicator"] == "warning"  # the left ulcer's perfusion is unknown: the right leg's ABI says nothing of it
+    assert card["summary"] == "Left leg: ulcer, perfusion unknown: check pulses and ABI or toe pressure"
 
 
 def test_clti_out_ulcer_with_abi_091_is_not_proof(evaluate):
@@ -97,7 +97,8 @@ def test_clti_possible_out_absent_pulse_on_the_other_leg(evaluate):
 
 def test_ulcer_naming_no_cause_without_pad_supports_the_neuropathic_picture(evaluate):
     cards = by_topic(evaluate(hook_request([left_ulcer(), condition(SCT, "368581000119106", onset_days=2000)])))
-    assert "arterial-claudication" not in cards
+    assert cards["arterial-claudication"]["indicator"] == "warning"  # no perfusion data: check it (defect 11), never CLTI
+    assert "perfusion unknown" in cards["arterial-claudication"]["summary"]
     assert "Non-pressure chronic ulcer" in cards["neurogenic-claudication"]["detail"]
 
 
@@ -179,8 +180,39 @@ def test_ali_critical_card_wording_and_emergent_referral_not_imaging(evaluate):
 
 @pytest.mark.parametrize("procedure_days,summary", [(2, ALI_TREATED), (10, ALI_CRITICAL.format("leg"))])
 def test_ali_revascularisation_after_vs_before_the_code(evaluate, procedure_days, summary):
-    resources = [condition(ICD, "I74.3", onset_days=5), procedure(SCT, "276861004", days=procedure_days)]
+    resources = [condition(ICD, "I74.3", onset_days=5), procedure(SCT, "112828007", days=procedure_days)]
     assert arterial(evaluate, resources)["summary"] == summary
+
+
+RIGHT_LEG = [{"coding": [{"system": SCT, "code": "62175007", "display": "Structure of right lower limb"}]}]
+
+
+@pytest.mark.parametrize("code", ["276861004", "371186005", "397117006"],
+                         ids=["angioplasty-naming-no-artery", "toe-amputation", "major-amputation"])
+def test_ali_treated_by_out_procedures_that_are_not_a_leg_revascularisation(evaluate, code):
+    resources = [condition(ICD, "I74.3", onset_days=3), procedure(SCT, code, days=1)]
+    assert arterial(evaluate, resources)["indicator"] == "critical"
+
+
+def test_ali_treated_by_in_same_leg_or_unsided_out_other_leg(evaluate):
+    left_ali = condition(ICD, "I74.3", onset_days=3, body_site=LEFT_LEG)
+    same = arterial(evaluate, [left_ali, procedure(SCT, "112828007", days=1, body_site=LEFT_LEG)])
+    unsided = arterial(evaluate, [left_ali, procedure(SCT, "112828007", days=1)])
+    other = arterial(evaluate, [left_ali, procedure(SCT, "112828007", days=1, body_site=RIGHT_LEG)])
+    assert same["indicator"] == unsided["indicator"] == "warning"
+    assert other["indicator"] == "critical"
+
+
+@pytest.mark.parametrize("code,critical", [("371186005", True), ("276861004", True), ("88312006", False), ("112828007", False)],
+                         ids=["toe-amputation", "angioplasty-naming-no-artery", "below-knee-amputation", "bypass"])
+def test_clti_follow_up_in_leg_revascularisation_or_major_amputation_out_toe_amputation(evaluate, code, critical):
+    card = arterial(evaluate, [left_ulcer(20), pad_diagnosis(), procedure(SCT, code, days=5)])
+    assert (card["indicator"] == "critical") is critical
+
+
+def test_clti_follow_up_out_procedure_on_the_other_leg(evaluate):
+    resources = [left_ulcer(20), pad_diagnosis(), procedure(SCT, "112828007", days=5, body_site=RIGHT_LEG)]
+    assert arterial(evaluate, resources)["summary"] == CLTI_CRITICAL
 
 
 def test_ali_treated_card_wording(evaluate):
@@ -246,11 +278,19 @@ def test_ali_signs_pulse_onset_14_vs_15_days(evaluate, days, summary):
         assert "acute limb ischaemia" not in card["summary"] and card["indicator"] == "warning"
 
 
-@pytest.mark.parametrize("explanation", [condition(ICD, "G62.9", onset_days=900), pad_diagnosis()],
-                         ids=["polyneuropathy", "chronic-pad"])
-def test_ali_signs_with_a_chronic_explanation_are_a_warning(evaluate, explanation):
+@pytest.mark.parametrize("explanation", [condition(ICD, "G62.9", onset_days=900), pad_diagnosis(),
+                                         condition(SCT, "247398009", onset_days=900)],
+                         ids=["polyneuropathy", "chronic-pad", "neuropathic-pain"])
+def test_ali_signs_newness_in_shown_new_stays_critical_with_a_chronic_diagnosis(evaluate, explanation):
     resources = [left_pulse_absent(days=30, value=ABSENT), left_pulse_absent(days=1), left_pallor(), explanation]
     card = arterial(evaluate, resources)
+    assert (card["indicator"], card["summary"]) == ("critical", ALI_CRITICAL.format("left leg"))
+
+
+@pytest.mark.parametrize("explanation", [condition(ICD, "G62.9", onset_days=900), pad_diagnosis()],
+                         ids=["polyneuropathy", "chronic-pad"])
+def test_ali_signs_newness_out_not_shown_new_with_a_chronic_diagnosis_is_a_warning(evaluate, explanation):
+    card = arterial(evaluate, [left_pulse_absent(days=1), left_pallor(), explanation])
     assert (card["indicator"], card["summary"]) == ("warning", ALI_POSSIBLE)
 
 
@@ -281,6 +321,106 @@ def test_compartment_syndrome_window_is_7_days(evaluate, code, days, critical):
 @pytest.mark.parametrize("code", ["T79.A22D", "T79.A22S", "T79.A21D"])
 def test_compartment_syndrome_only_7th_character_a_is_acute(evaluate, code):
     assert evaluate(hook_request([condition(ICD, code, onset_days=2)])) == []
+
+
+# ---------------------------------------------------------------- absent-pedal-pulse: abnormal is not absent
+def test_absent_pedal_pulse_out_abnormal_pulse_is_not_absent(evaluate):
+    resources = [observation(SCT, "407640009", days=30, value=ABSENT), observation(SCT, "407640009", days=1),
+                 observation(SCT, "398979000", days=1, text="right leg pallor")]  # right dorsalis pedis pulse abnormal
+    card = arterial(evaluate, resources)
+    assert card is None or card["indicator"] != "critical"
+
+
+def test_absent_pedal_pulse_in_absent_pulse_recorded_present_before(evaluate):
+    resources = [left_pulse_absent(days=30, value=ABSENT), left_pulse_absent(days=1), left_pallor()]
+    assert arterial(evaluate, resources)["indicator"] == "critical"
+
+
+# ---------------------------------------------------------------- non-leg-site: arm and hand findings are not leg signs
+FOREARM = [{"coding": [{"system": SCT, "code": "14975008", "display": "Forearm structure"}]}]
+HAND = [{"coding": [{"system": SCT, "code": "85562004", "display": "Hand structure"}]}]
+
+
+def test_non_leg_site_out_forearm_compartment_syndrome_and_hand_gangrene(evaluate):
+    assert evaluate(hook_request([condition(SCT, "111245009", onset_days=2, body_site=FOREARM)])) == []
+    card = arterial(evaluate, [condition(ICD, "I96", onset_days=20, body_site=HAND), pad_diagnosis()])
+    assert card is None or card["indicator"] != "critical"
+    card = arterial(evaluate, [left_ulcer(), condition(SCT, "233961000", onset_days=300, body_site=HAND)])
+    assert card is None or card["indicator"] != "critical"
+
+
+def test_non_leg_site_in_leg_site_wins_and_leg_findings_stay(evaluate):
+    both = FOREARM + LEFT_LEG  # a leg site next to an arm site: still a leg finding
+    assert arterial(evaluate, [condition(ICD, "I96", onset_days=20, body_site=both), pad_diagnosis()])["indicator"] == "critical"
+    assert arterial(evaluate, [condition(ICD, "I96", onset_days=20, body_site=LEFT_LEG), pad_diagnosis()])["indicator"] == "critical"
+    cards = by_topic(evaluate(hook_request([condition(ICD, "M79.A22", onset_days=2)])))
+    assert cards["musculoskeletal-leg-pain"]["indicator"] == "critical"
+
+
+
+@pytest.mark.parametrize("body_site,text,critical", [(None, None, False), (LEFT_LEG, None, True), (None, "left calf", True)],
+                         ids=["unsided-no-site", "leg-site", "side-in-text"])
+def test_red_flag_needs_leg_generic_compartment_syndrome(evaluate, body_site, text, critical):
+    cards = evaluate(hook_request([condition(SCT, "111245009", onset_days=2, body_site=body_site, text=text)]))
+    assert any(c["indicator"] == "critical" for c in cards) is critical
+
+
+# ---------------------------------------------------------------- phlegmasia: a limb-threatening emergency for 14 days
+@pytest.mark.parametrize("days,critical", [(14, True), (15, False)])
+def test_phlegmasia_window_is_14_days(evaluate, days, critical):
+    cards = evaluate(hook_request([condition(SCT, "66877004", onset_days=days)]))
+    assert any(c["indicator"] == "critical" for c in cards) is critical
+
+
+def test_phlegmasia_card_advises_heparin_elevation_and_thrombus_removal_not_only_nice(evaluate):
+    card = by_topic(evaluate(hook_request([condition(SCT, "66877004", onset_days=2)])))["venous-claudication"]
+    assert "heparin unless contraindicated" in card["detail"] and "elevating the leg" in card["detail"]
+    assert "thrombus removal" in card["detail"]
+    label, resource = only_suggestion(card)
+    assert resource["priority"] == "stat" and "thrombus removal" in label
+    assert {link["url"] for link in card["links"]} >= {"https://doi.org/10.1016/j.ejvs.2020.09.023"}
+
+
+# ---------------------------------------------------------------- cauda equina and compartment syndrome: emergencies
+def test_cauda_equina_card_is_an_emergency_with_immediate_referral_and_no_leg_claim(evaluate):
+    card = by_topic(evaluate(hook_request([condition(ICD, "G83.4", onset_days=2)])))["neurogenic-claudication"]
+    assert "emergency" in card["summary"] and "leg symptoms" not in card["summary"]
+    assert "emergency MRI" in card["detail"]
+    label, resource = only_suggestion(card)
+    assert resource["priority"] == "stat" and "spinal" in label
+
+
+def test_compartment_syndrome_card_cites_an_acute_compartment_source_not_table_7(evaluate):
+    card = by_topic(evaluate(hook_request([condition(ICD, "M79.A22", onset_days=2)])))["musculoskeletal-leg-pain"]
+    assert "fasciotomy" in card["summary"] and "BOAST" in card["detail"]
+    assert "Table 7" not in card["detail"]
+
+
+# ---------------------------------------------------------------- ulcers that fall through: perfusion unknown, new in PAD
+ULCER_UNKNOWN = "Left leg: ulcer, perfusion unknown: check pulses and ABI or toe pressure"
+ULCER_NEW_PAD = "Left leg: new ulcer with known arterial disease: check perfusion; CLTI if not healed in 2 weeks"
+
+
+@pytest.mark.parametrize("days", [5, 40])
+def test_perfusion_data_in_ulcer_with_no_pulse_abi_or_pad_asks_for_abi(evaluate, days):
+    card = arterial(evaluate, [left_ulcer(days)])
+    assert (card["indicator"], card["summary"]) == ("warning", ULCER_UNKNOWN)
+    assert only_suggestion(card)[0] == "Order a resting ankle-brachial index"
+
+
+def test_perfusion_data_out_any_pulse_abi_or_pad_on_that_leg(evaluate):
+    for other in ([abi(1.10, "left")], [left_pulse_absent(days=3, value=ABSENT)], [pad_diagnosis()]):
+        card = arterial(evaluate, [left_ulcer(20), *other])
+        assert card is None or card["summary"] != ULCER_UNKNOWN
+    card = arterial(evaluate, [left_ulcer(20), abi(1.10, "right")])  # the other leg's ABI says nothing of this leg
+    assert card["summary"] == ULCER_UNKNOWN
+
+
+@pytest.mark.parametrize("days,summary", [(5, ULCER_NEW_PAD), (13, ULCER_NEW_PAD), (14, CLTI_CRITICAL)])
+def test_ulcer_new_in_pad_is_named_until_it_is_chronic(evaluate, days, summary):
+    card = arterial(evaluate, [left_ulcer(days), pad_diagnosis()])
+    assert card["summary"] == summary
+    assert card["indicator"] == ("critical" if summary == CLTI_CRITICAL else "warning")
 
 
 def test_a_diminished_pulse_never_feeds_the_ali_or_clti_rules(evaluate):

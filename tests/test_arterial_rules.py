@@ -35,7 +35,8 @@ def test_shipped_rules_load(knowledge):
     (lambda d: d["clti"]["tissue_loss"].append({"sign": "no-such-sign"}), "unknown sign 'no-such-sign'"),
     (lambda d: d["clti"].update(pad_diagnosis=["nope"]), "unknown sign 'nope'"),
     (lambda d: d["clti"].update(follow_up=["nope"]), "unknown sign 'nope'"),
-    (lambda d: d["ali"]["signs"].update(chronic_explanations=["nope"]), "unknown sign 'nope'"),
+    (lambda d: d["ali"]["signs"].update(with_any=["nope"]), "unknown sign 'nope'"),
+    (lambda d: d["ali"]["signs"].update(chronic_explanations=["pallor"]), "chronic_explanations is no longer read"),
     (lambda d: d["clti"]["derived"].pop("known"), "clti.derived must name"),
     (lambda d: d["ali"]["derived"].update(possible="pallor"), "derived sign 'pallor' must be a derived arterial red flag"),
     (lambda d: d["ali"].update(acute_days=30), "must be acute with lookback_days 30"),
@@ -57,13 +58,14 @@ def test_unreadable_file_is_refused(tmp_path, knowledge):
 def test_vascular_procedures_ride_on_the_optional_procedures_key(engine):
     key = next(k for k in engine.prefetch_keys if k.key == "procedures")
     assert not key.required
-    assert "112828007" in engine.prefetch_templates["procedures"] and "276861004" in key.params
+    assert "112828007" in engine.prefetch_templates["procedures"] and "397117006" in key.params and "276861004" not in key.params
 
 
 def test_ulcer_codes_ride_on_the_conditions_key_and_still_count(engine, evaluate):
     from builders import ICD, condition, hook_request
     assert {k.key for k in engine.prefetch_keys} == {"conditions", "observations", "procedures", "serviceRequests",
-                                                         "questionnaireResponses"}
+                                                         "questionnaireResponses", "medicationRequests",
+                                                         "medicationStatements", "smokingStatus", "patient"}
     body = hook_request([condition(ICD, "I73.9", onset_days=400), condition(ICD, "L97.529", onset_days=20)])
     body["prefetch"]["ulcerConditions"] = None  # the retired key of issue 13 is ignored, not refused
     (card,) = evaluate(body)
@@ -94,3 +96,12 @@ def test_broken_prefetch_keys_are_refused(tmp_path, change, message):
     with pytest.raises(rules.RulesError) as err:
         rules.load(path)
     assert message in str(err.value)
+
+
+def test_red_flag_needs_leg_only_on_a_red_flag():
+    from cds_service import documents, rules
+    path = REPO_ROOT / "knowledge" / "patterns.yaml"
+    doc = documents.read(path, "knowledge/patterns.yaml")
+    assert isinstance(doc, documents.Document)
+    doc.data["signs"]["pallor"]["red_flag_needs_leg"] = True
+    assert any(p.message == "only a red flag can need a leg" for p in rules.cross_check(doc))

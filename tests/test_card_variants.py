@@ -37,12 +37,17 @@ PINNED = [
      lambda: "Left leg: rest pain, ulcer or gangrene with proven arterial disease: refer urgently to a vascular specialist",
      ["Refer urgently to a vascular specialist"]),
     ("arterial-claudication", "acute-limb-ischaemia-treated",
-     lambda: [condition(ICD, "I74.3", onset_days=5), procedure(SCT, "276861004", days=2)],
+     lambda: [condition(ICD, "I74.3", onset_days=5), procedure(SCT, "112828007", days=2)],
      lambda: "Recent acute limb ischaemia (leg): confirm anticoagulation and follow-up", []),
     ("arterial-claudication", "possible-acute-limb-ischaemia",
      lambda: [observation(SCT, "163121008", days=1), observation(SCT, "398979000", days=1, text="left leg pallor")],
      lambda: "Left leg: absent pulse with pallor or paresthesia: if this is new, treat as possible acute limb ischaemia",
      []),
+    ("arterial-claudication", "ulcer-new-in-pad",
+     lambda: [condition(ICD, "L97.529", onset_days=5), condition(ICD, "I73.9", onset_days=800)],
+     lambda: "Left leg: new ulcer with known arterial disease: check perfusion; CLTI if not healed in 2 weeks", []),
+    ("arterial-claudication", "ulcer-perfusion-unknown", lambda: [condition(ICD, "L97.529", onset_days=5)],
+     lambda: "Left leg: ulcer, perfusion unknown: check pulses and ABI or toe pressure", ["Order a resting ankle-brachial index"]),
     ("arterial-claudication", "known-chronic-limb-threatening-ischaemia", lambda: [condition(ICD, "I70.242", onset_days=400)],
      lambda: "Left leg: known chronic limb-threatening ischaemia: confirm vascular follow-up", []),
     ("arterial-claudication", "possible-chronic-limb-threatening-ischaemia",
@@ -70,7 +75,8 @@ PINNED = [
     ("arterial-claudication", "default", lambda: [claudication()],
      lambda: "Left calf signs consistent with arterial claudication: check pedal pulses and ABI", [ABI]),
     ("venous-claudication", "limb-threat", lambda: [condition(SCT, "66877004", onset_days=2)],
-     lambda: "Phlegmasia cerulea dolens recorded: consider urgent assessment", []),
+     lambda: "Phlegmasia cerulea dolens recorded: limb-threatening emergency: heparin, elevation, emergent vascular review",
+     ["Refer emergently for vascular evaluation (thrombus removal)"]),
     ("venous-claudication", "pulmonary-embolism", lambda: [condition(ICD, "I26.99", onset_days=10)],
      lambda: f"Pulmonary embolism on record ({day(10)}): confirm anticoagulation is in place", []),
     ("venous-claudication", "dvt-confirmed-new-other-leg",
@@ -89,7 +95,8 @@ PINNED = [
     ("venous-claudication", "default", lambda: [condition(ICD, "I83.811"), condition(ICD, "R22.41", onset_days=10)],
      lambda: "Right leg signs consistent with venous claudication: consider a venous assessment", [DUPLEX]),
     ("neurogenic-claudication", "cauda-equina", lambda: [condition(ICD, "G83.4", onset_days=2)],
-     lambda: "Cauda equina syndrome recorded with leg symptoms: consider urgent spinal assessment", []),
+     lambda: "Cauda equina syndrome recorded: emergency: immediate spinal referral and emergency MRI",
+     ["Refer immediately to the on-call spinal team (emergency MRI)"]),
     ("neurogenic-claudication", "spinal",
      lambda: [condition(ICD, "M48.062"), condition(ICD, "M79.604", onset_days=20), condition(ICD, "M79.605", onset_days=20)],
      lambda: "Bilateral leg symptoms consistent with neurogenic (spinal) claudication", []),
@@ -97,7 +104,7 @@ PINNED = [
      lambda: "Neuropathy due to type 2 diabetes mellitus on record: consider a foot exam with monofilament and pedal pulses",
      ["Order a diabetic foot examination"]),
     ("musculoskeletal-leg-pain", "compartment-syndrome", lambda: [condition(ICD, "M79.A22", onset_days=2)],
-     lambda: "Left leg compartment syndrome recorded: consider urgent assessment", []),
+     lambda: "Left leg compartment syndrome recorded: emergency surgical assessment (fasciotomy decision)", []),
     ("musculoskeletal-leg-pain", "tendon-rupture",
      lambda: [condition(SCT, "429513001", onset_days=3, text="left Achilles tendon rupture")],
      lambda: "Rupture of Achilles tendon (left leg): consider prompt orthopaedic review", []),
@@ -140,3 +147,51 @@ def test_each_variant_cites_its_own_sources(evaluate, knowledge, pattern, varian
     expected = {link["label"] for link in template.links if link["id"] in set(wanted.sources) | extra}
     assert cited == expected
     assert "pubmedhealth" not in str(card)
+
+
+NUMB_BOTH_LEGS = [("R20.2", None), ("M79.604", None), ("M79.605", None)]  # numbness, pain in right and left leg
+
+
+def _numb_legs() -> list[dict]:
+    return [condition(ICD, code, onset_days=2) for code, _ in NUMB_BOTH_LEGS]
+
+
+@pytest.mark.parametrize("resources,diabetic", [
+    (lambda: [condition(ICD, "G62.9", onset_days=400), *_numb_legs()], False),
+    (lambda: [condition(ICD, "G62.1", onset_days=400), *_numb_legs()], False),
+    (lambda: [condition(ICD, "G62.9", onset_days=400), condition(ICD, "E11.9", onset_days=2000), *_numb_legs()], True),
+    (lambda: [condition(SCT, "368581000119106", onset_days=2000)], True),
+], ids=["polyneuropathy", "alcoholic-polyneuropathy", "polyneuropathy-with-diabetes", "diabetic-neuropathy"])
+def test_neuropathy_diabetic_advice_only_with_diabetes(evaluate, resources, diabetic):
+    cards = evaluate(hook_request(resources()))
+    text = " ".join(str(c) for c in cards)
+    assert ("Order a diabetic foot examination" in text) is diabetic
+    assert ("ADA recommends ABI screening" in text) is diabetic
+
+
+# The screening card (issue 18) is no variant of cards/*.yaml but its own kind (knowledge/therapy.yaml
+# screening.card), pinned here with its sources; it is shown only with CDS_SCREENING_ENABLED=true.
+SCREENING_PINNED = [
+    (70, [], "At increased risk of PAD (age 65 or over): consider a resting ankle-brachial index"),
+    (45, [condition(ICD, "E11.9", onset_days=900), condition(ICD, "I10", onset_days=900)],
+     "At increased risk of PAD (under 50, diabetes and another risk factor): consider a resting ankle-brachial index"),
+]
+
+
+@pytest.mark.parametrize("age, resources, summary", SCREENING_PINNED, ids=["age-65", "under-50-diabetes"])
+def test_screening_card_summary_suggestion_and_sources(knowledge, settings, age, resources, summary):
+    from cds_service.engine import Engine
+    from cds_service.store import Store
+    from therapy_builders import full_request, patient
+    store = Store(settings.database_url)
+    store.create_schema()
+    engine = Engine(knowledge, settings.with_overrides(screening_enabled=True, screening_key="k" * 32), memory=store)
+    (card,) = engine.evaluate(full_request(resources, patient_resource=patient(age)), now=NOW).response["cards"]
+    store.dispose()
+    assert card["summary"] == summary
+    assert [s["label"] for s in card["suggestions"]] == [ABI]
+    reason = card["suggestions"][0]["actions"][0]["resource"]["reasonCode"][0]["text"]
+    assert reason.endswith("(decision support)") and "At increased risk of PAD" in reason
+    template = knowledge.templates["arterial-claudication"]
+    expected = {link["label"] for link in template.links if link["id"] in knowledge.screening.card["sources"]}
+    assert {link["label"] for link in card["links"]} == expected and expected

@@ -26,7 +26,7 @@ def test_overlong_summaries_are_cut_below_140():
 def test_every_card_has_override_reasons_with_display(knowledge):
     assert all(r["display"] for r in knowledge.common.override_reasons)
     assert {r["code"] for r in knowledge.common.override_reasons} == {"already-assessed", "not-clinically-relevant",
-                                                                      "patient-declined"}
+                                                                      "patient-declined", "incorrect"}
 
 
 def test_card_wording_is_advisory(knowledge):

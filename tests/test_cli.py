@@ -11,7 +11,7 @@ from cds_service.config import REPO_ROOT
 def test_check_passes_on_the_shipped_knowledge(capsys):
     assert cli.main(["check"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("ok: ") and " value sets (" in out
+    assert out.startswith("ok: ") and " value sets (" in out and "5 medication classes" in out
 
 
 def _copy(tmp_path):
@@ -75,14 +75,14 @@ def _edit(base, relative: str, old: str, new: str) -> None:
 
 def test_check_rejects_a_variant_without_sources(tmp_path, capsys):
     base = _copy(tmp_path)
-    _edit(base, "cards/neurogenic-claudication.yaml", "    sources: [nass-2013]\n", "")
+    _edit(base, "cards/neurogenic-claudication.yaml", "    sources: [sbns-bass-2018, nice-cks-sciatica, nass-2013]\n", "")
     assert cli.main(["check", "--dir", str(base)]) == 1
-    assert "cards/neurogenic-claudication.yaml:18: variants[0].sources: sources is required" in capsys.readouterr().err
+    assert "cards/neurogenic-claudication.yaml:24: variants[0].sources: sources is required" in capsys.readouterr().err
 
 
 def test_check_rejects_a_source_that_is_not_a_link(tmp_path, capsys):
     base = _copy(tmp_path)
-    _edit(base, "cards/neurogenic-claudication.yaml", "    sources: [nass-2013]\n", "    sources: [made-up]\n")
+    _edit(base, "cards/neurogenic-claudication.yaml", "    sources: [sbns-bass-2018, nice-cks-sciatica, nass-2013]\n", "    sources: [made-up]\n")
     assert cli.main(["check", "--dir", str(base)]) == 1
     assert "source 'made-up' is not one of the template's links" in capsys.readouterr().err
 
@@ -103,7 +103,8 @@ def test_check_rejects_a_link_without_an_id(tmp_path, capsys):
 
 def test_check_rejects_an_unknown_sign_in_abi_reading(tmp_path, capsys):
     base = _copy(tmp_path)
-    _edit(base, "knowledge/patterns.yaml", "wound_any: [neuropathic-ulcer, ischaemic-ulcer, foot-or-leg-ulcer]", "wound_any: [made-up-wound]")
+    _edit(base, "knowledge/patterns.yaml", "wound_any: [neuropathic-ulcer, ischaemic-ulcer, foot-or-leg-ulcer, diabetic-foot-ulcer]",
+          "wound_any: [made-up-wound]")
     assert cli.main(["check", "--dir", str(base)]) == 1
     assert "abi_reading.not_reassuring.wound_any[0]: unknown sign 'made-up-wound'" in capsys.readouterr().err
 
@@ -129,8 +130,8 @@ def test_check_rejects_a_bad_dvt_status(tmp_path, capsys):
 
 def test_check_rejects_a_suggestion_source_that_is_not_a_link(tmp_path, capsys):
     base = _copy(tmp_path)
-    _edit(base, "cards/neurogenic-claudication.yaml", "peripheral-neuropathy]\n    sources: [ada-2025]",
-          "peripheral-neuropathy]\n    sources: [ada-2052]")
+    _edit(base, "cards/neurogenic-claudication.yaml", "diabetic-peripheral-angiopathy]\n    sources: [ada-2025]",
+          "diabetic-peripheral-angiopathy]\n    sources: [ada-2052]")
     assert cli.main(["check", "--dir", str(base)]) == 1
     assert "suggestions.foot-exam.sources[0]: source 'ada-2052' is not one of the template's links" in capsys.readouterr().err
 

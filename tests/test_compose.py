@@ -68,7 +68,8 @@ def prod_env(tmp_path, key):
     test cannot have swapped in: the mounted clients file (generated here, same shape as the
     README's), the database (SQLite instead of the db container) and the image's knowledge dir."""
     service = _compose("compose.prod.yaml")["services"]["cds"]
-    env = {k: _interpolate(str(v), {"POSTGRES_PASSWORD": "secret", "CDS_PUBLIC_BASE_URL": PUBLIC})
+    env = {k: _interpolate(str(v), {"POSTGRES_PASSWORD": "secret", "CDS_PUBLIC_BASE_URL": PUBLIC,
+                                                  "CDS_SNOOZE_KEY": "a test snooze key of 32 characters or more"})
            for k, v in service["environment"].items()}
     mount = next(v.split(":")[1] for v in service["volumes"] if v.split(":")[1] == env["CDS_TRUSTED_CLIENTS"])
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))

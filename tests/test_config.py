@@ -66,6 +66,27 @@ def test_overrides_and_lists():
     assert s.cors_origins == ("https://a.example", "https://b.example") and s.public_base_url == "https://x"
 
 
+def test_screening_is_off_by_default_and_switched_on_per_site():
+    s = from_env({})
+    assert (s.screening_enabled, s.screening_abi_interval_days, s.screening_repeat_days) == (False, 1826, 365)
+    s = from_env({"CDS_SCREENING_ENABLED": "true", "CDS_SCREENING_KEY": "s" * 32,
+                  "CDS_SCREENING_ABI_INTERVAL_DAYS": "1000", "CDS_SCREENING_REPEAT_DAYS": "30"})
+    assert (s.screening_enabled, s.screening_abi_interval_days, s.screening_repeat_days) == (True, 1000, 30)
+    assert "s" * 32 not in repr(s)  # the key never reaches a log line through the settings
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"CDS_SCREENING_ENABLED": "true"}, "needs CDS_SCREENING_KEY"),
+    ({"CDS_SCREENING_ENABLED": "true", "CDS_SCREENING_KEY": "short"}, "needs CDS_SCREENING_KEY"),
+    ({"CDS_SCREENING_ENABLED": "maybe"}, "CDS_SCREENING_ENABLED must be true or false"),
+    ({"CDS_SCREENING_ABI_INTERVAL_DAYS": "0"}, "CDS_SCREENING_ABI_INTERVAL_DAYS must be at least 1"),
+    ({"CDS_SCREENING_REPEAT_DAYS": "soon"}, "CDS_SCREENING_REPEAT_DAYS must be a whole number"),
+])
+def test_bad_screening_settings_are_clear_errors(env, message):
+    with pytest.raises(ConfigError, match=message):
+        from_env(env)
+
+
 def test_app_settings_development_and_production():
     dev = from_env({})
     assert dev.app_open_link is True

@@ -1,6 +1,8 @@
 """Issue 14, venous: confirmed versus suspected DVT, per leg (cds_service/dvt_status.py)."""
 from __future__ import annotations
 
+import pytest
+
 from builders import ICD, SCT, condition, hook_request
 from cases import RULE_CASES
 from helpers import by_topic
@@ -104,3 +106,13 @@ def test_provisional_dvt_on_one_leg_new_swelling_on_the_other_without_history(ev
     resources = [condition(ICD, "I82.402", onset_days=5, verification="provisional"), condition(ICD, "R22.41", onset_days=1)]
     card = venous(evaluate, resources)
     assert card["summary"] == f"Suspected DVT (left leg): {SUSPECTED}"  # the right leg has no DVT history of its own
+
+
+@pytest.mark.parametrize("code,counts", [("I26.92", True), ("I26.93", True), ("I26.94", True), ("I26.02", True),
+                                         ("I26.90", False), ("I26.96", False)],
+                         ids=["saddle", "single-subsegmental", "multiple-subsegmental", "saddle-cor-pulmonale",
+                              "septic", "fat-embolism"])
+def test_pulmonary_embolism_family_in_thrombotic_out_septic_or_fat(knowledge, code, counts):
+    from cds_service.terminology import ICD10CM
+    concept = knowledge.terminology.lookup(ICD10CM, code)
+    assert (concept is not None and concept.sign == "pulmonary-embolism") is counts

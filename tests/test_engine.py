@@ -25,7 +25,7 @@ def test_stats_come_from_the_stages(engine):
     request = engine.parse_request(hook_request([condition(SCT, "63491006")]))
     result = engine.evaluate_request(request, now=NOW)
     stats = result.stats
-    assert list(stats.timings_ms) == ["request", "prefetch", "evaluation", "render"]
+    assert list(stats.timings_ms) == ["request", "prefetch", "evaluation", "render", "governance"]
     assert stats.timings_ms["request"] == request.parse_ms
     assert stats.resources_seen >= 1 and stats.resources_used >= 1 and stats.fetched_keys == 0
     assert set(stats.keys) == {k.key for k in engine.prefetch_keys}

@@ -19,6 +19,7 @@ DATA = families.load(REPO_ROOT)
 # weak by design), and the card it raises. A code excluded by name must leave the result as without it.
 COMPANIONS = {
     "foot-or-leg-ulcer": [condition(ICD, "I73.9", onset_days=400)],  # an ulcer with proven PAD: CLTI
+    "diabetic-foot-ulcer": [condition(ICD, "I73.9", onset_days=400)],
     "history-of-dvt": [condition(SCT, "72866009")],  # varicose veins + a previous DVT
     "varicose-veins": [condition(ICD, "Z86.718")],
     "lumbar-radiculopathy": [condition(SCT, "44077006")],  # with numbness
@@ -34,6 +35,8 @@ CARD = {
     "ischaemic-rest-pain": ("arterial-claudication", "critical"),
     "atherosclerotic-claudication": ("arterial-claudication", None),
     "foot-or-leg-ulcer": ("arterial-claudication", "critical"),
+    "diabetic-foot-ulcer": ("arterial-claudication", "critical"),
+    "pulmonary-embolism": ("venous-claudication", None),
     "compartment-syndrome": ("musculoskeletal-leg-pain", "critical"),
     "acute-limb-ischaemia": ("arterial-claudication", "critical"),
     "peripheral-arterial-disease": ("arterial-claudication", None),
@@ -49,6 +52,9 @@ CARD = {
     "knee-osteoarthritis": ("musculoskeletal-leg-pain", None), "hip-osteoarthritis": ("musculoskeletal-leg-pain", None),
     "bakers-cyst": ("musculoskeletal-leg-pain", None), "aorto-iliac-disease": ("arterial-claudication", None),
 }
+# Context only (weight 0, knowledge/patterns.yaml): they explain why a normal ABI is not reassuring and
+# raise no card of their own.
+CONTEXT = {"diabetes", "chronic-kidney-disease"}
 
 
 def _sample(name: str) -> list[tuple[str, str | None]]:
@@ -66,12 +72,18 @@ def _topics(cards) -> dict[str, str]:
 
 
 def _request(code: str, name: str):
-    onset = 20 if name in ("foot-or-leg-ulcer", "ischaemic-ulcer") else 3  # an ulcer counts from 14 days; ALI for 14
+    onset = 20 if name in ("foot-or-leg-ulcer", "ischaemic-ulcer", "diabetic-foot-ulcer") else 3  # an ulcer counts from 14 days; ALI for 14
     return hook_request([condition(ICD, code, onset_days=onset), *COMPANIONS.get(name, [])])
 
 
 def test_every_family_value_set_has_a_card_expectation():
-    assert set(DATA["valuesets"]) == set(CARD)
+    assert set(DATA["valuesets"]) == set(CARD) | CONTEXT and not set(CARD) & CONTEXT
+
+
+@pytest.mark.parametrize("name", sorted(CONTEXT))
+def test_sampled_context_codes_raise_no_card_alone(evaluate, name):
+    for code, _ in _sample(name):
+        assert evaluate(_request(code, name)) == [], f"{name}: {code} raised a card alone"
 
 
 @pytest.mark.parametrize("name", sorted(CARD))
@@ -114,8 +126,11 @@ def test_the_named_exclusions_of_the_clinical_reference_are_excluded():
     excluded = {code for _, code, _ in _named_exclusions()}
     assert {"I70.25", "I70.208", "I70.298"} <= excluded  # the arm
     assert {f"M54.1{d}" for d in "12345"} <= excluded and {"M51.14", "M51.15"} <= excluded  # cervical, thoracic
-    assert {f"E{t}.41" for t in ("08", "09", "10", "11", "13")} <= excluded  # mononeuropathy
-    assert {f"E{t}.43" for t in ("08", "09", "10", "11", "13")} <= excluded  # autonomic neuropathy
+    neuro = {c for f in DATA["valuesets"]["diabetic-neuropathy"]["families"] for c in families.expand(f, {}, icd)[1]}
+    diabetes = {c for c, _, _ in families.expected(DATA, icd)["diabetes"]}
+    for kind in ("41", "43"):  # mononeuropathy, autonomic neuropathy: not the leg neuropathy, but still diabetes
+        codes = {f"E{t}.{kind}" for t in ("08", "09", "10", "11", "13")}
+        assert codes <= neuro and codes <= diabetes
     assert {"S86.121A", "S86.922D", "S76.322A"} <= excluded  # lacerations
     assert {"S86.111S", "S76.312S"} <= excluded  # sequela: history
     assert all(reason.strip() for _, _, reason in _named_exclusions())
@@ -202,7 +217,7 @@ def test_check_fails_on_an_exclusion_without_a_reason(tmp_path, capsys):
     path.write_text(path.read_text(encoding="utf-8").replace(
         '"laceration, not a strain (reference 2.6)"', '""'), encoding="utf-8")
     assert cli.main(["check", "--dir", str(base)]) == 1
-    assert "icd10cm-families.yaml:188: valuesets.muscle-strain.families[0].exclude.S" in capsys.readouterr().err
+    assert "icd10cm-families.yaml:213: valuesets.muscle-strain.families[0].exclude.S" in capsys.readouterr().err
 
 
 def test_unknown_family_code_is_refused():
@@ -238,3 +253,17 @@ def test_the_service_refuses_a_families_file_off_its_schema(tmp_path, old, new, 
     with pytest.raises(knowledge_mod.KnowledgeError) as refused:
         knowledge_mod.load(base)
     assert re.search(expected, str(refused.value)), str(refused.value)
+
+
+def test_site_label_marks_the_unsided_compartment_codes_as_leg_codes():
+    from cds_service import terminology
+    vs = json.loads((REPO_ROOT / "valuesets" / "compartment-syndrome.json").read_text(encoding="utf-8"))
+    sites = {c["code"]: next((e["valueString"] for e in c.get("extension", ()) if e["url"] == terminology.EXT_SITE_LABEL), None)
+             for include in vs["compose"]["include"] if include["system"] == ICD for c in include["concept"]}
+    assert sites["M79.A29"] == "leg" and sites["T79.A29A"] == "leg"
+
+
+def test_an_empty_site_label_is_refused():
+    data = json.loads(json.dumps(DATA))
+    data["valuesets"]["compartment-syndrome"]["families"][0]["site_label"] = " "
+    assert any("site_label must name a site" in p for p in families.structure_problems(data))

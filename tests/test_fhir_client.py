@@ -10,9 +10,10 @@ import pytest
 import responses
 
 from bench import misbehaving
-from builders import SCT, bundle, condition, hook_request
+from builders import SCT, THERAPY_KEYS_NULL, bundle, condition, hook_request
 
 FHIR = "https://fhir.example.org/r4"
+
 URL = "/cds-services/leg-pain-claudication"
 AUTH = {"access_token": "tok-123", "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read", "subject": "cds"}
 
@@ -44,7 +45,8 @@ def fallback_body(prefetch=None, server=FHIR, auth=True):
     return body
 
 
-RTYPES = ("Condition", "Observation", "Procedure", "ServiceRequest", "QuestionnaireResponse")
+RTYPES = ("Condition", "Observation", "Procedure", "ServiceRequest", "MedicationRequest", "MedicationStatement", "Patient",
+          "QuestionnaireResponse")
 
 
 def serve_all(conditions=(), status=200, body=None):
@@ -62,15 +64,21 @@ def test_absent_keys_are_fetched_with_the_bearer_token(client):
     response = client.post(URL, json=fallback_body())
     assert response.status_code == 200
     assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]
-    assert len(responses.calls) == len(RTYPES)  # every prefetch key, the optional ones too
+    # every prefetch key, the optional ones too (two Observation searches: observations and smokingStatus)
+    assert len(responses.calls) == len(RTYPES) + 1
     for call in responses.calls:
         assert call.request.headers["Authorization"] == "Bearer tok-123"
         assert "fhir+json" in call.request.headers["Accept"]
-        assert "patient=pat-1" in call.request.url
-        if "/QuestionnaireResponse?" in call.request.url:
-            assert "questionnaire=" in call.request.url
+        url = call.request.url
+        assert "patient=pat-1" in url or "/Patient?_id=pat-1" in url
+        if "/QuestionnaireResponse?" in url:
+            assert "questionnaire=" in url
+        elif "/Medication" in url:
+            assert "status=active" in url and "code=" not in url
+        elif "/Patient?" in url:
+            assert "code=" not in url
         else:
-            assert ("code=" in call.request.url) == ("/Condition?" not in call.request.url)  # Conditions: filtered here
+            assert ("code=" in url) == ("/Condition?" not in url)  # Conditions: filtered here
 
 
 @responses.activate
@@ -87,7 +95,7 @@ def test_next_links_are_followed_on_the_same_origin(client):
     first["link"] = [{"relation": "next", "url": page2}]
     responses.get(page2, json=bundle([condition(SCT, "63491006")]))
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "questionnaireResponses": None}
+                "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200 and len(response.get_json()["cards"]) == 1
     assert [c.request.url for c in responses.calls] == [page2]
@@ -99,7 +107,7 @@ def test_next_link_on_another_host_is_refused_and_no_token_leaks(client):
     first["link"] = [{"relation": "next", "url": "https://attacker.example.net/steal"}]
     responses.get("https://attacker.example.net/steal", json=bundle([]))
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "questionnaireResponses": None}
+                "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200  # the first page the client sent stands
     assert len(responses.calls) == 0
@@ -111,7 +119,7 @@ def test_an_unparseable_next_link_is_not_followed_and_not_a_500(client, link):
     first = bundle([])
     first["link"] = [{"relation": "next", "url": link}]
     prefetch = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "questionnaireResponses": None}
+                "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     assert client.post(URL, json=fallback_body(prefetch)).status_code == 200  # the first page stands
     assert len(responses.calls) == 0
 
@@ -160,7 +168,7 @@ def test_redirects_are_not_followed(client):
         responses.get(f"{FHIR}/{rtype}", status=302, headers={"Location": "https://elsewhere.example/x"})
     response = client.post(URL, json=fallback_body())
     assert response.status_code == 412 and "redirect" in response.get_json()["issue"][0]["diagnostics"]
-    assert len(responses.calls) == len(RTYPES)
+    assert len(responses.calls) == len(RTYPES) + 1  # every key tried once, none followed elsewhere
 
 
 @responses.activate
@@ -168,7 +176,7 @@ def test_operation_outcome_in_prefetch_is_refetched(client):
     serve_all([condition(SCT, "63491006")])
     prefetch = {"conditions": {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]},
                 "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "questionnaireResponses": None}
+                "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200 and len(response.get_json()["cards"]) == 1
     assert [c.request.url.split("?")[0] for c in responses.calls] == [f"{FHIR}/Condition"]
@@ -177,7 +185,7 @@ def test_operation_outcome_in_prefetch_is_refetched(client):
 @responses.activate
 def test_null_prefetch_is_never_queried(client):
     prefetch = {"conditions": None, "observations": None, "procedures": None, "serviceRequests": None,
-                "questionnaireResponses": None}
+                "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     assert client.post(URL, json=fallback_body(prefetch)).status_code == 200
     assert len(responses.calls) == 0
 
@@ -296,7 +304,7 @@ def _cut_short(client, caplog, first_page, served):
     for url, page in served.items():
         responses.get(url, json=page)
     prefetch = {"conditions": first_page, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                "questionnaireResponses": None}
+                "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     response = client.post(URL, json=fallback_body(prefetch))
     assert response.status_code == 200
     return response.get_json()["cards"], _request_line(caplog)
@@ -356,6 +364,30 @@ def test_a_first_page_with_nothing_to_fetch_the_rest_is_partial(client, caplog):
     assert _request_line(caplog)["conditions"] == "partial"
     assert all(INCOMPLETE in c["detail"].lower() for c in response.get_json()["cards"])
     assert json.dumps(response.get_json()).lower().count(INCOMPLETE) == len(response.get_json()["cards"])
+
+
+@responses.activate
+def test_refused_medication_keys_remove_only_their_lines_never_a_412(client):
+    """PAD with claudication; the server refuses the medication searches (missing scope: 403)."""
+    from builders import ICD
+    serve_all([condition(SCT, "63491006"), condition(ICD, "I73.9")])
+    responses.replace(responses.GET, f"{FHIR}/MedicationRequest", status=403)
+    responses.replace(responses.GET, f"{FHIR}/MedicationStatement", status=403)
+    response = client.post(URL, json=fallback_body())
+    assert response.status_code == 200
+    (card,) = response.get_json()["cards"]
+    assert "supervised exercise" in card["detail"]
+    assert "No statin on record" not in card["detail"] and "No antiplatelet on record" not in card["detail"]
+
+
+@responses.activate
+def test_fetched_medications_decide_the_lines(client):
+    from builders import ICD
+    from therapy_builders import ATORVASTATIN_40, medication_request
+    serve_all([condition(SCT, "63491006"), condition(ICD, "I73.9")])
+    responses.replace(responses.GET, f"{FHIR}/MedicationRequest", json=bundle([medication_request(ATORVASTATIN_40)]))
+    (card,) = client.post(URL, json=fallback_body()).get_json()["cards"]
+    assert "No statin on record" not in card["detail"] and "No antiplatelet on record" in card["detail"]
 
 
 @responses.activate

@@ -105,3 +105,21 @@ def test_provisional_dvt_is_unconfirmed(knowledge):
 def test_old_abi_is_read_whatever_its_age(knowledge):
     (f,) = extract(knowledge, [abi(0.7, "left", days=900)]).findings
     assert f.sign == "ankle-brachial-index" and f.value == 0.7  # the assessment decides what an old reading says
+
+
+FOREARM = [{"coding": [{"system": SCT, "code": "14975008", "display": "Forearm structure"}]}]
+HAND_LEFT = {"coding": [{"system": SCT, "code": "85562004:272741003=7771000", "display": "Left hand"}]}
+
+
+def test_non_leg_site_excluded_and_counted_for_conditions_observations_and_procedures(knowledge):
+    pallor = observation(SCT, "398979000", days=1)
+    pallor["bodySite"] = HAND_LEFT  # post-coordinated: judged by its focus, the hand
+    out = extract(knowledge, [condition(SCT, "111245009", onset_days=2, body_site=FOREARM), pallor,
+                              procedure(SCT, "112828007", days=1, body_site=FOREARM)])
+    assert out.findings == [] and out.excluded["non-leg-site"] == 3
+
+
+def test_non_leg_site_in_a_leg_site_beside_it_keeps_the_finding(knowledge):
+    leg = [{"coding": [{"system": SCT, "code": "14975008"}, {"system": SCT, "code": "62175007"}]}]
+    (f,) = extract(knowledge, [condition(SCT, "111245009", onset_days=2, body_site=leg)]).findings
+    assert f.side == "right" and "non-leg-site" not in extract(knowledge, [condition(ICD, "I96", onset_days=2)]).excluded

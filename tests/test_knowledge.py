@@ -182,7 +182,7 @@ def test_a_combination_must_be_a_derived_sign(base):
      "unknown key"),
     (ART, "    when: {situations_any: [abi-abnormal], exertional: true}",
      "    when: {situations_any: [abi-abnormal], exertional: \"true\"}",
-     "exertional: \"true\"", "variants[6].when.exertional", "expected boolean"),
+     "exertional: \"true\"", "variants[8].when.exertional", "expected boolean"),
     (VEN, "    lead: \"**Red flag**", "    laed: \"**Red flag**", "laed:", "variants[0].laed", "unknown key"),
     (VEN, "    summary: \"{red_flag} recorded", "    summary: \"\"\n    x: \"{red_flag} recorded", "summary: \"\"",
      "variants[0].summary", "non-empty"),
@@ -190,13 +190,13 @@ def test_a_combination_must_be_a_derived_sign(base):
      "variants[2].drop_when_no_suggestion", "expected boolean"),
     (VEN, "    label: Order a venous duplex", "    labl: Order a venous duplex", "labl:", "suggestions.venous-duplex.labl",
      "unknown key"),
-    (VEN, "    skip_if: {ordered: [order-venous-duplex]}", "    skip_if: {order: [order-venous-duplex]}", "skip_if:",
+    (VEN, "    skip_if: {ordered: [order-venous-duplex]}", "    skip_if: {order: [order-venous-duplex]}", "skip_if: {order:",
      "suggestions.venous-duplex.skip_if.order", "unknown key"),
     (VEN, "      resourceType: ServiceRequest", "      resourceType: MedicationRequest", "MedicationRequest",
-     "suggestions.venous-duplex.resource.resourceType", "must be 'ServiceRequest'"),
-    (VEN, "      intent: proposal", "      intent: order", "intent: order", "suggestions.venous-duplex.resource.intent",
+     "suggestions.emergent-vascular-referral-phlegmasia.resource.resourceType", "must be 'ServiceRequest'"),
+    (VEN, "      intent: proposal", "      intent: order", "intent: order", "suggestions.emergent-vascular-referral-phlegmasia.resource.intent",
      "must be 'proposal'"),
-    (VEN, "suggestions:\n  venous-duplex:", "suggestions:\n  venous-duplex:\n    label: twice", "label: Order a venous",
+    (VEN, "\n  venous-duplex:\n", "\n  venous-duplex:\n    label: twice\n", "label: Order a venous",
      "suggestions.venous-duplex.label", "given twice"),
     (ART, "    label: 2016 AHA/ACC guideline", "    labels: 2016 AHA/ACC guideline", "labels:", "links[1].labels", "unknown key"),
     (ART, "  toe-brachial-index:\n", "  toe_brachial_index:\n", "toe_brachial_index:", "suggestions.toe_brachial_index",
@@ -204,11 +204,11 @@ def test_a_combination_must_be_a_derived_sign(base):
     (ART, "      status: draft\n", "      status: active\n", "status: active", "suggestions.abi.resource.status", "must be 'draft'"),
     (VEN, "      - \"Watch for new breathlessness, chest pain or leg swelling.\"", "      - 3", "      - 3",
      "variants[1].consider[1]", "is an integer; expected mapping"),
-    (VEN, "      code:\n        coding:", "      cod:\n        coding:", "    resource:", "suggestions.venous-duplex.resource.code",
+    (VEN, "      code:\n        coding:", "      cod:\n        coding:", ("      cod:", -4), "suggestions.venous-duplex.resource.code",
      "is required here"),
     (COMMON, "disclaimer: >-", "disclaimr: >-", "disclaimr", "disclaimr", "unknown key"),
     (COMMON, "  - {code: patient-declined, display: Patient declined}", "  - {code: patient-declined}",
-     "patient-declined", "override_reasons[2].display", "display is required here"),
+     "{code: patient-declined}", "override_reasons[2].display", "display is required here"),
     (COMMON, "incomplete_record: \"Note:", "incomplete_recrd: \"Note:", "incomplete_recrd", "incomplete_recrd", "unknown key"),
     (COMMON, "topic_system: https://", "topic_system: //", "topic_system", "topic_system", "does not match"),
 ])
@@ -228,7 +228,7 @@ def test_card_template_schema(base, file, old, new, at, key, message):
      "venous-duplx", "variants[2].suggestions[0]", "not defined"),
     (VEN, "    when: {}\n", "    when: {signs_any: [leg-swelling]}\n", "signs_any: [leg-swelling]", "variants[6].when",
      "must have an empty `when`"),
-    (VEN, "    skip_if: {ordered: [order-venous-duplex]}", "    skip_if: {ordered: [order-venous-duplx]}", "skip_if:",
+    (VEN, "    skip_if: {ordered: [order-venous-duplex]}", "    skip_if: {ordered: [order-venous-duplx]}", "order-venous-duplx",
      "suggestions.venous-duplex.skip_if.ordered[0]", "unknown sign"),
     (NEU, "    when_signs_any: [diabetic-neuropathy,", "    when_signs_any: [diabetic-neuropath,", "when_signs_any",
      "suggestions.foot-exam.when_signs_any[0]", "unknown sign"),
@@ -317,6 +317,7 @@ def test_every_key_of_a_sign_is_read_by_the_loader():
 # ----------------------------------------------------------------- keys that landed from the clinical work
 
 RF = "knowledge/arterial-red-flags.yaml"
+TH = "knowledge/therapy.yaml"
 
 
 def _ulcer_key(name: str = "ulcerConditions", type_key: str = "resource_type", sign: str = "foot-or-leg-ulcer",
@@ -342,7 +343,7 @@ def _ulcer_key(name: str = "ulcerConditions", type_key: str = "resource_type", s
     (RF, "  critical_days: 30", "  critical_days: \"30\"", "critical_days: \"30\"", "clti.critical_days", "expected integer"),
     (RF, "  acute_days: 14", "  acute_days: 14\n  acute_days: 15", "acute_days: 15", "ali.acute_days", "given twice"),
     (RF, "    - {sign: gangrene}", "    - {sign: gangrene, proves_pad: \"no\"}", "sign: gangrene",
-     "clti.tissue_loss[4].proves_pad", "expected boolean"),
+     "clti.tissue_loss[5].proves_pad", "expected boolean"),
     # questionnaire (#21): answer signs are read from QuestionnaireResponse; rest pain is no wound
     (PT, "  reported-pain-after-few-steps:\n    seed: \"Leg pain after walking even a few steps generally indicates a more severe conditions.\"\n    read_from: [QuestionnaireResponse]",
      "  reported-pain-after-few-steps:\n    seed: \"Leg pain after walking even a few steps generally indicates a more severe conditions.\"\n    read_from: [QuestionnaireRespons]",
@@ -351,9 +352,21 @@ def _ulcer_key(name: str = "ulcerConditions", type_key: str = "resource_type", s
      "  reported-pain-after-few-steps:\n    seed: \"Leg pain after walking even a few steps generally indicates a more severe conditions.\"\n    read_from: [QuestionnaireResponse, Condition]",
      "  reported-pain-after-few-steps:", "signs.reported-pain-after-few-steps", "has no value set"),
     (RF, "    - {sign: reported-rest-pain, rest_pain: true}", "    - {sign: reported-rest-pain, rest_pain: \"true\"}",
-     "sign: reported-rest-pain", "clti.tissue_loss[5].rest_pain", "expected boolean"),
+     "sign: reported-rest-pain", "clti.tissue_loss[6].rest_pain", "expected boolean"),
     (RF, "    - {sign: reported-rest-pain, rest_pain: true}", "    - {sign: reported-rest-pain, rest_pan: true}",
-     "sign: reported-rest-pain", "clti.tissue_loss[5].rest_pan", "unknown key"),
+     "sign: reported-rest-pain", "clti.tissue_loss[6].rest_pan", "unknown key"),
+    # governance (#19), clinical fixes and medications (#18): the keys main added, each broken once
+    (VEN, "    snoozable: false", "    snoozable: \"no\"", "snoozable: \"no\"", "variants[0].snoozable", "expected boolean"),
+    (VEN, "    snoozable: false", "    snoozable: true", "snoozable: true", "variants[0].snoozable",
+     "a red-flag or critical variant may not be snoozable"),
+    (RF, "  perfusion_data_same_leg:", "  perfusion_data_same_lg:", "perfusion_data_same_lg", "clti.perfusion_data_same_lg",
+     "unknown key"),
+    (RF, "    newness_reason:", "    newnes_reason:", "newnes_reason:", "ali.signs.newnes_reason", "unknown key"),
+    (PT, "    red_flag_needs_leg: true", "    red_flag_needs_leg: \"yes\"", "red_flag_needs_leg: \"yes\"",
+     "signs.compartment-syndrome.red_flag_needs_leg", "expected boolean"),
+    (TH, "  abi_interval_days: 1826", "  abi_interval_day: 1826", "abi_interval_day:", "screening.abi_interval_day",
+     "unknown key"),
+    (TH, "  limb_threat_signs:", "  limb_threat_sign:", "limb_threat_sign:", "therapy.limb_threat_sign", "unknown key"),
 ])
 def test_landed_keys_are_declared(base, file, old, new, at, key, message):
     edit(base, file, old, new)

@@ -59,7 +59,7 @@ def test_one_log_line_per_request_with_stage_timings(client, caplog):
     client.post("/cds-services/leg-pain-claudication", json=hook_request([condition(SCT, "63491006")]))
     (record,) = [r for r in caplog.records if r.name == "cds_service.request"]
     assert record.status == 200 and record.cards == 1 and record.hookInstance
-    assert set(record.timings_ms) == {"request", "prefetch", "evaluation", "render"}  # no fetch: all prefetched
+    assert set(record.timings_ms) == {"request", "prefetch", "evaluation", "render", "governance"}  # no fetch: all prefetched
     assert record.endpoint == "/cds-services/{id}" and record.duration_ms > 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import responses
 
-from builders import NOW, SCT, bundle, condition, hook_request
+from builders import THERAPY_KEYS_NULL, NOW, SCT, bundle, condition, hook_request
 
 URL = "/cds-services/leg-pain-claudication"
 
@@ -18,7 +18,7 @@ def settings(settings):
 def _body(fhirServer: str | None = None, **keys) -> dict:
     body = hook_request([], **({"fhirServer": fhirServer} if fhirServer else {}))
     body["prefetch"] = {"conditions": bundle([]), "observations": bundle([]), "procedures": bundle([]),
-                        "serviceRequests": bundle([]), "ulcerConditions": None, "questionnaireResponses": None, **keys}
+                        "serviceRequests": bundle([]), "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL, **keys}
     for name, value in keys.items():
         if value is ...:
             del body["prefetch"][name]
@@ -32,7 +32,8 @@ def test_rule_each_keys_state_is_recorded_present_null_or_skipped(engine):
     body = _body(conditions=condition(SCT, "63491006"), observations=None, procedures=..., serviceRequests=outcome)
     result = engine.evaluate(body, now=NOW)
     assert result.stats.keys == {"conditions": "present", "observations": "null", "procedures": "absent-skipped",
-                                 "serviceRequests": "failed-skipped", "questionnaireResponses": "null"}  # the retired ulcerConditions is ignored
+                                 "serviceRequests": "failed-skipped", "questionnaireResponses": "null",
+                                 **{k: "null" for k in THERAPY_KEYS_NULL}}  # the retired ulcerConditions is ignored
     assert [c["source"]["topic"]["code"] for c in result.response["cards"]] == ["arterial-claudication"]
 
 

@@ -10,7 +10,7 @@ import re
 import pytest
 import responses
 
-from builders import NOW, PATIENT, SCT, bundle, condition, hook_request
+from builders import THERAPY_KEYS_NULL, NOW, PATIENT, SCT, bundle, condition, hook_request
 
 URL = "/cds-services/leg-pain-claudication"
 FHIR = "https://fhir.example.org/r4"
@@ -56,7 +56,7 @@ def _paged_body(next_url: str) -> dict:
     first["link"] = [{"relation": "next", "url": next_url}]
     body = hook_request([], fhirServer=FHIR, fhirAuthorization=AUTH)
     body["prefetch"] = {"conditions": first, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                        "ulcerConditions": None, "questionnaireResponses": None}
+                        "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     return body
 
 
@@ -89,7 +89,7 @@ def test_rule_the_same_origin_written_differently_is_still_followed(client, next
 def _prefetch_body(conditions, **extra) -> dict:
     body = hook_request([], **extra)
     body["prefetch"] = {"conditions": conditions, "observations": bundle([]), "procedures": None, "serviceRequests": None,
-                        "ulcerConditions": None, "questionnaireResponses": None}
+                        "ulcerConditions": None, "questionnaireResponses": None, **THERAPY_KEYS_NULL}
     return body
 
 
@@ -169,12 +169,14 @@ def test_rule_fallback_calls_are_counted_by_outcome(client):
     responses.get(f"{FHIR}/Procedure", json=bundle([]))
     responses.get(f"{FHIR}/ServiceRequest", json=bundle([]))
     responses.get(f"{FHIR}/QuestionnaireResponse", json=bundle([]))
+    for rtype in ("MedicationRequest", "MedicationStatement", "Patient"):  # the therapy keys (issue 18)
+        responses.get(f"{FHIR}/{rtype}", json=bundle([]))
     body = hook_request([], fhirServer=FHIR, fhirAuthorization=AUTH)
     del body["prefetch"]
     assert client.post(URL, json=body).status_code == 412
     text = client.get("/metrics").get_data(as_text=True)
     counts = dict(re.findall(r'cds_fhir_fallback_calls_total\{outcome="(\w+)"\} ([0-9.]+)', text))
-    assert counts["failure"] == "1.0"
+    assert counts["failure"] == "2.0"  # observations and smokingStatus, both Observation searches
     assert float(counts["success"]) >= 3  # the other keys, the optional ones included
 
 

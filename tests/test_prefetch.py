@@ -13,9 +13,16 @@ def test_every_prefetch_and_fallback_url_stays_under_2000_characters(engine):
     for key in engine.prefetch_keys:
         template = engine.prefetch_templates[key.key]
         url = prefetch.search_url(BASE, key, context)
-        assert url.startswith(BASE + "/" + key.resource_type + "?patient=" + LONGEST_ID)
+        by = "?_id=" if key.by_id else "?patient="  # the Patient itself is searched by id (issue 18)
+        assert url.startswith(BASE + "/" + key.resource_type + by + LONGEST_ID)
         assert len(template) < prefetch.MAX_URL and len(url) < prefetch.MAX_URL, key.key
         assert len(url) - len(BASE) <= prefetch.MAX_URL - 1000, f"{key.key}: leave 1,000 characters for the base"
+
+
+def test_the_patient_fallback_searches_by_id_not_by_patient(engine):
+    key = next(k for k in engine.prefetch_keys if k.key == "patient")
+    url = prefetch.search_url(BASE, key, {"patientId": "pat-1"})
+    assert url == BASE + "/Patient?_id=pat-1" and "patient=" not in url
 
 
 def test_every_order_service_url_stays_under_2000_characters(knowledge, settings):

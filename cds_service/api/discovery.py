@@ -19,6 +19,11 @@ DESCRIPTION = ("Reads the patient's Conditions and Observations and recognises t
                "(pedal pulses and ankle-brachial index, venous assessment, foot examination).")
 
 
+# The FHIR read scopes the service needs for prefetch or for fetching what the EHR did not send.
+SCOPES = ("patient/Condition.read", "patient/Observation.read", "patient/Procedure.read",
+          "patient/ServiceRequest.read", "patient/MedicationRequest.read", "patient/MedicationStatement.read",
+          "patient/Patient.read", "patient/QuestionnaireResponse.read")
+
 ORDER_DESCRIPTION = {
     "order-select": ("Judges the orders just selected (context.selections) for two well-documented harms in leg pain "
                      "on walking: cilostazol with heart failure on record (contraindicated in heart failure of any "
@@ -56,17 +61,20 @@ def discovery_document(engine: Engine, settings: Settings,
         "description": DESCRIPTION,
         "prefetch": dict(engine.prefetch_templates),
         "usageRequirements": ("Prefetch or FHIR read access to the patient's Condition, Observation, Procedure, "
-                              "ServiceRequest and QuestionnaireResponse resources, e.g. the SMART scopes "
-                              "patient/Condition.read, patient/Observation.read, patient/Procedure.read, "
-                              "patient/ServiceRequest.read and patient/QuestionnaireResponse.read. Prefetch keys "
+                              "ServiceRequest, QuestionnaireResponse, MedicationRequest, MedicationStatement and "
+                              "Patient resources. FHIR scopes: " + " ".join(SCOPES) + ". Prefetch keys "
                               "conditions and observations are required; procedures (completed vascular procedures "
                               "turn a CLTI or ALI alert into a follow-up reminder), serviceRequests and "
                               "questionnaireResponses (answers to the leg-pain questions; without them the answers are "
-                              "not read and the offer to ask the questions is not made) are optional. Conditions are "
-                              "searched by patient without a code filter and filtered by the service, so that every "
-                              "prefetch and fallback URL stays under 2,000 characters; Observations, Procedures and "
-                              "orders are code-filtered. Send a signed client JWT when the service runs with "
-                              "CDS_AUTH=required."),
+                              "not read and the offer to ask the questions is not made) are optional, and so are "
+                              "medicationRequests and medicationStatements (active medications: whether antiplatelet, "
+                              "statin or anticoagulant therapy is on record), smokingStatus (LOINC 72166-2) and "
+                              "patient (the birth date only, for the screening card's age); a refused optional key "
+                              "removes only the lines that need it. Conditions are searched by patient without a "
+                              "code filter and filtered by the service (the screening card's risk factors among "
+                              "them), so that every prefetch and fallback URL stays under 2,000 characters; "
+                              "Observations, Procedures and orders are code-filtered, medications are searched by "
+                              "status. Send a signed client JWT when the service runs with CDS_AUTH=required."),
     }, *_order_services(order_engines)]}
 
 

@@ -1,4 +1,4 @@
-"""POST /cds-services/{id}/feedback: validate, store idempotently, answer 200."""
+"""POST /cds-services/{id}/feedback: validate, store idempotently, start snoozes, answer 200."""
 from __future__ import annotations
 
 import logging
@@ -18,11 +18,13 @@ audit = logging.getLogger(logs.AUDIT_LOGGER)
 def post_feedback(service_id: str) -> Response:
     svc = require_service(service_id)
     rows = feedback_mod.parse(read_json(), service_id)
+    snooze = svc.engine.governance.snooze
     try:
         stored = svc.store.add_feedback(rows)
-    except StoreError as exc:
+        snoozed = snooze.on_feedback(rows) if snooze is not None else 0
+    except StoreError as exc:  # both steps are idempotent: the client's retry completes them
         raise DatabaseUnavailable(f"{exc}; try again shortly", "feedback") from None
-    note(feedback_items=len(rows), feedback_new=stored)
+    note(feedback_items=len(rows), feedback_new=stored, snoozes_started=snoozed)
     if svc.metrics:
         svc.metrics.observe_feedback(rows)
     if svc.settings.audit_log:

@@ -92,8 +92,10 @@ def _detail(template: OrderCard, alert: Alert, values: dict[str, str], disclaime
 
 
 def render(alerts: list[Alert], knowledge: OrderKnowledge, common: Common, hook_instance: str, patient_id: str,
-           user_id: str | None, incomplete: bool = False) -> list[dict]:
+           user_id: str | None, incomplete: bool = False, knowledge_version: str = "unversioned") -> list[dict]:
     cards = []
+    # "card is wrong" (issue #19) on every card, order cards too, beside each template's own reasons
+    wrong = [r for r in common.override_reasons if r["code"] == "incorrect"]
     for index, alert in enumerate(alerts):
         template = knowledge.cards[alert.topic]
         variant = template.variants[alert.variant]
@@ -108,7 +110,8 @@ def render(alerts: list[Alert], knowledge: OrderKnowledge, common: Common, hook_
             "source": {"label": template.source["label"],
                        "topic": {"system": common.topic_system, "code": alert.topic, "display": template.title}},
             "overrideReasons": [{"system": common.override_system, "code": r["code"], "display": r["display"]}
-                                for r in template.override_reasons],
+                                for r in [*template.override_reasons, *wrong]],
+            "extension": {"knowledgeVersion": knowledge_version},
         }
         if template.source.get("url"):
             card["source"]["url"] = template.source["url"]

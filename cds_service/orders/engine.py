@@ -194,7 +194,8 @@ class OrderEngine:
         patient = facts_mod.read(resources, self.order_knowledge, self.knowledge, request.patient_id, now)
         alerts, skipped = rules.judge(orders, patient, self.order_knowledge, self.knowledge.terminology, available)
         cards = cards_mod.render(alerts, self.order_knowledge, self.knowledge.common, request.hook_instance,
-                                 request.patient_id, request.user_id, incomplete=stats.incomplete)
+                                 request.patient_id, request.user_id, incomplete=stats.incomplete,
+                                 knowledge_version=self.knowledge.version)
         t3 = time.perf_counter()
         stats.timings_ms.update(prefetch=(t2 - t1) * 1e3, evaluation=(t3 - t2) * 1e3)
         stats.resources_seen += len(resources)

@@ -1,0 +1,1 @@
+"""One file per schema step; each is frozen once it has shipped."""
