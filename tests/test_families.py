@@ -240,6 +240,12 @@ def test_gaps_are_leg_block_codes_in_no_value_set_and_not_excluded_by_name():
      r"icd10cm-families.yaml:\d+: valuesets.ischaemic-ulcer.families\[0\].side: 'rigth' is not one of"),
     ("{code: I70.23, side: right}", "{code: I70.23, sides: right}",
      r"icd10cm-families.yaml:\d+: valuesets.ischaemic-ulcer.families\[0\].sides: unknown key"),
+    ("{code: M79.A2, side_char: {index: 6, values: {\"1\": right, \"2\": left}}, site_label: leg}",
+     "{code: M79.A2, side_char: {index: 6, values: {\"1\": right, \"2\": left}}, site_label: \" \"}",
+     r"icd10cm-families.yaml:\d+: valuesets.compartment-syndrome.families\[0\].site_label: ' ' does not match"),
+    ("{code: M79.A2, side_char: {index: 6, values: {\"1\": right, \"2\": left}}, site_label: leg}",
+     "{code: M79.A2, side_char: {index: 6, values: {\"1\": right, \"2\": left}}, site_label: [leg]}",
+     r"icd10cm-families.yaml:\d+: valuesets.compartment-syndrome.families\[0\].site_label: \['leg'\] is an array; expected string"),
 ])
 def test_the_service_refuses_a_families_file_off_its_schema(tmp_path, old, new, expected):
     """The service reads the families file (unknown_codes): it is schema-checked at start, with file, line and key."""
