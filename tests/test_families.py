@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from builders import ICD, SCT, condition, hook_request
+from cases import LEFT_CALF
 from cds_service import cli, families
 from cds_service.config import REPO_ROOT
 
@@ -151,6 +152,64 @@ def test_each_named_exclusion_raises_nothing_its_family_would(evaluate):
 def test_chronic_dvt_is_history_not_an_acute_dvt(evaluate):
     assert "venous-claudication" in _topics(evaluate(hook_request([condition(ICD, "I82.411", onset_days=5)])))
     assert evaluate(hook_request([condition(ICD, "I82.511", onset_days=5)])) == []
+
+
+
+# ---------------------------------------------------------------- SNOMED CT children (public expansions)
+def _snomed(name: str) -> list[tuple[str, str, str | None]]:
+    vs = json.loads((REPO_ROOT / "valuesets" / f"{name}.json").read_text(encoding="utf-8"))
+    side = "https://claudication-cds.example.org/fhir/StructureDefinition/concept-laterality"
+    return [(c["code"], c["display"], next((e["valueCode"] for e in c["extension"] if e["url"] == side), None))
+            for include in vs["compose"]["include"] if include["system"] == SCT for c in include["concept"]]
+
+
+# A code that names no limb (compartment syndrome of any limb) raises its red flag only with a leg body site.
+NEEDS_A_LEG_SITE = {"111245009"}
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CARD if _snomed(n)))
+def test_every_snomed_code_of_a_family_value_set_raises_its_card(evaluate, name):
+    """Each SNOMED CT concept (the children taken from public expansions with the parents) raises the
+    card its value set's ICD-10-CM family raises, with the same companions."""
+    topic, indicator = CARD[name]
+    onset = 20 if name in ("foot-or-leg-ulcer", "ischaemic-ulcer", "diabetic-foot-ulcer") else 3
+    for code, display, _side in _snomed(name):
+        site = {"body_site": LEFT_CALF} if code in NEEDS_A_LEG_SITE else {}
+        cards = evaluate(hook_request([condition(SCT, code, onset_days=onset, **site), *COMPANIONS.get(name, [])]))
+        got = _topics(cards)
+        assert topic in got, f"{name}: SNOMED {code} ({display}) raised {got}"
+        assert indicator is None or got[topic] == indicator, f"{name}: SNOMED {code} gave {got[topic]}"
+
+
+# The issue's named exclusions hold on the SNOMED CT side too: no code of these value sets names them.
+SNOMED_EXCLUDED = {
+    "deep-vein-thrombosis": r"chronic|history|upper (limb|extremity)|arm|axillary|subclavian|jugular",
+    "diabetic-neuropathy": r"mononeuropathy|autonomic|amyotrophy|proximal motor|radiculoplexus|arthropathy",
+    "lumbar-radiculopathy": r"cervical|thoracic",
+    "lumbar-spinal-stenosis": r"cervical|thoracic",
+    "muscle-strain": r"laceration",
+    "peripheral-arterial-disease": r"upper limb|upper extremity|\barm\b",
+    "ischaemic-rest-pain": r"upper limb|upper extremity|\barm\b",
+    "ischaemic-ulcer": r"upper limb|upper extremity|\barm\b",
+    "arterial-gangrene": r"upper limb|upper extremity|\barm\b",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SNOMED_EXCLUDED))
+def test_no_snomed_code_names_an_excluded_kind(name):
+    import re
+    bad = [(c, d) for c, d, _ in _snomed(name) if re.search(SNOMED_EXCLUDED[name], d, re.IGNORECASE)]
+    assert bad == [], f"{name}: {bad}"
+
+
+def test_a_side_named_snomed_code_carries_its_side():
+    """A display naming the left, right or both legs carries the laterality extension that says so."""
+    for name in sorted(CARD):
+        for code, display, side in _snomed(name):
+            words = display.lower()
+            named = "bilateral" if "bilateral" in words else "left" if " left " in f" {words} " else \
+                "right" if " right " in f" {words} " else None
+            assert side == named, f"{name}: SNOMED {code} {display!r} has side {side!r}"
 
 
 # ---------------------------------------------------------------- cds-service check
