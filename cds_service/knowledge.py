@@ -74,6 +74,7 @@ def load(base: Path) -> Knowledge:
     if problems or terminology is None or rules_doc is None or common_doc is None or families_data is None:
         raise KnowledgeError("broken knowledge files:", problems)
     problems = _cross_check(terminology, rules_doc, template_docs)
+    problems += families_mod.snomed_problems(families_data, set(terminology.concepts))
     if problems:
         raise KnowledgeError("knowledge files disagree:", problems)
     rules = rules_mod.parse(rules_doc.data)

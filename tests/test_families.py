@@ -293,6 +293,30 @@ def test_gaps_are_leg_block_codes_in_no_value_set_and_not_excluded_by_name():
     assert not gaps.is_gap(ICD, "J45.909") and not gaps.is_gap(SCT, "I87.1")
 
 
+def test_snomed_gaps_are_the_listed_leg_codes_each_with_source_and_reason():
+    from cds_service import knowledge
+    gaps = knowledge.load(REPO_ROOT).gaps
+    assert gaps.is_gap(SCT, "40198004")  # thrombophlebitis of deep veins of the leg: listed, in no value set
+    assert gaps.is_gap(SCT, "1290770000")  # medial tibial stress syndrome
+    assert not gaps.is_gap(SCT, "230577008")  # diabetic mononeuropathy: excluded by name, not a gap
+    assert not gaps.is_gap(SCT, "102557007")  # arm claudication: the arm, not a gap
+    assert not gaps.is_gap(ICD, "40198004")
+    listed = DATA["unknown_snomed_codes"]
+    assert len(listed) >= 50
+    sources = set(DATA["snomed_sources"].values())
+    assert all(entry["source"] in sources and entry["reason"].strip() for entry in listed.values())
+
+
+def test_an_unknown_snomed_code_a_value_set_lists_is_refused(tmp_path):
+    from cds_service import knowledge as knowledge_mod
+    base = _tree(tmp_path)
+    path = base / "knowledge" / families.FAMILIES_FILE
+    path.write_text(path.read_text(encoding="utf-8") + '  "128053003": {display: "Deep venous thrombosis (disorder)", '
+                    'source: *vte, reason: "listed by mistake"}\n', encoding="utf-8")
+    with pytest.raises(knowledge_mod.KnowledgeError, match=r"unknown_snomed_codes.128053003: a value set lists this code"):
+        knowledge_mod.load(base)
+
+
 @pytest.mark.parametrize("old,new,expected", [
     ("version: 1\n", "version: 1\nversions: 2\n", r"icd10cm-families.yaml:\d+: versions: unknown key"),
     ("{code: I70.23, side: right}", "{code: I70.23, side: rigth}",
@@ -305,6 +329,15 @@ def test_gaps_are_leg_block_codes_in_no_value_set_and_not_excluded_by_name():
     ("{code: M79.A2, side_char: {index: 6, values: {\"1\": right, \"2\": left}}, site_label: leg}",
      "{code: M79.A2, side_char: {index: 6, values: {\"1\": right, \"2\": left}}, site_label: [leg]}",
      r"icd10cm-families.yaml:\d+: valuesets.compartment-syndrome.families\[0\].site_label: \['leg'\] is an array; expected string"),
+    ('"40198004": {display:', '"40198004x": {display:',
+     r"icd10cm-families.yaml:\d+: unknown_snomed_codes.40198004x: '40198004x' does not match"),
+    ('"40198004": {display: "Thrombophlebitis of deep veins of lower extremity (disorder)", source: *vte, ',
+     '"40198004": {display: "Thrombophlebitis of deep veins of lower extremity (disorder)", ',
+     r"icd10cm-families.yaml:\d+: unknown_snomed_codes.40198004.source: source is required here"),
+    ('"40198004": {display:', '"40198004": {shown:',
+     r"icd10cm-families.yaml:\d+: unknown_snomed_codes.40198004.shown: unknown key"),
+    ("snomed_sources:\n  vte:", "snomed_sources:\n  vte: 1\n  vte2:",
+     r"icd10cm-families.yaml:\d+: snomed_sources.vte: 1 is an integer; expected string"),
 ])
 def test_the_service_refuses_a_families_file_off_its_schema(tmp_path, old, new, expected):
     """The service reads the families file (unknown_codes): it is schema-checked at start, with file, line and key."""
