@@ -69,15 +69,9 @@ def load(directory: Path) -> MedicationClasses:
                                [Problem(str(directory), None, "", "medication value set folder does not exist")])
     for path in sorted(directory.glob("*.json")):
         name = path.stem
-        doc = documents.read(path, f"medications/{path.name}")
-        if isinstance(doc, Problem):
-            problems.append(doc)
-            continue
-        found = documents.validate(doc, "medication-valueset")
-        if not found and doc.data["id"] != name:
-            found = [doc.problem(("id",), f"{doc.data['id']!r} must match the file name")]
-        if found:
-            problems.extend(found)
+        doc = documents.read_named(path, f"medications/{path.name}", "medication-valueset")
+        if isinstance(doc, list):
+            problems.extend(doc)
             continue
         for i, include in enumerate(doc.data["compose"]["include"]):
             for j, concept in enumerate(include["concept"]):
