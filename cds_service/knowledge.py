@@ -117,13 +117,13 @@ def _cross_check(terminology: terminology_mod.Terminology, rules_doc: Document,
                 for j, ref in enumerate(variant["when"].get(key) or ()):
                     if ref not in signs:
                         problems.append(doc.problem(("variants", i, "when", key, j), f"unknown sign {ref!r}"))
-            whens = [(("variants", i, "when"), variant["when"])] + [
-                (("variants", i, "consider", k, "when"), line["when"])
-                for k, line in enumerate(variant.get("consider") or ()) if isinstance(line, dict)]
-            for path, when in whens:  # a site no value set names could never hold
+            whens: list[tuple[tuple[str | int, ...], dict[str, Any]]] = [(("variants", i, "when"), variant["when"])]
+            whens += [(("variants", i, "consider", k, "when"), line["when"])
+                      for k, line in enumerate(variant.get("consider") or ()) if isinstance(line, dict)]
+            for at, when in whens:  # a site no value set names could never hold
                 for j, site in enumerate(when.get("sites_any") or ()):
                     if site not in site_labels:
-                        problems.append(doc.problem((*path, "sites_any", j), f"no value set labels a site {site!r}"))
+                        problems.append(doc.problem((*at, "sites_any", j), f"no value set labels a site {site!r}"))
         for sid, suggestion in (doc.data.get("suggestions") or {}).items():
             for path, refs in (((sid, "skip_if", "recent"), (suggestion.get("skip_if") or {}).get("recent")),
                                ((sid, "skip_if", "ordered"), (suggestion.get("skip_if") or {}).get("ordered")),
