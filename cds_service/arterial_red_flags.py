@@ -182,8 +182,11 @@ def _clti(current: list[Finding], r: ArterialRules, now: datetime) -> list[Findi
             out.setdefault("unassessed", _derived(r.clti["unassessed"], loss.display, loss))
             continue  # perfusion never assessed on this leg: say so, whatever the ulcer's age
         if kind.ulcer and age is not None and age < r.chronic_ulcer_days:
-            if proof and not kind.proves_pad:  # a new ulcer in known PAD: not yet CLTI, but named (G7)
-                out.setdefault("early", _derived(r.clti["early"], f"{loss.display} with {proof[0].display}", loss))
+            if proof:  # a new ulcer in known PAD: not yet CLTI, but named (G7)
+                # An ischaemic-ulcer code (I70.23-, I70.24-, "ischemic ulcer") is its own proof: it
+                # states arterial tissue loss, so it is never read as plain claudication (issue 17).
+                why = "" if kind.proves_pad else f" with {proof[0].display}"
+                out.setdefault("early", _derived(r.clti["early"], f"{loss.display}{why}", loss))
             continue  # not yet chronic: not CLTI (G1, G7)
         if proof:
             followed = any(f.sign in r.follow_up and _after(f, loss) and _same_leg(f.side, loss.side) for f in current)

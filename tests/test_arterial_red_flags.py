@@ -431,3 +431,28 @@ def test_a_diminished_pulse_never_feeds_the_ali_or_clti_rules(evaluate):
                             and "CLTI" not in card["summary"])
     absent = observation(SCT, "163109009", days=1)  # right dorsalis pedis absent
     assert "acute limb ischaemia" in arterial(evaluate, [absent, right_pallor])["summary"]
+
+
+# ---------------------------------------------------------------- an ulcer code that names its arterial cause (issue 17, item 1)
+# I70.24- / I70.74- / SNOMED "ischemic ulcer ... due to atherosclerotic disease" state arterial tissue
+# loss themselves: never plain claudication, whatever their age; the new-ulcer card under 14 days.
+@pytest.mark.parametrize("code", ["I70.245", "I70.249", "I70.745"])  # native left leg; bypass graft of the left leg
+@pytest.mark.parametrize("days,summary", [(1, ULCER_NEW_PAD), (13, ULCER_NEW_PAD), (14, CLTI_CRITICAL), (30, CLTI_CRITICAL),
+                                          (31, CLTI_KNOWN)])
+def test_atherosclerotic_ulcer_code_alone_reaches_the_tissue_loss_path(evaluate, code, days, summary):
+    card = arterial(evaluate, [condition(ICD, code, onset_days=days)])
+    assert card["summary"] == summary
+    assert card["indicator"] == ("critical" if summary == CLTI_CRITICAL else "warning")
+
+
+@pytest.mark.parametrize("system,code", [(ICD, "I70.235"), (SCT, "10655671000119105")])  # right leg; right foot
+def test_recent_ischaemic_ulcer_code_names_its_own_leg(evaluate, system, code):
+    card = arterial(evaluate, [condition(system, code, onset_days=10)])
+    assert card["summary"] == ULCER_NEW_PAD.replace("Left", "Right")
+    assert "Right leg signs consistent with arterial claudication" not in card["summary"]
+
+
+def test_recent_ischaemic_ulcer_with_left_calf_pain_still_names_the_ulcer(evaluate):
+    calf_pain = observation(SCT, "300954003", days=2, body_site=LEFT_LEG[0])
+    card = arterial(evaluate, [condition(ICD, "I70.245", onset_days=10), calf_pain])
+    assert card["summary"] == ULCER_NEW_PAD
