@@ -52,6 +52,7 @@ class Finding:
     certainty: str | None = None  # None, "unconfirmed" or "preliminary"
     note: str | None = None  # e.g. the ABI band label, added by the assessment
     origin: str | None = None  # None: from the record; "reported" or "examined": an answer (cds_service/answers.py)
+    code: str | None = None  # a Condition's code: the arterial rules know codes that do not state the limb
 
 
 @dataclass
@@ -154,7 +155,7 @@ class _Extractor:
             return self.exclude(f"condition-{reason}")
         self.out.findings.append(Finding(
             sign=sign.id, present=True, display=_display(record), reference=_reference(record), resource_type="Condition",
-            date=onset, side=side, site=site, certainty=certainty))
+            date=onset, side=side, site=site, certainty=certainty, code=record.concept.code))
         return None
 
     def _history(self, record: Record, sign: Sign, when: datetime | None, side: Side | None, site: str | None,
@@ -162,7 +163,7 @@ class _Extractor:
         history = self.rules.signs[sign.history_sign or ""]  # callers check history_sign first
         self.out.findings.append(Finding(
             sign=history.id, present=True, display=f"{_display(record)} (history)", reference=_reference(record),
-            resource_type="Condition", date=when, side=side, site=site, certainty=certainty))
+            resource_type="Condition", date=when, side=side, site=site, certainty=certainty, code=record.concept.code))
 
     # -- Observation -------------------------------------------------------------------
     def observation(self, record: Record) -> None:

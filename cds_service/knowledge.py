@@ -79,6 +79,11 @@ def load(base: Path) -> Knowledge:
         raise KnowledgeError("knowledge files disagree:", problems)
     rules = rules_mod.parse(rules_doc.data)
     rules = replace(rules, arterial=arterial_red_flags.load(base / "knowledge" / "arterial-red-flags.yaml", rules))
+    known_codes = {code for _, code in terminology.concepts}
+    unknown = sorted(rules.arterial.limb_codes - known_codes)
+    if unknown:  # a code listed as "limb not stated" must be one the value sets read
+        raise KnowledgeError("knowledge files disagree:", [Problem(
+            "knowledge/arterial-red-flags.yaml", None, "limb_not_stated.codes", f"not in any value set: {', '.join(unknown)}")])
     templates = {p: templates_mod.parse_template(d.data) for p, d in template_docs.items()}
     try:
         medication_classes = medications_mod.load(base / "valuesets" / "medications")

@@ -221,7 +221,7 @@ def test_ali_treated_card_wording(evaluate):
     assert "suggestions" not in card and "anticoagulation" in card["detail"]
 
 
-@pytest.mark.parametrize("code", ["I74.3", "I74.4", "723870003"])
+@pytest.mark.parametrize("code", ["I74.3", "723870003"])  # I74.4 names no leg: see the issue 17 tests below
 def test_ali_in_codes_that_name_a_limb(evaluate, code):
     system = SCT if code.isdigit() else ICD
     assert arterial(evaluate, [condition(system, code, onset_days=3)])["indicator"] == "critical"
@@ -456,3 +456,52 @@ def test_recent_ischaemic_ulcer_with_left_calf_pain_still_names_the_ulcer(evalua
     calf_pain = observation(SCT, "300954003", days=2, body_site=LEFT_LEG[0])
     card = arterial(evaluate, [condition(ICD, "I70.245", onset_days=10), calf_pain])
     assert card["summary"] == ULCER_NEW_PAD
+
+
+# ---------------------------------------------------------------- codes that do not state the leg (issue 17, item 2)
+LIMB_NOT_STATED = "Limb ischaemia code, limb not stated: if it is a leg, assess for acute or chronic limb-threatening ischaemia"
+
+
+def test_limb_not_stated_ali_code_alone_is_a_warning_not_a_leg_emergency(evaluate):
+    card = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5)])
+    assert (card["indicator"], card["summary"]) == ("warning", LIMB_NOT_STATED)
+    assert "(leg)" not in card["summary"]
+
+
+def test_limb_not_stated_ali_code_with_a_leg_site_or_a_same_side_leg_sign_is_critical(evaluate):
+    sited = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5, body_site=LEFT_LEG)])
+    assert (sited["indicator"], sited["summary"]) == ("critical", ALI_CRITICAL.format("left leg"))
+    same_side = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5, text="left"), left_pallor()])
+    assert same_side["indicator"] == "critical"
+    other_side = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5, text="right"), left_pallor()])
+    assert other_side["summary"] == LIMB_NOT_STATED
+
+
+def test_leg_specific_ali_code_stays_critical(evaluate):  # I74.3 names the lower extremities
+    assert arterial(evaluate, [condition(ICD, "I74.3", onset_days=5)])["indicator"] == "critical"
+
+
+@pytest.mark.parametrize("days", [5, 20])
+def test_ischemic_ulcer_without_a_leg_site_is_never_critical(evaluate, days):
+    card = arterial(evaluate, [condition(SCT, "13954005", onset_days=days)])
+    assert (card["indicator"], card["summary"]) == ("warning", LIMB_NOT_STATED)
+
+
+def test_ischemic_ulcer_on_a_leg_site_keeps_the_clti_path(evaluate):
+    assert arterial(evaluate, [condition(SCT, "13954005", onset_days=20, body_site=LEFT_LEG)])["summary"] == CLTI_CRITICAL
+    assert arterial(evaluate, [condition(SCT, "13954005", onset_days=5, body_site=LEFT_LEG)])["summary"] == ULCER_NEW_PAD
+
+
+@pytest.mark.parametrize("code", ["21631000119105", "442439008", "442735001"])
+def test_limb_ischemia_code_is_no_proof_of_leg_pad(evaluate, code):
+    foot_ulcer = condition(SCT, "95345008", onset_days=20)
+    card = arterial(evaluate, [condition(SCT, code, onset_days=400), foot_ulcer])
+    assert card["indicator"] == "warning"
+    assert card["summary"] != CLTI_CRITICAL.replace("Left leg", "Leg")
+    sited = arterial(evaluate, [condition(SCT, code, onset_days=400, body_site=RIGHT_LEG), foot_ulcer])
+    assert sited["indicator"] == "critical"
+
+
+def test_gangrene_of_limb_without_a_leg_site_is_a_warning(evaluate):
+    card = arterial(evaluate, [condition(SCT, "792843009", onset_days=20)])
+    assert (card["indicator"], card["summary"]) == ("warning", LIMB_NOT_STATED)

@@ -36,6 +36,8 @@ PINNED = [
      lambda: [condition(ICD, "L97.529", onset_days=20), condition(ICD, "I73.9", onset_days=800)],
      lambda: "Left leg: rest pain, ulcer or gangrene with proven arterial disease: refer urgently to a vascular specialist",
      ["Refer urgently to a vascular specialist"]),
+    ("arterial-claudication", "arterial-limb-not-stated", lambda: [condition(ICD, "I74.4", onset_days=2)],
+     lambda: "Limb ischaemia code, limb not stated: if it is a leg, assess for acute or chronic limb-threatening ischaemia", []),
     ("arterial-claudication", "acute-limb-ischaemia-treated",
      lambda: [condition(ICD, "I74.3", onset_days=5), procedure(SCT, "112828007", days=2)],
      lambda: "Recent acute limb ischaemia (leg): confirm anticoagulation and follow-up", []),
