@@ -311,11 +311,35 @@ def test_cauda_equina_window_is_7_days(evaluate, days, critical):
     assert any(c["indicator"] == "critical" for c in cards) is critical
 
 
-@pytest.mark.parametrize("code", ["T79.A22A", "M79.A22", "M79.A29", "T79.A29A"])
+@pytest.mark.parametrize("code", ["T79.A22A", "T79.A29A"])
 @pytest.mark.parametrize("days,critical", [(7, True), (8, False)])
 def test_compartment_syndrome_window_is_7_days(evaluate, code, days, critical):
     cards = evaluate(hook_request([condition(ICD, code, onset_days=days)]))
     assert any(c["indicator"] == "critical" for c in cards) is critical
+
+
+# M79.A2- codes acute and chronic exertional compartment syndrome alike (reference 2.6 note; issue 17, item 2)
+CS_BOTH = "nontraumatic compartment syndrome recorded: if acute, emergency surgical assessment; if chronic exertional, elective referral"
+
+
+@pytest.mark.parametrize("code,where", [("M79.A21", "Right leg"), ("M79.A22", "Left leg"), ("M79.A29", "Leg")])
+def test_nontraumatic_compartment_syndrome_alone_is_a_warning_naming_both_readings(evaluate, code, where):
+    cards = evaluate(hook_request([condition(ICD, code, onset_days=2)]))
+    assert not any(c["indicator"] == "critical" for c in cards)
+    card = by_topic(cards)["musculoskeletal-leg-pain"]
+    assert (card["indicator"], card["summary"]) == ("warning", f"{where} {CS_BOTH}")
+    assert "fasciotomy" in card["detail"] and "chronic exertional" in card["detail"]
+
+
+@pytest.mark.parametrize("days,raised", [(7, True), (8, False)])
+def test_nontraumatic_compartment_syndrome_keeps_the_7_day_window(evaluate, days, raised):
+    card = by_topic(evaluate(hook_request([condition(ICD, "M79.A22", onset_days=days)]))).get("musculoskeletal-leg-pain")
+    assert (card is not None and CS_BOTH in card["summary"]) is raised
+
+
+def test_traumatic_compartment_syndrome_beside_a_nontraumatic_code_stays_critical(evaluate):
+    cards = evaluate(hook_request([condition(ICD, "M79.A22", onset_days=2), condition(ICD, "T79.A22A", onset_days=2)]))
+    assert by_topic(cards)["musculoskeletal-leg-pain"]["indicator"] == "critical"
 
 
 @pytest.mark.parametrize("code", ["T79.A22D", "T79.A22S", "T79.A21D"])
@@ -353,7 +377,7 @@ def test_non_leg_site_in_leg_site_wins_and_leg_findings_stay(evaluate):
     both = FOREARM + LEFT_LEG  # a leg site next to an arm site: still a leg finding
     assert arterial(evaluate, [condition(ICD, "I96", onset_days=20, body_site=both), pad_diagnosis()])["indicator"] == "critical"
     assert arterial(evaluate, [condition(ICD, "I96", onset_days=20, body_site=LEFT_LEG), pad_diagnosis()])["indicator"] == "critical"
-    cards = by_topic(evaluate(hook_request([condition(ICD, "M79.A22", onset_days=2)])))
+    cards = by_topic(evaluate(hook_request([condition(ICD, "T79.A22A", onset_days=2)])))
     assert cards["musculoskeletal-leg-pain"]["indicator"] == "critical"
 
 
@@ -391,7 +415,7 @@ def test_cauda_equina_card_is_an_emergency_with_immediate_referral_and_no_leg_cl
 
 
 def test_compartment_syndrome_card_cites_an_acute_compartment_source_not_table_7(evaluate):
-    card = by_topic(evaluate(hook_request([condition(ICD, "M79.A22", onset_days=2)])))["musculoskeletal-leg-pain"]
+    card = by_topic(evaluate(hook_request([condition(ICD, "T79.A22A", onset_days=2)])))["musculoskeletal-leg-pain"]
     assert "fasciotomy" in card["summary"] and "BOAST" in card["detail"]
     assert "Table 7" not in card["detail"]
 

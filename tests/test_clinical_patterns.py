@@ -316,7 +316,7 @@ def test_a_side_is_never_repeated_after_a_display_that_names_it(evaluate):
 
 
 def test_a_critical_card_takes_the_side_of_its_red_flag(evaluate):
-    resources = [condition(ICD, "M79.A22", onset_days=2), condition(ICD, "S86.111A", onset_days=3)]  # left CS, right strain
+    resources = [condition(ICD, "T79.A22A", onset_days=2), condition(ICD, "S86.111A", onset_days=3)]  # left CS, right strain
     card = by_topic(evaluate(hook_request(resources)))["musculoskeletal-leg-pain"]
     assert card["indicator"] == "critical" and card["summary"].startswith("Left leg compartment syndrome")
 

@@ -368,6 +368,8 @@ def _ulcer_key(name: str = "ulcerConditions", type_key: str = "resource_type", s
     (RF, "  leg_signs_same_side:", "  leg_signs_same_sid:", "leg_signs_same_sid:", "limb_not_stated.leg_signs_same_sid",
      "unknown key"),
     (RF, '  codes: ["I74.4",', '  codes: [74,', "codes: [74,", "limb_not_stated.codes[0]", "expected string"),
+    (PT, "      codes: [M79.A21, M79.A22, M79.A29]", "      codes: [M79.A21, M79.A22, M79.A29]\n      cods: []",
+     "cods: []", "signs.compartment-syndrome.red_flag_warning_codes.cods", "unknown key"),
     (TH, "  abi_interval_days: 1826", "  abi_interval_day: 1826", "abi_interval_day:", "screening.abi_interval_day",
      "unknown key"),
     (TH, "  limb_threat_signs:", "  limb_threat_sign:", "limb_threat_sign:", "therapy.limb_threat_sign", "unknown key"),
@@ -388,4 +390,15 @@ def test_landed_keys_are_declared(base, file, old, new, at, key, message):
 ])
 def test_limb_not_stated_refuses_unknown_codes_and_signs(base, old, new, message):
     edit(base, RF, old, new)
+    assert message in failure(base)
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("      codes: [M79.A21, M79.A22, M79.A29]", "      codes: [M79.A21, T79.A22A, I74.3]",
+     "not codes of compartment-syndrome: I74.3"),
+    ("      sign: compartment-syndrome-acute-or-chronic", "      sign: pallor",
+     "'pallor' must be a derived red flag of musculoskeletal-leg-pain"),
+])
+def test_red_flag_warning_codes_refuse_foreign_codes_and_signs(base, old, new, message):
+    edit(base, PT, old, new)
     assert message in failure(base)
