@@ -108,8 +108,8 @@ PINNED = [
     ("musculoskeletal-leg-pain", "compartment-syndrome", lambda: [condition(ICD, "T79.A22A", onset_days=2)],
      lambda: "Left leg compartment syndrome recorded: emergency surgical assessment (fasciotomy decision)", []),
     ("musculoskeletal-leg-pain", "compartment-syndrome-acute-or-chronic", lambda: [condition(ICD, "M79.A22", onset_days=2)],
-     lambda: "Left leg nontraumatic compartment syndrome recorded: if acute, emergency surgical assessment; "
-             "if chronic exertional, elective referral", []),
+     lambda: "Left leg nontraumatic compartment syndrome: if acute, emergency assessment; if chronic exertional, elective referral",
+     []),
     ("musculoskeletal-leg-pain", "tendon-rupture",
      lambda: [condition(SCT, "429513001", onset_days=3, text="left Achilles tendon rupture")],
      lambda: "Rupture of Achilles tendon (left leg): consider prompt orthopaedic review", []),
