@@ -85,7 +85,10 @@ def _side_site(record: Record, terminology: Terminology, body_sites: list[Any] |
     side = record.concept.side
     site_side, site = laterality.from_codings(_codings(body_sites), terminology)
     side = laterality.combine([side, site_side])
-    site = site or record.concept.site_label  # a code that names the leg (M79.A29 ... lower extremity)
+    # A code that names the leg (M79.A29 ... lower extremity) or a part of it: "pain in calf" with a
+    # bodySite that gives only the limb and side (left lower limb) is still calf pain (issue 17, item 3).
+    if record.concept.site_label and site in (None, "leg"):
+        site = record.concept.site_label
     if side is None:
         for concept in body_sites or ():
             side = side or laterality.from_text(concept.text)
