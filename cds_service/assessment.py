@@ -195,8 +195,8 @@ def assess(findings: list[Finding], rules: Rules, now: datetime) -> Assessment:
                                                        or present_signs & set(sign.red_flag_requires_any)):
             # A code with two readings (M79.A2-: acute or chronic exertional compartment syndrome)
             # raises its warning sign instead of the critical one.
-            raised = replace(f, sign=sign.red_flag_warning_sign) \
-                if f.code in sign.red_flag_warning_codes and sign.red_flag_warning_sign else f
+            warning = sign.red_flag_warning_codes
+            raised = replace(f, sign=warning.sign) if warning is not None and f.code in warning.codes else f
             patterns[sign.red_flag].red_flags.append(raised)
 
     forced: dict[str, bool] = {}

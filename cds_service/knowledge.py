@@ -81,7 +81,7 @@ def load(base: Path) -> Knowledge:
     rules = replace(rules, arterial=arterial_red_flags.load(base / "knowledge" / "arterial-red-flags.yaml", rules))
     known_codes = {code for _, code in terminology.concepts}
     for sign in rules.signs.values():  # warning codes must be codes of that very sign
-        stray = sorted(c for c in sign.red_flag_warning_codes
+        stray = sorted(c for c in (sign.red_flag_warning_codes.codes if sign.red_flag_warning_codes else ())
                        if not any(k == c and v.sign == sign.id for (_, k), v in terminology.concepts.items()))
         if stray:
             raise KnowledgeError("knowledge files disagree:", [Problem(
