@@ -210,15 +210,13 @@ def _clti(current: list[Finding], r: ArterialRules, now: datetime) -> list[Findi
             if proof:  # a new ulcer in known PAD: not yet CLTI, but named (G7)
                 # An ischaemic-ulcer code (I70.23-, I70.24-, "ischemic ulcer") is its own proof: it
                 # states arterial tissue loss, so it is never read as plain claudication (issue 17).
-                why = "" if kind.proves_pad else f" with {proof[0].display}"
-                out.setdefault("early", _derived(r.clti["early"], f"{loss.display}{why}", loss))
+                out.setdefault("early", _derived(r.clti["early"], loss.display, loss))
             continue  # not yet chronic: not CLTI (G1, G7)
         if proof:
             followed = any(f.sign in r.follow_up and _after(f, loss) and _same_leg(f.side, loss.side) for f in current)
             recent = age is None or age <= r.critical_days
-            if recent and not followed:
-                why = "" if kind.proves_pad else f" with {proof[0].display}"
-                out.setdefault("critical", _derived(r.clti["critical"], f"{loss.display}{why}", loss))
+            if recent and not followed:  # the proof is listed on its own line: one code per line (issue 17)
+                out.setdefault("critical", _derived(r.clti["critical"], loss.display, loss))
             else:
                 when = "treated since" if followed else f"recorded over {r.critical_days} days ago"
                 out.setdefault("known", _derived(r.clti["known"], f"{loss.display} ({when})", loss))

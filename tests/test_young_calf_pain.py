@@ -40,7 +40,7 @@ def _arterial(evaluate, resources, patient_resource):
 
 def test_49_with_left_calf_claudication_and_a_normal_left_abi_names_both(evaluate):
     card = _arterial(evaluate, [_claudication(), abi(1.05, "left")], patient(49))
-    assert card["summary"] == "Left calf exertional leg pain with ABI 1.05: consider an exercise ABI"
+    assert card["summary"] == "Left leg exertional leg pain with ABI 1.05: consider an exercise ABI"
     assert LINE in card["detail"]
 
 
@@ -60,7 +60,7 @@ def test_the_age_boundary_49_vs_50(evaluate, years, days_to_birthday, shown):
 ])
 def test_an_unknown_age_leaves_the_line_out_and_keeps_the_card(evaluate, patient_resource):
     card = _arterial(evaluate, [_claudication(), abi(1.05, "left")], patient_resource)
-    assert card["summary"] == "Left calf exertional leg pain with ABI 1.05: consider an exercise ABI"
+    assert card["summary"] == "Left leg exertional leg pain with ABI 1.05: consider an exercise ABI"
     assert LINE not in card["detail"]
 
 
@@ -79,14 +79,14 @@ def test_calf_pain_on_the_other_leg_than_the_normal_abi_is_not_mentioned(evaluat
     assert card["summary"] == "Left leg exertional leg pain with ABI 1.05: consider an exercise ABI"
     assert LINE not in card["detail"]
     card = _arterial(evaluate, [_claudication(RIGHT_CALF), abi(1.05, "right")], patient(30))
-    assert card["summary"] == "Right calf exertional leg pain with ABI 1.05: consider an exercise ABI"
+    assert card["summary"] == "Right leg exertional leg pain with ABI 1.05: consider an exercise ABI"
     assert LINE in card["detail"]
 
 
 def test_no_calf_no_mention(evaluate):
     left_thigh = [{"coding": [{"system": SCT, "code": "68367000:272741003=7771000", "display": "Thigh, left"}]}]
     card = _arterial(evaluate, [_claudication(left_thigh), abi(1.05, "left")], patient(30))
-    assert card["summary"] == "Left thigh exertional leg pain with ABI 1.05: consider an exercise ABI"
+    assert card["summary"] == "Left leg exertional leg pain with ABI 1.05: consider an exercise ABI"
     assert LINE not in card["detail"]
 
 
