@@ -28,7 +28,7 @@ import yaml
 
 from . import documents
 from .documents import Problem
-from .terminology import EXT_LATERALITY, EXT_SITE_LABEL, EXT_SOURCE, ICD10CM, SNOMED
+from .terminology import EXT_LATERALITY, EXT_SITE_LABEL, EXT_SOURCE, ICD10CM, SNOMED, snomed_edition_problem
 
 FAMILIES_FILE = "icd10cm-families.yaml"
 SIDES = ("right", "left", "bilateral")
@@ -259,9 +259,15 @@ def _concept(code: str, display: str, side: str | None, source: str, site: str |
 
 def snomed_problems(data: dict, listed: set[tuple[str, str]]) -> list[Problem]:
     """An unknown SNOMED CT code that a value set lists would be both known and a gap: refused."""
-    return [Problem(f"knowledge/{FAMILIES_FILE}", None, f"unknown_snomed_codes.{code}",
-                    "a value set lists this code: it is not unknown")
-            for code in sorted(data.get("unknown_snomed_codes") or {}) if (SNOMED, code) in listed]
+    problems = []
+    for code in sorted(data.get("unknown_snomed_codes") or {}):
+        edition = snomed_edition_problem(str(code))
+        if edition:
+            problems.append(Problem(f"knowledge/{FAMILIES_FILE}", None, f"unknown_snomed_codes.{code}", f"{code} {edition}"))
+        elif (SNOMED, code) in listed:
+            problems.append(Problem(f"knowledge/{FAMILIES_FILE}", None, f"unknown_snomed_codes.{code}",
+                                    "a value set lists this code: it is not unknown"))
+    return problems
 
 
 @dataclass(frozen=True)

@@ -302,13 +302,14 @@ def test_gaps_are_leg_block_codes_in_no_value_set_and_not_excluded_by_name():
 def test_snomed_gaps_are_the_listed_leg_codes_each_with_source_and_reason():
     from cds_service import knowledge
     gaps = knowledge.load(REPO_ROOT).gaps
-    assert gaps.is_gap(SCT, "40198004")  # thrombophlebitis of deep veins of the leg: listed, in no value set
+    assert gaps.is_gap(SCT, "307406004")  # trash foot: listed, in no value set
+    assert not gaps.is_gap(SCT, "40198004")  # deep-vein thrombophlebitis of the leg: a DVT now, not a gap
     assert gaps.is_gap(SCT, "1290770000")  # medial tibial stress syndrome
     assert not gaps.is_gap(SCT, "230577008")  # diabetic mononeuropathy: excluded by name, not a gap
     assert not gaps.is_gap(SCT, "102557007")  # arm claudication: the arm, not a gap
     assert not gaps.is_gap(ICD, "40198004")
     listed = DATA["unknown_snomed_codes"]
-    assert len(listed) >= 50
+    assert len(listed) >= 30
     sources = set(DATA["snomed_sources"].values())
     assert all(entry["source"] in sources and entry["reason"].strip() for entry in listed.values())
 
@@ -335,13 +336,13 @@ def test_an_unknown_snomed_code_a_value_set_lists_is_refused(tmp_path):
     ("{code: M79.A2, side_char: {index: 6, values: {\"1\": right, \"2\": left}}, site_label: leg}",
      "{code: M79.A2, side_char: {index: 6, values: {\"1\": right, \"2\": left}}, site_label: [leg]}",
      r"icd10cm-families.yaml:\d+: valuesets.compartment-syndrome.families\[0\].site_label: \['leg'\] is an array; expected string"),
-    ('"40198004": {display:', '"40198004x": {display:',
-     r"icd10cm-families.yaml:\d+: unknown_snomed_codes.40198004x: '40198004x' does not match"),
-    ('"40198004": {display: "Thrombophlebitis of deep veins of lower extremity (disorder)", source: *vte, ',
-     '"40198004": {display: "Thrombophlebitis of deep veins of lower extremity (disorder)", ',
-     r"icd10cm-families.yaml:\d+: unknown_snomed_codes.40198004.source: source is required here"),
-    ('"40198004": {display:', '"40198004": {shown:',
-     r"icd10cm-families.yaml:\d+: unknown_snomed_codes.40198004.shown: unknown key"),
+    ('"307406004": {display:', '"307406004x": {display:',
+     r"icd10cm-families.yaml:\d+: unknown_snomed_codes.307406004x: '307406004x' does not match"),
+    ('"307406004": {display: "Trash foot (disorder)", source: *pad, ',
+     '"307406004": {display: "Trash foot (disorder)", ',
+     r"icd10cm-families.yaml:\d+: unknown_snomed_codes.307406004.source: source is required here"),
+    ('"307406004": {display:', '"307406004": {shown:',
+     r"icd10cm-families.yaml:\d+: unknown_snomed_codes.307406004.shown: unknown key"),
     ("snomed_sources:\n  vte:", "snomed_sources:\n  vte: 1\n  vte2:",
      r"icd10cm-families.yaml:\d+: snomed_sources.vte: 1 is an integer; expected string"),
 ])
@@ -371,3 +372,27 @@ def test_an_empty_site_label_is_refused():
     data = json.loads(json.dumps(DATA))
     data["valuesets"]["compartment-syndrome"]["families"][0]["site_label"] = " "
     assert any("site_label must name a site" in p for p in families.structure_problems(data))
+
+
+def test_an_unknown_snomed_code_from_the_uk_extension_is_refused(tmp_path):
+    """Reference 1.1: only International and US Edition ids; a UK-extension code can never arrive (each test < 2 s)."""
+    from cds_service import knowledge as knowledge_mod
+    base = _tree(tmp_path)
+    path = base / "knowledge" / families.FAMILIES_FILE
+    path.write_text(path.read_text(encoding="utf-8") + '  "768521000000102": {display: "History of foot ulcer (situation)", '
+                    'source: *vte, reason: "a UK extension code"}\n', encoding="utf-8")
+    with pytest.raises(knowledge_mod.KnowledgeError, match=r"unknown_snomed_codes.768521000000102: .*namespace 1000000"):
+        knowledge_mod.load(base)
+
+
+@pytest.mark.parametrize("code, side", [("I80.11", "right"), ("I80.12", "left"), ("I80.13", "bilateral"),
+                                        ("I80.221", "right"), ("I80.232", "left"), ("I80.293", "bilateral")])
+def test_deep_vein_thrombophlebitis_of_the_leg_is_a_dvt_on_its_side(knowledge, code, side):
+    """Vascular review: a thrombosed deep vein is a DVT (VSAC VTE counts I80.1-I80.2); each side digit read."""
+    concept = knowledge.terminology.lookup(ICD, code)
+    assert concept is not None and (concept.sign, concept.side) == ("deep-vein-thrombosis", side)
+
+
+def test_superficial_thrombophlebitis_stays_a_mimic_not_a_dvt(knowledge):
+    assert knowledge.terminology.lookup(ICD, "I80.01").sign == "superficial-thrombophlebitis"
+    assert knowledge.terminology.lookup(SCT, "16011951000119104").sign == "deep-vein-thrombosis"
