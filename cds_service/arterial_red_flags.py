@@ -162,11 +162,22 @@ def _same_leg(a: str | None, b: str | None) -> bool:
 
 def _leg_shown(f: Finding, current: list[Finding], r: ArterialRules) -> bool:
     """Does the record show this finding is on a leg? Always, unless its code names no limb
-    (limb_not_stated); then only a leg bodySite, or a leg sign on the side the finding states."""
+    (limb_not_stated); then only a leg bodySite, or a sided leg sign: on the side the finding
+    states, or on either leg when the finding states none (I74.4 with pallor and a lost pulse on
+    the right leg is possible ALI of that leg, G1/G2; the re-review of issue 17 found it silent)."""
     if f.code not in r.limb_codes or f.site is not None:
         return True
-    return f.side is not None and any(
-        g.sign in r.limb_leg_signs and g.present and g.side is not None and _same_leg(g.side, f.side) for g in current)
+    return any(g.sign in r.limb_leg_signs and g.present and g.side is not None
+               and (f.side is None or _same_leg(g.side, f.side)) for g in current)
+
+
+def _shown_side(f: Finding, current: list[Finding], r: ArterialRules) -> Side | None:
+    """The leg an unsided limb code is shown on by its leg signs, when they are all on one side
+    (so the card names "left leg", not "leg"); otherwise the finding's own side."""
+    if f.side is not None or f.code not in r.limb_codes or f.site is not None:
+        return f.side
+    sides = {g.side for g in current if g.sign in r.limb_leg_signs and g.present and g.side is not None}
+    return sides.pop() if len(sides) == 1 and "bilateral" not in sides else None
 
 
 def _unstated(f: Finding, r: ArterialRules, what: str) -> Finding:
@@ -244,7 +255,7 @@ def _ali_codes(current: list[Finding], r: ArterialRules, now: datetime) -> list[
         if any(f.sign in r.ali_treated_by and _after(f, code) and _same_leg(f.side, code.side) for f in current):
             out.append(_derived(r.ali["treated"], f"{code.display} (revascularised since)", code))
         else:
-            out.append(_derived(r.ali["critical_code"], code.display, code))
+            out.append(_derived(r.ali["critical_code"], code.display, code, side=_shown_side(code, current, r)))
     return out[:1]
 
 

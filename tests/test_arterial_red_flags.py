@@ -529,3 +529,25 @@ def test_limb_ischemia_code_is_no_proof_of_leg_pad(evaluate, code):
 def test_gangrene_of_limb_without_a_leg_site_is_a_warning(evaluate):
     card = arterial(evaluate, [condition(SCT, "792843009", onset_days=20)])
     assert (card["indicator"], card["summary"]) == ("warning", LIMB_NOT_STATED)
+
+
+def test_unsided_limb_code_with_a_sided_leg_sign_is_critical(evaluate):
+    """Re-review of issue 17: I74.4 names no limb and no side; pallor and a lost pulse on the left leg
+    show it is a leg: possible ALI, emergent evaluation (G1/G2). It was a 'limb not stated' warning (each < 1 s)."""
+    card = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5), left_pallor(), left_pulse_absent()])
+    assert (card["indicator"], card["summary"]) == ("critical", ALI_CRITICAL.format("left leg"))
+    unsided_ulcer = arterial(evaluate, [condition(SCT, "13954005", onset_days=20), left_pallor()])
+    assert unsided_ulcer["summary"] != LIMB_NOT_STATED
+
+
+def test_unsided_limb_code_with_an_unsided_sign_stays_a_warning(evaluate):
+    """Pallor with no leg site may be the arm: the limb is still not stated."""
+    pallor = observation(SCT, "398979000", days=1)
+    card = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5), pallor])
+    assert (card["indicator"], card["summary"]) == ("warning", LIMB_NOT_STATED)
+
+
+def test_unsided_limb_code_with_signs_on_both_legs_names_no_one_leg(evaluate):
+    right_pallor = observation(SCT, "398979000", days=1, body_site={"coding": [{"system": SCT, "code": "62175007"}]})
+    card = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5), left_pallor(), right_pallor])
+    assert (card["indicator"], card["summary"]) == ("critical", ALI_CRITICAL.format("leg"))
