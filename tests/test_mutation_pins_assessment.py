@@ -157,3 +157,100 @@ def test_rule_a_combination_names_each_partner_once_and_speaks_from_the_latest_a
     (c,) = _combined(anchors + partners, combo_rules)
     assert c.display == "New anchor with Cold foot, Pallor within 14 days"
     assert (c.reference, c.date) == ("Condition/new", anchors[1].date)
+
+
+# ---------------------------------------------------------------- scoring (assessment.assess)
+def _assess(knowledge, findings):
+    return assessment.assess(findings, knowledge.rules, NOW)
+
+
+def test_rule_a_pattern_is_raised_at_min_score_with_a_discriminating_finding_and_strong_at_strong_score(knowledge):
+    """Venous: varicose veins (2, discriminating) alone is short of min_score 3; with skin discolouration (1)
+    it is exactly 3: raised, moderate. Venous claudication (3) on top reaches strong_score 6: strong."""
+    rules = knowledge.rules
+    assert (rules.min_score, rules.strong_score) == (3.0, 6.0)  # the numbers this test is built on
+    varicose, skin, venous = _f("varicose-veins", 10), _f("skin-discolouration", 10), _f("venous-claudication", 10)
+    pa = _assess(knowledge, [varicose]).patterns["venous-claudication"]
+    assert (pa.support, pa.raised) == (2.0, False)
+    pa = _assess(knowledge, [varicose, skin]).patterns["venous-claudication"]
+    assert (pa.support, pa.score, pa.raised, pa.strength) == (3.0, 3.0, True, "moderate")
+    pa = _assess(knowledge, [varicose, skin, venous]).patterns["venous-claudication"]
+    assert (pa.score, pa.raised, pa.strength) == (6.0, True, "strong")
+    pa = _assess(knowledge, [varicose, venous]).patterns["venous-claudication"]
+    assert (pa.score, pa.strength) == (5.0, "moderate")
+
+
+def test_rule_shared_signs_alone_never_raise_a_pattern(knowledge):
+    """Leg swelling (2) and skin discolouration (1) reach min_score for venous but neither discriminates."""
+    pa = _assess(knowledge, [_f("leg-swelling", 10), _f("skin-discolouration", 10)]).patterns["venous-claudication"]
+    assert (pa.support, pa.discriminating, pa.raised, pa.strength) == (3.0, False, False, "none")
+
+
+def test_rule_a_preliminary_finding_counts_only_when_it_is_a_red_flag(knowledge):
+    prelim = replace(_f("venous-claudication", 5), certainty="preliminary")
+    out = _assess(knowledge, [prelim, _f("varicose-veins", 5)])
+    assert "venous-claudication" not in out.signs_present
+    assert out.patterns["venous-claudication"].support == 2.0
+    flag = replace(_f("cauda-equina", 1), certainty="preliminary")
+    pa = _assess(knowledge, [flag]).patterns["neurogenic-claudication"]
+    assert (pa.raised, pa.strength, pa.red_flags) == (True, "strong", [flag])
+
+
+def test_rule_a_red_flag_that_needs_a_leg_is_one_only_with_a_side_or_a_leg_site(knowledge):
+    """Compartment syndrome of an unnamed limb is evidence, not the critical red flag; on the left leg it is."""
+    unsided = _f("compartment-syndrome", 1)
+    pa = _assess(knowledge, [unsided]).patterns["musculoskeletal-leg-pain"]
+    assert pa.red_flags == [] and pa.support == 4.0
+    for leg in (replace(unsided, side="left"), replace(unsided, site="calf")):
+        pa = _assess(knowledge, [leg]).patterns["musculoskeletal-leg-pain"]
+        assert pa.red_flags == [leg] and (pa.raised, pa.strength) == (True, "strong")
+
+
+def test_rule_work_done_keeps_the_latest_per_sign_and_only_a_recent_measurement(knowledge):
+    recent = knowledge.rules.measurements["ankle-brachial-index"].recent_days
+    old_bypass = replace(_f("limb-revascularisation", 200, resource_type="Procedure"), kind="done")
+    new_bypass = replace(_f("limb-revascularisation", 20, resource_type="Procedure"), kind="done")
+    order = replace(_f("order-venous-duplex", 2, resource_type="ServiceRequest"), kind="order")
+    out = _assess(knowledge, [new_bypass, old_bypass, order, _abi(1.1, recent + 1, "left")])
+    assert out.done == {"limb-revascularisation": new_bypass}
+    assert out.ordered == frozenset({"order-venous-duplex"})
+    out = _assess(knowledge, [old_bypass, new_bypass, _abi(1.1, recent, "left")])
+    assert out.done["limb-revascularisation"] is new_bypass
+    assert out.done["ankle-brachial-index"].value == 1.1
+
+
+def test_rule_the_card_side_is_its_own_current_findings_never_history_and_a_red_flag_names_its_own(knowledge):
+    """Other leg: claudication on the left, an old DVT (history) on the right: the venous card speaks of
+    the left leg. A red flag on the right makes its card speak of the right leg."""
+    venous = _f("venous-claudication", 10, side="left")
+    history = _f("history-of-dvt", 300, side="right")
+    pa = _assess(knowledge, [venous, history]).patterns["venous-claudication"]
+    assert pa.side == "left"
+    stenosis, cauda = _f("lumbar-spinal-stenosis", 10, side="left"), _f("cauda-equina", 1, side="right")
+    assert _assess(knowledge, [stenosis, cauda]).patterns["neurogenic-claudication"].side == "right"
+    assert _assess(knowledge, [_f("lumbar-spinal-stenosis", 10)]).patterns["neurogenic-claudication"].side is None
+
+
+def test_rule_the_card_site_is_the_latest_specific_one_before_plain_leg(knowledge):
+    findings = [_f("varicose-veins", 30, site="calf"), _f("venous-claudication", 20, site="thigh"),
+                _f("skin-discolouration", 5, site="leg")]
+    assert _assess(knowledge, findings).patterns["venous-claudication"].site == "thigh"
+    assert _assess(knowledge, [_f("varicose-veins", 30, site="leg")]).patterns["venous-claudication"].site == "leg"
+    assert _assess(knowledge, [_f("varicose-veins", 30)]).patterns["venous-claudication"].site is None
+
+
+def test_rule_supporting_findings_are_listed_heaviest_first_then_newest_first(knowledge):
+    findings = [_f("skin-discolouration", 2), _f("varicose-veins", 30), _f("venous-claudication", 40),
+                _f("venous-ulcer", 10), _f("leg-swelling", 5, present=False)]
+    pa = _assess(knowledge, findings).patterns["venous-claudication"]
+    assert [e.finding.sign for e in pa.supporting] == ["venous-ulcer", "venous-claudication", "varicose-veins",
+                                                       "skin-discolouration"]
+    assert [e.finding.sign for e in _assess(knowledge, findings).patterns["arterial-claudication"].contrary] == []
+
+
+def test_rule_a_card_is_exertional_only_through_a_present_exertional_finding_that_counts_for_it(knowledge):
+    out = _assess(knowledge, [_f("venous-claudication", 10), _f("lumbar-spinal-stenosis", 10)])
+    assert out.exertional is True
+    assert out.patterns["venous-claudication"].exertional is True
+    assert out.patterns["neurogenic-claudication"].exertional is False
+    assert _assess(knowledge, [_f("varicose-veins", 10)]).exertional is False
