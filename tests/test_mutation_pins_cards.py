@@ -66,3 +66,52 @@ def test_rule_a_summary_of_139_characters_is_kept_whole_140_is_cut():
     assert cards._summary("x" * 139) == "x" * 139
     cut = cards._summary("word " * 28)  # 140 characters
     assert len(cut) < cards.SUMMARY_LIMIT and cut.endswith("…") and not cut[:-1].endswith(" ")
+
+
+# ---------------------------------------------------------------- suggested orders (cards._suggestion)
+def _order(**kw):
+    import orjson
+
+    from cds_service.templates import Suggestion
+    resource = {"resourceType": "ServiceRequest", "status": "draft", "intent": "proposal"}
+    return Suggestion(id="abi", label="Order an ABI", resource=resource, resource_json=orjson.dumps(resource), **kw)
+
+
+def _ctx(user: str | None):
+    return cards.CardContext(hook_instance="hook-1", patient_id="pat-9", user_id=user)
+
+
+def test_rule_a_suggested_order_is_for_this_patient_requested_by_the_clinician_only():
+    """A Practitioner or PractitionerRole user becomes the order's requester; a patient or a related
+    person using the app never does, nor does no user."""
+    import uuid
+    card_uuid = uuid.uuid5(cards.CARD_NAMESPACE, "hook-1:arterial-claudication")
+    for user in ("Practitioner/dr-1", "PractitionerRole/role-1"):
+        s = cards._suggestion(_order(), _ctx(user), card_uuid, "Claudication")
+        assert s["actions"][0]["resource"]["requester"] == {"reference": user}
+    for user in ("Patient/pat-9", "RelatedPerson/rp-1", None):
+        s = cards._suggestion(_order(), _ctx(user), card_uuid, "Claudication")
+        assert "requester" not in s["actions"][0]["resource"], user
+    s = cards._suggestion(_order(), _ctx(None), card_uuid, "Claudication")
+    assert s == {"label": "Order an ABI", "uuid": str(uuid.uuid5(card_uuid, "abi")), "isRecommended": True,
+                 "actions": [{"type": "create", "description": "Order an ABI", "resource": {
+                     "resourceType": "ServiceRequest", "status": "draft", "intent": "proposal",
+                     "subject": {"reference": "Patient/pat-9"},
+                     "reasonCode": [{"text": "Claudication (decision support)"}]}}]}
+    own = cards._suggestion(_order(reason="Fixed reason"), _ctx(None), card_uuid, "Claudication")
+    assert own["actions"][0]["resource"]["reasonCode"] == [{"text": "Fixed reason"}]
+
+
+# ---------------------------------------------------------------- variant conditions (cards._holds)
+def test_rule_a_variant_condition_on_situations_all_none_and_any(knowledge):
+    from cds_service.assessment import Assessment, PatternAssessment
+    pa = PatternAssessment(pattern="arterial-claudication", situations=frozenset({"a", "b"}))
+    whole = Assessment(patterns={}, signs_present=frozenset({"x"}), exertional=False, done={}, ordered=frozenset())
+    holds = [({"situations_all": ["a", "b"]}, True), ({"situations_all": ["a", "c"]}, False),
+             ({"situations_none": ["c"]}, True), ({"situations_none": ["b", "c"]}, False),
+             ({"situations_any": ["c", "b"]}, True), ({"situations_any": ["c"]}, False),
+             ({"signs_any": ["x"]}, True), ({"signs_any": ["y"]}, False),
+             ({"exertional": False}, True), ({"exertional": True}, False),
+             ({"red_flags_any": ["cauda-equina"]}, False), ({}, True)]
+    for when, expected in holds:
+        assert cards._holds(when, pa, whole) is expected, when
