@@ -167,3 +167,33 @@ def test_rule_an_open_order_is_an_order_finding_dated_when_it_was_placed(knowled
         "order-venous-duplex", True, "order", "ServiceRequest/order-1", "ServiceRequest", _at(3))
     assert f.display == "US.doppler Lower extremity vein - bilateral"
     assert out.excluded == {"servicerequest-revoked": 1}
+
+
+# ---------------------------------------------------------------- conditions (findings.condition)
+def test_rule_any_kind_of_abatement_makes_a_condition_history(knowledge):
+    """Abated is abated whatever the abatement[x] says: a date, an age, a period, a range or a text."""
+    for abatement in ({"abatementDateTime": days_ago(20)}, {"abatementAge": {"value": 60, "unit": "a"}},
+                      {"abatementPeriod": {"start": days_ago(25), "end": days_ago(20)}},
+                      {"abatementRange": {"low": {"value": 59, "unit": "a"}}}, {"abatementString": "last spring"}):
+        dvt = condition(ICD, LEFT_DVT, onset_days=60) | abatement
+        (f,) = extract(knowledge, [dvt]).findings
+        assert f.sign == "history-of-dvt", abatement
+
+
+def test_rule_a_condition_is_dated_by_onset_then_onset_period_then_recorded_date(knowledge):
+    window = knowledge.rules.signs["deep-vein-thrombosis"].lookback_days
+    by_period = condition(ICD, LEFT_DVT, onset_days=None) | {"onsetPeriod": {"start": days_ago(window + 10)}}
+    by_recorded = condition(ICD, LEFT_DVT, onset_days=None) | {"recordedDate": days_ago(window + 10)}
+    for dvt in (by_period, by_recorded):
+        (f,) = extract(knowledge, [dvt]).findings
+        assert (f.sign, f.date) == ("history-of-dvt", _at(window + 10))  # stale by that date: history
+
+
+def test_rule_a_current_condition_names_its_resource_site_and_the_leg_in_its_text(knowledge):
+    (f,) = extract(knowledge, [condition(SCT, "63491006", body_site=LEFT_CALF, rid="ic-1")]).findings
+    assert (f.reference, f.resource_type, f.side, f.site) == ("Condition/ic-1", "Condition", "left", "calf")
+    (f,) = extract(knowledge, [condition(SCT, "63491006", text="Claudication, right leg")]).findings
+    assert f.side == "right"
+    text_site = [{"text": "left calf"}]
+    (f,) = extract(knowledge, [condition(SCT, "63491006", body_site=text_site)]).findings
+    assert f.side == "left"
