@@ -113,3 +113,38 @@ def test_the_request_line_counts_unknown_snomed_leg_codes_and_names_none(client,
     assert record.unknown_codes == 2
     line = json.dumps({k: str(v) for k, v in record.__dict__.items()})
     assert "1208847002" not in line and "1290770000" not in line and PATIENT not in line
+
+
+def test_the_log_handler_writes_to_the_stderr_of_the_moment(monkeypatch):
+    """The handler is made once per process; a stream kept from then (a test's capture, closed since)
+    would turn every later record into a logging error."""
+    import io
+    import sys
+
+    from cds_service import logs
+    logs.configure()
+    now = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", now)
+    logging.getLogger("cds_service.request").warning("written where stderr is now")
+    assert "written where stderr is now" in now.getvalue()
+
+
+def test_a_failing_log_handler_never_prints_the_exception_being_handled(monkeypatch, capfd):
+    """logging's default report of a failed emit prints the exception being handled, and a FHIR
+    client's connection error names the search URL with the patient id in it."""
+    import io
+    import sys
+
+    from cds_service import logs
+    logs.configure()
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.setattr(sys, "stderr", closed)
+    try:
+        raise ConnectionError(f"GET https://fhir.example.org/r4/Condition?patient={SECRET_PATIENT}")
+    except ConnectionError:
+        logging.getLogger("cds_service.fhir").warning("fhir server unreachable")
+    monkeypatch.undo()
+    err = capfd.readouterr().err
+    assert "logging failed for a WARNING record of cds_service.fhir" in err
+    assert SECRET_PATIENT not in err
