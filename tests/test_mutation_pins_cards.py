@@ -22,7 +22,7 @@ def _f(display: str = "Claudication", **kw) -> Finding:
 
 def test_rule_a_finding_line_names_date_leg_site_absence_certainty_note_and_source():
     line = cards._finding_line(_f(side="left", site="calf", present=False, certainty="unconfirmed", note="a note"))
-    assert line == f"- {dates.show(NOW - timedelta(days=3))}: Claudication, left leg, calf, recorded as absent, " \
+    assert line == f"- {dates.show(NOW - timedelta(days=3))}: Claudication, left calf, recorded as absent, " \
                    "unconfirmed, a note (Condition)"
 
 
@@ -56,9 +56,11 @@ def test_rule_a_card_lists_eight_findings_and_counts_the_rest():
 
 
 def test_rule_the_card_says_where_with_a_capital_first_word():
-    assert cards._where("left", "calf") == "Left calf"
+    """The summary names the leg, never the site (issue 17 vascular review, item 9)."""
+    assert cards._where("left", "calf") == "Left leg"
+    assert cards._where("right", None) == "Right leg"
     assert cards._where("bilateral", None) == "Bilateral leg"
-    assert cards._where(None, "calf") == "Calf"
+    assert cards._where(None, "calf") == "Leg"
     assert cards._where(None, None) == "Leg"
 
 
