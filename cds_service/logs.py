@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from typing import TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -16,12 +17,30 @@ AUTH_LOGGER = "cds_service.auth"
 AUDIT_LOGGER = "cds_service.audit"  # opt-in (CDS_AUDIT_LOG): card and feedback ids and codes only
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a line is logged, not the stream it was at start:
+    the handler is added once per process, and a stream replaced since (a test's capture, closed
+    when the test ends) would turn every later line into a "Logging error" whose traceback quotes
+    the exception being handled, URLs with patient ids included."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:  # StreamHandler.setStream assigns; the current stderr always wins
+        pass
+
+
 def configure(level: str = "INFO") -> None:
     root = logging.getLogger("cds_service")
     if any(getattr(h, "_cds", False) for h in root.handlers):
         root.setLevel(level)
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr()
     handler.setFormatter(JsonFormatter(_FORMAT, rename_fields=_RENAME))
     handler._cds = True  # type: ignore[attr-defined]
     root.addHandler(handler)

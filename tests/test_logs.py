@@ -100,3 +100,23 @@ def test_the_request_line_counts_unknown_leg_codes_and_names_none(client, caplog
     (record,) = [r for r in caplog.records if r.name == "cds_service.request"]
     assert record.unknown_codes == 1
     assert "I87.1" not in json.dumps({k: str(v) for k, v in record.__dict__.items()})
+
+
+def test_the_log_handler_follows_stderr_when_it_is_replaced(monkeypatch):
+    """The handler is added once per process; a stderr replaced and closed since (a test's capture)
+    must not turn later lines into "Logging error" tracebacks, which quote URLs and patient ids."""
+    import io
+    import sys
+
+    from cds_service import logs
+    root = logging.getLogger("cds_service")
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", root.level)
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    logs.configure("INFO")
+    first.close()
+    monkeypatch.setattr(sys, "stderr", second)
+    logging.getLogger("cds_service.fhir").warning("fhir server unreachable", extra={"reason": "ConnectionError"})
+    (line,) = second.getvalue().splitlines()
+    assert json.loads(line)["message"] == "fhir server unreachable"
