@@ -159,6 +159,8 @@ def test_rule_the_allow_list_refusals_say_why(settings):
     assert server_allowed(FHIR, closed, None) == "fhirServer is not configured for this client"
     assert server_allowed(FHIR, closed, _client()) == "fhirServer is not configured for this client"
     assert server_allowed(FHIR + "/tenant", closed, _client("https://other.example.org/r4", FHIR)) is None
+    for look_alike in ("https://fhir.example.org.evil.example/r4", FHIR + "x", FHIR + "-evil/Patient"):
+        assert server_allowed(look_alike, closed, _client(FHIR)) == "fhirServer is not configured for this client"
     assert server_allowed("https://other.example.org/fhir", open_dev, _client(FHIR)) == \
         "fhirServer is not configured for this client"  # the client's own list decides, even in development
     assert server_allowed("https://other.example.org/fhir", open_dev, _client()) is None  # no list: the setting decides
