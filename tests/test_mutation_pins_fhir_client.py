@@ -353,3 +353,70 @@ def test_rule_no_fhir_server_no_fetcher_and_a_refused_one_is_logged_with_the_iss
     (record,) = [r for r in caplog.records if r.name == "cds_service.fhir"]
     assert record.getMessage() == "fhir server refused"
     assert (record.reason, record.iss) == ("fhirServer is not configured for this client", "https://ehr.example.org")
+
+
+# ---------------------------------------------------------------- the request's one deadline (a clock the test sets)
+class _Clock:
+    """time.monotonic as the test says it reads: each call takes the next value, the last one repeats."""
+
+    def __init__(self, *readings: float):
+        self.readings = list(readings)
+
+    def monotonic(self) -> float:
+        return self.readings.pop(0) if len(self.readings) > 1 else self.readings[0]
+
+
+@responses.activate
+def test_rule_a_call_never_waits_longer_than_what_is_left_of_the_deadline(settings, monkeypatch):
+    responses.get(FIRST, json=_page())
+    monkeypatch.setattr(fhir_client, "time", _Clock(97.0))
+    assert _fetcher(settings)._get(FIRST, 100.0)["resourceType"] == "Bundle"
+    assert responses.calls[0].request.req_kwargs["timeout"] == (3.0, 3.0)
+
+
+@responses.activate
+def test_rule_the_deadline_holds_while_the_body_is_read(settings, monkeypatch):
+    responses.get(FIRST, json=_page())
+    monkeypatch.setattr(fhir_client, "time", _Clock(90.0, 100.5))  # before the call, then after the first chunk
+    with pytest.raises(fhir_client.FetchFailed, match="^the overall deadline for FHIR calls passed$"):
+        _fetcher(settings)._get(FIRST, 100.0)
+    monkeypatch.setattr(fhir_client, "time", _Clock(90.0, 100.0))  # exactly at the deadline: not past it
+    assert _fetcher(settings)._get(FIRST, 100.0)["resourceType"] == "Bundle"
+
+
+@responses.activate
+def test_rule_with_nothing_left_of_the_deadline_no_call_is_made(settings, monkeypatch):
+    responses.get(FIRST, json=_page())
+    monkeypatch.setattr(fhir_client, "time", _Clock(100.0))
+    with pytest.raises(fhir_client.FetchFailed, match="^the overall deadline for FHIR calls passed$"):
+        _fetcher(settings)._get(FIRST, 100.0)
+    assert len(responses.calls) == 0
+
+
+def test_rule_a_key_still_being_fetched_at_the_deadline_is_unobtainable_and_the_request_goes_on(settings):
+    """The worker is held until the test lets it go, so the deadline (10 ms) is always reached first."""
+    import threading
+    release = threading.Event()
+
+    class Stuck(Fetcher):
+        def _one(self, key, given, deadline):
+            release.wait(30)
+            return KeyResult("present")
+
+    metrics = Metrics()
+    fetcher = Stuck(settings=settings.with_overrides(fhir_deadline_ms=10), fhir_server=FHIR, access_token=None,
+                    context={"patientId": "pat-1"}, denied=None, metrics=metrics)
+    sent = KeyResult("present", resources=[_condition(1)], next_url=f"{FHIR}/Condition?page=2")
+    try:
+        results = fetcher([(KEY, KeyResult("absent")), (KEY, sent)])
+    finally:
+        release.set()
+    reason = "the overall deadline for FHIR calls passed"
+    assert results == [KeyResult("failed", reason=reason),
+                       KeyResult("partial", resources=[_condition(1)], reason=f"later pages not fetched: {reason}")]
+    assert value_of(metrics, "failure") == 2.0
+
+
+def value_of(metrics: Metrics, outcome: str) -> float:
+    return next(s.value for m in metrics.registry.collect() if m.name == "cds_fhir_fallback_calls" for s in m.samples
+                if s.name.endswith("_total") and s.labels["outcome"] == outcome)
