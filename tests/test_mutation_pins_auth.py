@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from pathlib import Path
 
 import jwt
 import pytest
@@ -282,3 +283,129 @@ def test_rule_production_refusals_name_the_entry_and_the_setting(settings):
                                                   fhir_servers=("http://fhir.example.org/r4",)), prod)
     assert str(refused.value) == (f"trusted client {ISS}: fhir_servers entry http://fhir.example.org/r4 must be https "
                                   "when CDS_ENV=production")
+
+
+# ---------------------------------------------------------------- the trusted-clients file (auth.load_clients)
+def _clients_file(tmp_path: Path, data) -> Path:
+    path = tmp_path / "clients.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return path
+
+
+def test_rule_an_unreadable_clients_file_stops_the_start_naming_the_file(tmp_path):
+    from cds_service.auth import load_clients
+    missing = tmp_path / "absent.json"
+    with pytest.raises(ConfigError) as refused:
+        load_clients(missing)
+    assert str(refused.value).startswith(f"trusted clients file {missing} is not readable JSON: ")
+    broken = _clients_file(tmp_path, "{not json")
+    with pytest.raises(ConfigError) as refused:
+        load_clients(broken)
+    assert str(refused.value).startswith(f"trusted clients file {broken} is not readable JSON: ")
+
+
+def test_rule_an_invalid_clients_file_names_the_first_place_that_is_wrong(tmp_path):
+    from cds_service.auth import load_clients
+    path = _clients_file(tmp_path, {"clients": [{"iss": "a", "jwks_url": "https://a/j", "algorithms": ["ES384"]},
+                                                {"iss": "", "jwks_url": "ftp://b", "algorithms": ["ES384"]}]})
+    with pytest.raises(ConfigError) as refused:
+        load_clients(path)
+    assert str(refused.value) == f"trusted clients file {path} is invalid at clients.1.iss: '' should be non-empty"
+    path = _clients_file(tmp_path, {"servers": []})
+    with pytest.raises(ConfigError) as refused:
+        load_clients(path)
+    assert str(refused.value) == f"trusted clients file {path} is invalid at (file): 'clients' is a required property"
+
+
+def test_rule_each_client_entry_is_read_whole_and_optional_lists_default_to_empty(tmp_path, ec_key):
+    from cds_service.auth import load_clients
+    jwks = {"keys": [_jwk(ec_key, "k1", "ES384")]}
+    path = _clients_file(tmp_path, {"clients": [
+        {"iss": ISS, "jwks": jwks, "algorithms": ["ES384", "RS384"], "tenants": ["t1", "t2"],
+         "fhir_servers": ["https://fhir.example.org/r4"]},
+        {"iss": REMOTE, "jwks_url": JWKS_URL, "algorithms": ["ES256"]}]})
+    assert load_clients(path) == [
+        TrustedClient(iss=ISS, algorithms=("ES384", "RS384"), jwks=jwks, tenants=("t1", "t2"),
+                      fhir_servers=("https://fhir.example.org/r4",)),
+        TrustedClient(iss=REMOTE, algorithms=("ES256",), jwks_url=JWKS_URL)]
+
+
+def test_rule_the_trusted_clients_are_the_files_then_the_sandbox_and_production_checks_each(settings, tmp_path):
+    from cds_service.auth import load_trusted_clients
+    path = _clients_file(tmp_path, {"clients": [{"iss": ISS, "jwks_url": "http://k.example.org/j", "algorithms": ["ES384"]}]})
+    assert load_trusted_clients(settings) == []
+    both = settings.with_overrides(trusted_clients=path, allow_sandbox=True)
+    issuers = [c.iss for c in load_trusted_clients(both)]
+    assert issuers[0] == ISS and issuers[1:] == ["https://sandbox.cds-hooks.org"]
+    with pytest.raises(ConfigError, match="jwks_url must be https"):
+        load_trusted_clients(settings.with_overrides(trusted_clients=path, env="production"))
+
+
+# ---------------------------------------------------------------- keys as configured (Authenticator.__init__, _parse_jwks)
+def test_rule_only_usable_keys_with_a_kid_are_kept(ec_key):
+    good = _jwk(ec_key, "k1", "ES384")
+    jwks = {"keys": [good, "junk", {**good, "kid": ""}, {**good, "kid": 5}, {k: v for k, v in good.items() if k != "kid"},
+                     {"kty": "EC", "kid": "broken"}, {**good, "kid": "k2"}]}
+    assert Authenticator._parse_jwks(jwks) == {"k1": good, "k2": {**good, "kid": "k2"}}
+    assert Authenticator._parse_jwks({}) == {}
+
+
+def test_rule_inline_keys_count_as_fresh_so_no_fetch_is_made_for_them(settings, ec_key):
+    both = TrustedClient(iss=REMOTE, algorithms=("ES384",), jwks_url=JWKS_URL, jwks={"keys": [_jwk(ec_key, "k1", "ES384")]})
+    server = KeyServer({"keys": []})
+    authenticator = _authenticator(settings, [both], http=server)
+    assert authenticator.verify_token(_token(ec_key, iss=REMOTE), AUD).iss == REMOTE
+    assert server.calls == []
+    assert set(authenticator.clients) == {REMOTE}
+
+
+def test_rule_from_settings_trusts_exactly_the_configured_clients(settings, tmp_path, ec_key):
+    path = _clients_file(tmp_path, {"clients": [{"iss": ISS, "jwks": {"keys": [_jwk(ec_key, "k1", "ES384")]},
+                                                 "algorithms": ["ES384"]}]})
+    replay = Replay()
+    authenticator = Authenticator.from_settings(settings.with_overrides(trusted_clients=path), replay)
+    assert list(authenticator.clients) == [ISS] and authenticator.store is replay
+    assert authenticator.verify_token(_token(ec_key), AUD).iss == ISS
+
+
+# ---------------------------------------------------------------- the Authorization header and the audience (verify)
+def _request(path: str = "/cds-services/leg-pain-claudication", authorization: str | None = None):
+    from flask import Request
+    from werkzeug.test import EnvironBuilder
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    return Request(EnvironBuilder(path=path, base_url="http://internal:8080", headers=headers).get_environ())
+
+
+@pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer", "Bearer ", "Bearer    ", "Token abc"])
+def test_rule_without_a_bearer_token_the_reason_is_no_bearer_token(settings, clients, header):
+    with pytest.raises(Unauthorized) as refused:
+        _authenticator(settings, clients).verify(_request(authorization=header))
+    assert refused.value.reason == "no bearer token"
+
+
+def test_rule_the_bearer_token_is_read_trimmed_and_checked_against_the_public_url(settings, clients, ec_key):
+    public = settings.with_overrides(public_base_url="https://cds.example.org")
+    verified = _authenticator(public, clients).verify(_request(authorization=f"Bearer  {_token(ec_key)} "))
+    assert verified.iss == ISS
+
+
+def test_rule_the_audience_is_the_public_url_else_in_development_the_url_called(settings, clients):
+    assert _authenticator(settings.with_overrides(public_base_url="https://cds.example.org"), clients).expected_audience(
+        _request("/cds-services")) == "https://cds.example.org/cds-services"
+    assert _authenticator(settings, clients).expected_audience(_request("/cds-services")) == "http://internal:8080/cds-services"
+    with pytest.raises(Unauthorized) as refused:
+        _authenticator(settings.with_overrides(env="production"), clients).expected_audience(_request())
+    assert refused.value.reason == "CDS_PUBLIC_BASE_URL is not set; the Host header is never trusted in production"
+
+
+def test_rule_a_refusal_logs_none_for_claims_that_are_not_strings(settings, clients, ec_key):
+    with pytest.raises(Unauthorized) as refused:
+        _authenticator(settings, clients).verify_token(_token(ec_key, jti=7, tenant=3), AUD)
+    assert refused.value.log_fields == {"iss": ISS, "tenant": None, "jti": None}
+    with pytest.raises(Unauthorized) as refused:
+        _authenticator(settings, clients).verify_token(_unsigned({"alg": "ES384", "typ": "JWT", "kid": "k1"},
+                                                                 {"iss": 5, "tenant": "t1", "jti": "j-3"}), AUD)
+    assert refused.value.log_fields == {"iss": None, "tenant": "t1", "jti": "j-3"}
+    with pytest.raises(Unauthorized) as refused:
+        _authenticator(settings, clients).verify_token("not-a-jwt", AUD)
+    assert not hasattr(refused.value, "log_fields")  # nothing could be read
