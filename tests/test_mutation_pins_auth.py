@@ -409,3 +409,36 @@ def test_rule_a_refusal_logs_none_for_claims_that_are_not_strings(settings, clie
     with pytest.raises(Unauthorized) as refused:
         _authenticator(settings, clients).verify_token("not-a-jwt", AUD)
     assert not hasattr(refused.value, "log_fields")  # nothing could be read
+
+
+# ---------------------------------------------------------------- the service's own claim checks, past PyJWT's
+@pytest.mark.parametrize("claims", [{"iat": "IAT"}, {"exp": "EXP"}])
+def test_rule_iat_and_exp_written_as_strings_are_refused(settings, clients, ec_key, claims):
+    """PyJWT reads "1764288000" as a time; the service wants numbers, as RFC 7519 says."""
+    now = int(time.time())
+    values = {"IAT": str(now), "EXP": str(now + 60)}
+    token = _token_with_claims(ec_key, **{k: values[v] for k, v in claims.items()})
+    assert _reason(_authenticator(settings, clients), token) == "iat and exp must be numbers"
+
+
+def test_rule_the_services_own_iat_check_allows_exactly_the_leeway(settings, clients, ec_key, monkeypatch):
+    """The service's clock (here set 100 s behind the real one, so PyJWT's own check passes) decides:
+    an iat of exactly now + leeway is accepted, one second more is a token from the future."""
+    real = int(time.time())
+    behind = real - 100
+    monkeypatch.setattr(auth_mod.time, "time", lambda: float(behind))
+    leeway = settings.jwt_leeway_s
+    authenticator = _authenticator(settings, clients)
+    assert authenticator.verify_token(_token(ec_key, iat=behind + leeway, jti="j-a"), AUD).iss == ISS
+    assert _reason(authenticator, _token(ec_key, iat=behind + leeway + 1, jti="j-b")) == "iat is in the future"
+
+
+def test_rule_a_tenant_that_is_not_a_string_is_no_tenant(settings, ec_key):
+    client = TrustedClient(iss=ISS, algorithms=("ES384",), jwks={"keys": [_jwk(ec_key, "k1", "ES384")]})
+    assert _authenticator(settings, [client]).verify_token(_token(ec_key, tenant=3), AUD).tenant is None
+
+
+def test_rule_the_replay_outage_answer_says_to_try_again(settings, clients, ec_key):
+    with pytest.raises(DatabaseUnavailable) as down:
+        _authenticator(settings, clients, store=Replay(down=True)).verify_token(_token(ec_key), AUD)
+    assert down.value.message == "the token replay check is unavailable; try again shortly"
