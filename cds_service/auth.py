@@ -45,7 +45,6 @@ class _KeyCache:
     keys: dict[str, dict] = field(default_factory=dict)  # kid -> the JWK as published (checked usable)
     fetched_at: float = 0.0
     last_attempt: float = 0.0
-    fetches: int = 0
 
 
 def load_clients(path: Path) -> list[TrustedClient]:
@@ -150,11 +149,10 @@ class Authenticator:
         except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
             raise Unauthorized(f"the key for this kid cannot be used with {alg}") from None
 
-    def _fetch(self, client: TrustedClient, cache: _KeyCache) -> None:
+    def _fetch(self, jwks_url: str, cache: _KeyCache) -> None:
         cache.last_attempt = time.monotonic()
-        cache.fetches += 1
         try:
-            resp = self.http.get(client.jwks_url or "", timeout=self.settings.jwks_timeout_ms / 1000.0,
+            resp = self.http.get(jwks_url, timeout=self.settings.jwks_timeout_ms / 1000.0,
                                  allow_redirects=False, headers={"Accept": "application/json"})
             if resp.status_code != 200:
                 return
@@ -167,15 +165,16 @@ class Authenticator:
 
     def key_for(self, client: TrustedClient, kid: str) -> dict | None:
         """The client's key for ``kid``: cached for a lifetime, refetched once on an unknown kid,
-        at most once per cool-down so a flood of bad tokens cannot hammer the key server."""
+        at most once per cool-down so a flood of bad tokens cannot hammer the key server. (Keys never
+        fetched are no keys at all, so the unknown kid fetches them whatever ``stale`` says.)"""
         cache = self._caches[client.iss]
         with self._lock:
             if client.jwks_url:
                 now = time.monotonic()
-                stale = cache.fetched_at == 0.0 or now - cache.fetched_at > self.settings.jwks_cache_s
+                stale = now - cache.fetched_at > self.settings.jwks_cache_s
                 may_fetch = cache.last_attempt == 0.0 or now - cache.last_attempt >= self.settings.jwks_refetch_cooldown_s
                 if (stale or kid not in cache.keys) and may_fetch:
-                    self._fetch(client, cache)
+                    self._fetch(client.jwks_url, cache)
             return cache.keys.get(kid)
 
     # -- verification ----------------------------------------------------------------------

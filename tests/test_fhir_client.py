@@ -241,9 +241,12 @@ def _diagnostics(response) -> str:
     return response.get_json()["issue"][0]["diagnostics"]
 
 
-def test_unreachable_server_is_412_without_socket_detail(client, caplog):
+def test_unreachable_server_is_412_without_socket_detail(settings, knowledge, caplog):
     """A closed port and a port that accepts and never answers read the same: the 412 must not
-    tell a caller which ports are open. The kind of failure goes to the log, without the URL."""
+    tell a caller which ports are open. The kind of failure goes to the log, without the URL.
+    The silent port waits out one call's timeout: 2 s, not the module's 30 s (mutation testing reruns this test)."""
+    from cds_service.app import create_app
+    client = create_app(settings.with_overrides(fhir_timeout_ms=2_000), knowledge=knowledge).test_client()
     caplog.set_level(logging.WARNING, logger="cds_service.fhir")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

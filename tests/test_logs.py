@@ -148,3 +148,23 @@ def test_a_failing_log_handler_never_prints_the_exception_being_handled(monkeypa
     err = capfd.readouterr().err
     assert "logging failed for a WARNING record of cds_service.fhir" in err
     assert SECRET_PATIENT not in err
+
+
+def test_the_log_handler_follows_stderr_when_it_is_replaced(monkeypatch):
+    """The handler is added once per process; a stderr replaced and closed since (a test's capture)
+    must not turn later lines into "Logging error" tracebacks, which quote URLs and patient ids."""
+    import io
+    import sys
+
+    from cds_service import logs
+    root = logging.getLogger("cds_service")
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", root.level)
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    logs.configure("INFO")
+    first.close()
+    monkeypatch.setattr(sys, "stderr", second)
+    logging.getLogger("cds_service.fhir").warning("fhir server unreachable", extra={"reason": "ConnectionError"})
+    (line,) = second.getvalue().splitlines()
+    assert json.loads(line)["message"] == "fhir server unreachable"

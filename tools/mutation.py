@@ -20,10 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import tomllib
 
 import yaml
 
@@ -106,6 +109,24 @@ def report(modules: list[str], elapsed: float | None, min_score: float) -> int:
     return 0
 
 
+def refresh_copies(root: Path = ROOT) -> list[str]:
+    """mutmut copies the package's unmutated files (engine.py, the schemas, ...) into mutants/ once and
+    never again, so after a change to one (a merge) the mutants would run against the old copy: every
+    unmutated file whose content differs is copied again. Returns the paths refreshed."""
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mutmut"]
+    mutated = set(config["only_mutate"])
+    refreshed = []
+    for src in sorted((root / "cds_service").rglob("*")):
+        rel = src.relative_to(root).as_posix()
+        if not src.is_file() or "__pycache__" in src.parts or rel in mutated:
+            continue
+        copy = root / "mutants" / rel
+        if copy.exists() and copy.read_bytes() != src.read_bytes():
+            shutil.copy2(src, copy)
+            refreshed.append(rel)
+    return refreshed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", metavar="module", help=f"any of {', '.join(MODULES)}")
@@ -121,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report_only:
         mutmut = Path(sys.executable).with_name("mutmut")
         started = time.monotonic()
+        refresh_copies()
         # nice: the machine is shared; mutmut forks one test process per mutant.
         subprocess.run(["nice", "-n", "15", str(mutmut), "run", "--max-children", str(args.jobs),
                         *(f"cds_service.{m}.*" for m in modules)], cwd=ROOT, check=False)

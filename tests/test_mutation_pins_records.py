@@ -1,0 +1,118 @@
+"""Issue 24: reading prefetched resources (records) pinned, one rule per test: which coding is read,
+what counts as broken (and says where), whose resource it is, and what the intake counts."""
+from __future__ import annotations
+
+import pytest
+
+from cds_service import records
+from cds_service.records import Malformed, match, select
+from builders import ICD, LNC, PATIENT, SCT, condition, observation
+
+CLAUDICATION = {"system": SCT, "code": "63491006"}
+ABI = {"system": LNC, "code": "77194-9"}
+
+
+@pytest.mark.parametrize("resource,message", [
+    ({"resourceType": "Condition", "code": []}, "CodeableConcept is not an object"),
+    ({"resourceType": "Condition", "code": {"coding": {"system": SCT}}}, "coding is not a list"),
+    ({"resourceType": "Condition", "code": {"coding": ["63491006"]}}, "coding entry is not an object"),
+    ({"resourceType": "Observation", "code": {"coding": []}, "component": {"code": {}}}, "component is not a list"),
+    ({"resourceType": "Observation", "code": {"coding": []}, "component": [7]}, "component entry is not an object"),
+    ({"resourceType": "Observation", "code": {"coding": []}, "valueCodeableConcept": "x"}, "CodeableConcept is not an object"),
+])
+def test_rule_a_broken_coding_structure_is_malformed_saying_which_part(knowledge, resource, message):
+    with pytest.raises(Malformed) as broken:
+        match(resource, knowledge.terminology)
+    assert str(broken.value) == message
+
+
+def test_rule_the_first_known_coding_is_read_and_odd_codings_are_passed_over(knowledge):
+    resource = {"resourceType": "Condition", "code": {"coding": [
+        {"system": SCT, "code": 63491006}, {"system": None, "code": "63491006"}, {"code": "63491006"},
+        {"system": SCT, "code": "444814009"}, CLAUDICATION, {"system": SCT, "code": "399957001"}]}}
+    concept, via = match(resource, knowledge.terminology)
+    assert (concept.sign, via) == ("intermittent-claudication", "code")
+    assert match({"resourceType": "Condition", "code": {"text": "no coding"}}, knowledge.terminology) is None
+
+
+def test_rule_components_and_values_are_read_for_observations_only_after_the_code(knowledge):
+    component = [{"code": {"coding": [{"system": LNC, "code": "8302-2"}]}}, {"code": {"coding": [ABI]}}]
+    assert match({"resourceType": "Observation", "code": {"coding": []}, "component": component},
+                 knowledge.terminology)[1] == "component"
+    assert match({"resourceType": "Condition", "code": {"coding": []}, "component": component}, knowledge.terminology) is None
+    both = {"resourceType": "Observation", "code": {"coding": [CLAUDICATION]}, "component": component}
+    assert match(both, knowledge.terminology)[1] == "code"
+    value = {"resourceType": "Observation", "code": {"coding": []}, "component": [{"code": {"coding": []}}],
+             "valueCodeableConcept": {"coding": [CLAUDICATION]}}
+    assert match(value, knowledge.terminology)[1] == "value"
+    assert match({"resourceType": "Condition", "valueCodeableConcept": {"coding": [CLAUDICATION]}},
+                 knowledge.terminology) is None
+
+
+def _claudication(**kw) -> dict:
+    return condition(SCT, "63491006", **kw)
+
+
+@pytest.mark.parametrize("subject,counted", [
+    ({"reference": f"Patient/{PATIENT}"}, "records"), ({"reference": f"urn:uuid:{PATIENT}"}, "records"),
+    ({"reference": f"https://ehr.example.org/fhir/Patient/{PATIENT}"}, "records"),
+    ({"display": "no reference"}, "records"),
+    ({"reference": "Patient/other"}, "other_patient"), ({"reference": f"Group/{PATIENT}"}, "other_patient"),
+    ({"reference": f"https://ehr.example.org/fhir/Group/{PATIENT}"}, "other_patient"),
+    ("Patient/pat-1", "malformed"), ({"reference": 7}, "malformed"),
+])
+def test_rule_a_resource_is_the_patients_only_by_a_reference_to_that_patient(knowledge, subject, counted):
+    resource = _claudication()
+    resource["subject"] = subject
+    intake = select([resource], knowledge.terminology, PATIENT)
+    assert {"records": len(intake.records), "other_patient": intake.other_patient, "malformed": intake.malformed} == {
+        k: int(k == counted) for k in ("records", "other_patient", "malformed")}
+
+
+def test_rule_a_patient_element_names_the_patient_when_there_is_no_subject(knowledge):
+    resource = _claudication()
+    del resource["subject"]
+    resource["patient"] = {"reference": "Patient/other"}
+    assert select([resource], knowledge.terminology, PATIENT).other_patient == 1
+    resource["subject"] = None  # a subject element present decides, even empty
+    intake = select([resource], knowledge.terminology, PATIENT)
+    assert intake.other_patient == 0
+
+
+def test_rule_the_intake_counts_each_resource_once_in_one_place(knowledge):
+    dup = _claudication(rid="c1")
+    same_id_other_type = observation(SCT, "63491006", rid="c1")
+    no_id = _claudication()
+    del no_id["id"]
+    resources = [dup, dict(dup), same_id_other_type, no_id, dict(no_id), {"resourceType": "Patient"}, None,
+                 condition(SCT, "444814009"), _claudication(patient="other")]
+    intake = select(resources, knowledge.terminology, PATIENT)
+    assert (intake.seen, len(intake.records), intake.duplicates, intake.irrelevant, intake.malformed,
+            intake.other_patient) == (9, 4, 1, 2, 1, 1)
+    assert [r.resource_type for r in intake.records] == ["Condition", "Observation", "Condition", "Condition"]
+
+
+def test_rule_a_duplicate_of_a_resource_dropped_as_malformed_is_malformed_too(knowledge):
+    broken = _claudication(rid="c9")
+    broken["onsetDateTime"] = "soon"
+    intake = select([broken, dict(broken)], knowledge.terminology, PATIENT)
+    assert (intake.malformed, intake.duplicates) == (1, 1)
+
+
+@pytest.mark.parametrize("code,gap", [
+    ({"coding": [{"system": ICD, "code": "I87.1"}]}, True),
+    ({"coding": [{"system": ICD, "code": "J45.909"}, {"system": ICD, "code": "I87.1"}]}, True),
+    ({"coding": ["I87.1", {"system": ICD}, {"system": ICD, "code": 871}]}, False),
+    ({"coding": {"system": ICD, "code": "I87.1"}}, False), ("I87.1", False), ({"text": "I87.1"}, False),
+])
+def test_rule_a_coding_gap_is_counted_from_any_wellformed_coding_and_never_breaks_the_read(knowledge, code, gap):
+    resource = {"resourceType": "Condition", "id": "g1", "code": code, "subject": {"reference": f"Patient/{PATIENT}"}}
+    intake = select([resource], knowledge.terminology, PATIENT, knowledge.gaps)
+    assert intake.unknown_codes == int(gap)
+    assert intake.records == []
+
+
+def test_rule_only_conditions_are_counted_as_coding_gaps(knowledge):
+    obs = observation(ICD, "I87.1")
+    assert select([obs], knowledge.terminology, PATIENT, knowledge.gaps).unknown_codes == 0
+    assert records._gap({"code": {"coding": [{"system": ICD, "code": "I87.1"}]}}, knowledge.gaps)

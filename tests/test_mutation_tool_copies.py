@@ -1,0 +1,32 @@
+"""tools/mutation.py: the unmutated files mutmut copied once are refreshed when the source changed."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("mutation_tool", ROOT / "tools" / "mutation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_changed_unmutated_file_is_copied_again_and_mutated_or_unchanged_ones_are_left(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.mutmut]\nonly_mutate = ["cds_service/auth.py"]\n')
+    for base in (tmp_path, tmp_path / "mutants"):
+        (base / "cds_service" / "schemas").mkdir(parents=True)
+    source, copy = tmp_path / "cds_service", tmp_path / "mutants" / "cds_service"
+    (source / "schemas" / "card.json").write_text('{"new": 1}')
+    (copy / "schemas" / "card.json").write_text('{"old": 1}')
+    (source / "auth.py").write_text("x = 1\n")
+    (copy / "auth.py").write_text("x = 1  # a mutant trampoline\n")
+    (source / "engine.py").write_text("y = 2\n")
+    (copy / "engine.py").write_text("y = 2\n")
+    (source / "new.py").write_text("z = 3\n")  # not copied yet: mutmut copies it itself
+    assert _tool().refresh_copies(tmp_path) == ["cds_service/schemas/card.json"]
+    assert (copy / "schemas" / "card.json").read_text() == '{"new": 1}'
+    assert (copy / "auth.py").read_text() == "x = 1  # a mutant trampoline\n"
+    assert not (copy / "new.py").exists()
