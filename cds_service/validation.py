@@ -32,7 +32,8 @@ def validator(name: str) -> Draft202012Validator:
 @lru_cache(maxsize=1)
 def _request_patterns() -> tuple[Any, ...]:
     """The request schema's patterns, compiled for ``re.search`` as jsonschema applies them."""
-    properties = validator("request").schema["properties"]
+    schema: Any = validator("request").schema
+    properties = schema["properties"]
     auth, context = properties["fhirAuthorization"]["properties"], properties["context"]["properties"]
     return tuple(re.compile(p["pattern"]).search for p in (
         properties["hookInstance"], properties["fhirServer"], auth["patient"], context["userId"], context["patientId"],
