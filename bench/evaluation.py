@@ -1,7 +1,7 @@
 """In-process cost per request against record size, side by side in one run (medians, p99).
 
 Four figures per body: ``orjson.loads`` of it with the garbage collector paused (the floor: reading
-the body at all), the service's engine on it (decode + evaluate, no HTTP), the whole service app
+the body at all), the service's engine on it (``prefetch.decode`` + evaluate, as the hook endpoint does; no HTTP), the whole service app
 through WSGI (middleware, Flask, governance on SQLite, metrics, the INFO request line) and the naive
 peer's app through WSGI (bench/naive.py: a fhir.resources model for every resource).
 """
@@ -16,6 +16,7 @@ from typing import Any, Callable
 import orjson
 
 from bench import inprocess
+from cds_service import prefetch
 from cds_service.engine import Engine
 
 
@@ -77,7 +78,7 @@ def measure(engine: Engine, service: Any, naive: Any | None, body: bytes, label:
         raise RuntimeError(f"the naive peer refused the {label} body")
     return Row(label=label, size=size, body_bytes=len(body),
                loads=timing(lambda: orjson.loads(body), repeat, paused=True),
-               engine=timing(lambda: engine.evaluate(orjson.loads(body)), repeat),
+               engine=timing(lambda: engine.evaluate(prefetch.decode(body)), repeat),
                service=timing(call_service, repeat),
                naive=timing(call_naive, max(1, repeat // 3)) if call_naive is not None else None,
                cards=cards)

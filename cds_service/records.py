@@ -19,6 +19,9 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+import orjson
+
+from .errors import INVALID_JSON, BadRequest
 from .terminology import Concept, Terminology
 
 if TYPE_CHECKING:
@@ -26,6 +29,27 @@ if TYPE_CHECKING:
 
 class Malformed(ValueError):
     """A resource's structure is broken where the service must read it."""
+
+
+class Unread(dict):
+    """A prefetch resource read only as far as the pre-filter (and the smoking-status reader) look:
+    those fields (prefetch.PROBED_FIELDS), with the bytes of its Bundle entry kept so that ``whole()``
+    decodes all of it once a value set knows its code (prefetch.decode)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Any):
+        super().__init__()
+        self.raw = raw
+
+    def whole(self) -> dict[str, Any]:
+        """The whole resource. The entry's bytes passed msgspec's scan but never orjson: a number out
+        of range or a lone surrogate there is the same 400 the whole body would have got before."""
+        try:
+            resource: dict[str, Any] = orjson.loads(memoryview(self.raw))["resource"]
+        except orjson.JSONDecodeError:
+            raise BadRequest(INVALID_JSON) from None
+        return resource
 
 
 Check = Callable[[Any], Any]  # a JSON value -> the value findings read; raises Malformed
@@ -313,6 +337,8 @@ def select(resources: Iterable[dict[str, Any]], terminology: Terminology, patien
                 intake.duplicates += 1
                 continue
             seen_ids.add(key)
+        if type(resource) is Unread:
+            resource = resource.whole()
         try:
             model = reader(resource)
         except Malformed:
