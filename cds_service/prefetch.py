@@ -250,7 +250,9 @@ def decode(raw: bytes) -> Any:
     code. Anything else (a resource of another type, an entry or key that is not what a Bundle
     holds, a body msgspec refuses) is decoded whole with orjson, exactly as before, so the answers
     and the errors do not change: bytes that are not UTF-8 are refused as orjson refuses them, and an
-    Unread resource's bytes meet orjson when they are read."""
+    Unread resource's bytes meet orjson when they are read. One difference is left, on purpose: a
+    number beyond a double's range or a lone surrogate escape inside a resource that is never read
+    was a 400 (orjson refuses the whole body) and is now skipped with that resource."""
     if not raw.isascii():
         try:
             raw.decode("utf-8")

@@ -100,3 +100,21 @@ def test_the_request_line_counts_unknown_leg_codes_and_names_none(client, caplog
     (record,) = [r for r in caplog.records if r.name == "cds_service.request"]
     assert record.unknown_codes == 1
     assert "I87.1" not in json.dumps({k: str(v) for k, v in record.__dict__.items()})
+
+
+def test_a_log_line_is_one_json_object_with_the_extra_fields():
+    from pathlib import Path
+
+    from cds_service.logs import JsonLines
+    record = logging.makeLogRecord({"name": "cds_service.request", "levelname": "INFO", "levelno": 20, "msg": "request %s",
+                                    "args": ("x",), "status": 200, "timings_ms": {"prefetch": 0.5}, "where": Path("/a")})
+    line = json.loads(JsonLines().format(record))
+    assert list(line)[:4] == ["time", "level", "logger", "message"]
+    assert line["message"] == "request x" and line["status"] == 200 and line["timings_ms"] == {"prefetch": 0.5}
+    assert line["where"] == "/a" and "args" not in line and "msg" not in line  # not serialisable: its str
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+        record.exc_info = sys.exc_info()
+    assert "ValueError: boom" in json.loads(JsonLines().format(record))["exc_info"]
