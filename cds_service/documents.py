@@ -145,6 +145,18 @@ def read(path: Path, label: str) -> Document | Problem:
     return Document(path, label, text, data)
 
 
+def read_named(path: Path, label: str, kind: str) -> Document | list[Problem]:
+    """A file whose ``id`` must be its file name (the value sets): read strictly, checked against
+    ``schemas/<kind>.schema.json``, then the id; the document, or every problem found."""
+    doc = read(path, label)
+    if isinstance(doc, Problem):
+        return [doc]
+    found = validate(doc, kind)
+    if not found and doc.data["id"] != path.stem:
+        found = [doc.problem(("id",), f"{doc.data['id']!r} must match the file name")]
+    return found or doc
+
+
 class _JSONDuplicate(ValueError):
     def __init__(self, key: str):
         super().__init__(key)

@@ -77,14 +77,16 @@ class Governance:
     def prepare(self, tenant: str | None, fhir_server: str | None, patient_id: str,
                 now: datetime) -> tuple[str | None, Lookup]:
         """The subject's hash and its snoozes; an empty lookup (fail open) when storage fails."""
-        if self.snooze is None or not self.snooze.enabled:
+        if self.snooze is None:
             return None, Lookup()
         subject = self.snooze.subject(tenant, fhir_server, patient_id)
+        if subject is None:  # snooze is off: no key, so no subject to look up
+            return None, Lookup()
         if self._backing_off():
             self._failed("lookup", None)
             return subject, Lookup(failed=True)
         try:
-            return subject, self.snooze.lookup(subject, now)  # type: ignore[arg-type]  # main's code: a subject exists whenever snooze is on
+            return subject, self.snooze.lookup(subject, now)
         except StoreError as exc:
             self._failed("lookup", exc)
             return subject, Lookup(failed=True)

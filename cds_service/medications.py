@@ -7,11 +7,12 @@ order or a statement that is not active, or one for another patient, is not "on 
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .terminology import EXT_SOURCE, TerminologyError, _extension
+from . import documents
+from .documents import Problem
+from .errors import TerminologyError
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ACTIVE_REQUEST = frozenset({"active"})
@@ -53,42 +54,37 @@ class Medications:
 
 
 def load(directory: Path) -> MedicationClasses:
-    """Load ``valuesets/medications/*.json``; every code must be RxNorm, named and sourced."""
+    """Load ``valuesets/medications/*.json``; raise TerminologyError on any problem.
+
+    Each file is read by the strict reader (a key written twice is an error, not a silent
+    overwrite) and checked against ``medication-valueset.schema.json`` (RxNorm only, numeric
+    RXCUIs, a display and a source for every code). Python checks only what a schema cannot:
+    the id is the file name, and a code belongs to one class only, because a drug counted in two
+    classes would satisfy two therapy lines at once."""
     codes: dict[tuple[str, str], str] = {}
     displays: dict[tuple[str, str], str] = {}
-    problems: list[str] = []
+    problems: list[Problem] = []
     if not directory.is_dir():
-        raise TerminologyError(f"medication value set folder {directory} does not exist")
+        raise TerminologyError("broken medication value sets:",
+                               [Problem(str(directory), None, "", "medication value set folder does not exist")])
     for path in sorted(directory.glob("*.json")):
         name = path.stem
-        try:
-            vs = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            problems.append(f"medications/{name}: not readable JSON ({exc})")
+        doc = documents.read_named(path, f"medications/{path.name}", "medication-valueset")
+        if isinstance(doc, list):
+            problems.extend(doc)
             continue
-        if vs.get("resourceType") != "ValueSet" or vs.get("id") != name or not vs.get("description"):
-            problems.append(f"medications/{name}: must be a ValueSet whose id is the file name, with a description")
-            continue
-        for include in vs.get("compose", {}).get("include") or ():
-            if include.get("system") != RXNORM:
-                problems.append(f"medications/{name}: system {include.get('system')!r} is not RxNorm")
-                continue
-            for concept in include.get("concept") or ():
-                code, display = concept.get("code"), concept.get("display")
-                if not isinstance(code, str) or not code.isdigit() or not display:
-                    problems.append(f"medications/{name}: {code!r} needs a numeric RXCUI and a display")
-                    continue
-                if not _extension(concept, EXT_SOURCE):
-                    problems.append(f"medications/{name}: {code} does not cite its source")
-                key = (RXNORM, code)
+        for i, include in enumerate(doc.data["compose"]["include"]):
+            for j, concept in enumerate(include["concept"]):
+                key = (RXNORM, concept["code"])
                 if key in codes and codes[key] != name:
-                    problems.append(f"medications/{name}: {code} already belongs to {codes[key]!r}")
+                    problems.append(doc.problem(("compose", "include", i, "concept", j, "code"),
+                                                f"{concept['code']} already belongs to {codes[key]!r}; a drug has one class"))
                     continue
-                codes[key], displays[key] = name, display
-    if not codes:
-        problems.append(f"{directory}: no medication value sets found")
+                codes[key], displays[key] = name, concept["display"]
+    if not codes and not problems:
+        problems.append(Problem(directory.name, None, "", "no medication value sets found"))
     if problems:
-        raise TerminologyError("broken medication value sets:\n  " + "\n  ".join(problems))
+        raise TerminologyError("broken medication value sets:", problems)
     return MedicationClasses(codes=codes, displays=displays)
 
 

@@ -11,17 +11,16 @@ Files: ``questionnaires/leg-pain-on-walking.json`` (FHIR R4, checked by our JSON
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.questionnaire import Questionnaire
 from pydantic import ValidationError
 
+from . import documents
 from .rules import Rules
 from .terminology import LOINC, SNOMED, Terminology
 from .validation import validator
@@ -91,24 +90,23 @@ class Questions:
         return mapped | {self.distribution["both"], self.distribution["one"]}
 
 
+def _read(path: Path, kind: str) -> dict:
+    """The strict reader of every knowledge file: a key given twice is an error naming its line,
+    not a silent overwrite (a second ``answers`` table would replace the first one unseen)."""
+    doc = documents.read(path, str(path))
+    if isinstance(doc, documents.Problem):
+        raise QuestionnaireError(f"{doc} ({kind})")
+    if not isinstance(doc.data, dict):
+        raise QuestionnaireError(f"{path} must hold a {'JSON object' if kind == 'JSON' else 'mapping'}")
+    return doc.data
+
+
 def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise QuestionnaireError(f"{path} is not readable JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise QuestionnaireError(f"{path} must hold a JSON object")
-    return data
+    return _read(path, "JSON")
 
 
 def _read_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise QuestionnaireError(f"{path} is not readable YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise QuestionnaireError(f"{path} must be a mapping")
-    return data
+    return _read(path, "YAML")
 
 
 def _message(error: Any) -> str:

@@ -81,15 +81,9 @@ def load(directory: Path) -> Terminology:
     problems: list[Problem] = []
     for path in sorted(directory.glob("*.json")):
         name = path.stem
-        doc = documents.read(path, f"{directory.name}/{path.name}")
-        if isinstance(doc, Problem):
-            problems.append(doc)
-            continue
-        found = documents.validate(doc, "valueset")
-        if not found and doc.data["id"] != name:
-            found = [doc.problem(("id",), f"{doc.data['id']!r} must match the file name")]
-        if found:
-            problems.extend(found)
+        doc = documents.read_named(path, f"{directory.name}/{path.name}", "valueset")
+        if isinstance(doc, list):
+            problems.extend(doc)
             continue
         valuesets[name] = doc.data
         target = {BODY_SITE_VALUESET: body_sites, NON_LEG_SITE_VALUESET: non_leg_sites}.get(name, concepts)

@@ -41,14 +41,55 @@ def _sourced(code, display="x"):
 
 
 @pytest.mark.parametrize("concepts, system, message", [
-    ([{"code": "1191", "display": "aspirin"}], RXNORM, "does not cite its source"),
-    ([_sourced("abc")], RXNORM, "numeric RXCUI"),
-    ([_sourced("1191")], "http://snomed.info/sct", "is not RxNorm"),
+    ([{"code": "1191", "display": "aspirin"}], RXNORM, "extension is required"),
+    ([_sourced("abc")], RXNORM, "does not match"),
+    ([_sourced("1191")], "http://snomed.info/sct", "must be 'http://www.nlm.nih.gov/research/umls/rxnorm'"),
+    ([{**_sourced("1191"), "display": ""}], RXNORM, "display"),
+    ([{**_sourced("1191"), "dispaly": "aspirin"}], RXNORM, "unknown key"),
+    ([{"code": "1191", "display": "aspirin", "extension": [
+        {"url": "https://claudication-cds.example.org/fhir/StructureDefinition/concept-laterality", "valueCode": "left"}]}],
+     RXNORM, "extension"),
+    ([{"code": "1191", "display": "aspirin", "extension": [
+        {"url": "https://claudication-cds.example.org/fhir/StructureDefinition/concept-source"}]}],
+     RXNORM, "valueString is required"),
 ])
 def test_a_broken_medication_value_set_stops_the_start(tmp_path, concepts, system, message):
+    """Each key of medication-valueset.schema.json refuses a broken value (each test < 1 s)."""
     _write(tmp_path, "broken", concepts, system)
+    with pytest.raises(TerminologyError, match=message) as caught:
+        medications.load(tmp_path)
+    assert "medications/broken.json" in str(caught.value)  # the problem names its file
+
+
+def test_a_medication_value_set_with_a_key_written_twice_is_refused(tmp_path):
+    """The strict reader: a second "code" would silently replace the first one in json.loads."""
+    (tmp_path / "dup.json").write_text(
+        '{"resourceType": "ValueSet", "id": "dup", "description": "d", "compose": {"include": [{"system": '
+        f'"{RXNORM}", "concept": [{{"code": "1191", "code": "36567", "display": "x", "extension": []}}]}}]}}}}')
+    with pytest.raises(TerminologyError, match="twice|duplicate"):
+        medications.load(tmp_path)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda vs: vs.update(id="other"), "must match the file name"),
+    (lambda vs: vs.update(description=""), "description"),
+    (lambda vs: vs.update(extra=1), "unknown key"),
+    (lambda vs: vs["compose"].update(include=[]), "include"),
+])
+def test_a_medication_value_set_envelope_is_checked(tmp_path, change, message):
+    vs = {"resourceType": "ValueSet", "id": "aspirin", "description": "test",
+          "compose": {"include": [{"system": RXNORM, "concept": [_sourced("1191")]}]}}
+    change(vs)
+    (tmp_path / "aspirin.json").write_text(json.dumps(vs))
     with pytest.raises(TerminologyError, match=message):
         medications.load(tmp_path)
+
+
+def test_an_empty_or_missing_medication_folder_stops_the_start(tmp_path):
+    with pytest.raises(TerminologyError, match="no medication value sets"):
+        medications.load(tmp_path)
+    with pytest.raises(TerminologyError, match="does not exist"):
+        medications.load(tmp_path / "missing")
 
 
 def test_a_code_may_belong_to_one_class_only(tmp_path):
@@ -56,6 +97,10 @@ def test_a_code_may_belong_to_one_class_only(tmp_path):
     _write(tmp_path, "b", [_sourced("1191")])
     with pytest.raises(TerminologyError, match="already belongs"):
         medications.load(tmp_path)
+
+
+def test_the_shipped_medication_value_sets_load(knowledge):
+    assert {"antiplatelet", "statin"} <= set(knowledge.medications.codes.values())
 
 
 def test_a_contained_medication_is_read(knowledge):

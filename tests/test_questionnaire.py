@@ -128,6 +128,33 @@ def test_a_broken_questionnaire_file_stops_the_start(tmp_path, path, change, mes
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize(("path", "first", "twice"), [
+    (MAPPING, "lookback_days:", "lookback_days: 1\nlookback_days:"),
+    (WORDING, "link_label:", "link_label: x\nlink_label:"),
+    (QUESTIONNAIRE, '"status":', '"status": "draft", "status":'),
+    (CODESYSTEM, '"url":', '"url": "https://example.org/x", "url":'),
+])
+def test_a_key_given_twice_in_a_questionnaire_file_is_refused_with_its_line(tmp_path, path, first, twice):
+    """The strict reader: json.loads and yaml.safe_load keep the last of two equal keys silently (each test < 2 s)."""
+    base = _copy(tmp_path)
+    text = (base / path).read_text()
+    assert first in text
+    (base / path).write_text(text.replace(first, twice, 1))
+    with pytest.raises(knowledge_mod.KnowledgeError) as caught:
+        knowledge_mod.load(base)
+    assert path in str(caught.value) and "given twice" in str(caught.value)
+
+
+def test_an_unreadable_questionnaire_file_is_refused(tmp_path):
+    base = _copy(tmp_path)
+    (base / QUESTIONNAIRE).write_text("{not json")
+    with pytest.raises(knowledge_mod.KnowledgeError, match="leg-pain-on-walking.json"):
+        knowledge_mod.load(base)
+    (base / QUESTIONNAIRE).write_text("[1, 2]")
+    with pytest.raises(knowledge_mod.KnowledgeError, match="must hold a JSON object"):
+        knowledge_mod.load(base)
+
+
 def test_without_the_mapping_file_there_are_no_questions(tmp_path):
     base = _copy(tmp_path)
     (base / MAPPING).unlink()
