@@ -107,8 +107,9 @@ def main() -> None:
     lines += ["## In process: cost per request against record size", "",
               "p50 (p99) per request in this process, start-up heap frozen as each worker does (`gc.freeze()`). "
               "*loads*: `orjson.loads` of the body with the collector paused (the floor). *engine*: the service's "
-              "decode + evaluate. *service*: the whole app through WSGI (body middleware, Flask, governance on "
-              "SQLite, metrics, the INFO request line to /dev/null). *naive*: the naive peer's app (bench/naive.py) "
+              "`prefetch.decode` + evaluate, collector paused as the app pauses it. *service*: the whole app through "
+              "WSGI (collector pause, body middleware, Flask, governance on SQLite, metrics, the INFO request line "
+              "to /dev/null). *naive*: the naive peer's app (bench/naive.py) "
               "through WSGI. *typical* is the largest synthetic patient through our own prefetch templates.", "",
               "| body | resources | size | loads | engine | engine / loads | service | service / loads | naive | naive / service | cards |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -143,8 +144,36 @@ def main() -> None:
             lines.append(f"| {label} | {clients} | {r.rps:,.0f} | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.errors} | "
                          f"{naive_cells} |")
         lines += ["", f"RSS per worker after the runs (MiB): service {ours_rss}; naive {theirs_rss}.", ""]
+    summary = summary_lines(rows, ours, theirs, ours_rss, theirs_rss) if not args.no_http else []
+    lines[4:4] = summary
     (OUT / "report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def summary_lines(rows, ours, theirs, ours_rss: str, theirs_rss: str) -> list[str]:
+    """The issue-23 figures in one table (the README's performance table is copied from it)."""
+    by = {r.label: r for r in rows}
+    typical, out = by["typical"], ["## Summary", "", "| figure | service | naive peer | ratio |", "|---|---:|---:|---:|"]
+    for label in ("typical", "10"):
+        r = by[label]
+        if r.naive:
+            out.append(f"| in process, {label} body ({r.size} resources), p50 | {r.service.p50_ms:.2f} ms | "
+                       f"{r.naive.p50_ms:.2f} ms | naive / service {r.naive_over_service:.2f} |")
+    for clients in CLIENTS:
+        for label in ("typical", "10"):
+            r, n = ours.get((label, clients)), theirs.get((label, clients))
+            if r and n:
+                out.append(f"| HTTP, {label} body, {clients} clients | {r.rps:,.0f} req/s, p50 {r.p50_ms:.0f} ms, "
+                           f"p99 {r.p99_ms:.0f} ms | {n.rps:,.0f} req/s, p50 {n.p50_ms:.0f} ms, p99 {n.p99_ms:.0f} ms | "
+                           f"service / naive {r.rps / n.rps if n.rps else 0:.2f} |")
+    for label in ("1,000", "10,000"):
+        r = by.get(label)
+        if r:
+            out.append(f"| in process, {label} resources: engine (app) against orjson.loads, collector paused "
+                       f"({r.loads.p50_ms:.1f} ms) | {r.engine.p50_ms:.1f} ms ({r.service.p50_ms:.1f} ms) | - | "
+                       f"{r.engine_ratio:.2f}x ({r.service_ratio:.2f}x) |")
+    out.append(f"| RSS per worker after the HTTP runs (MiB) | {ours_rss} | {theirs_rss} | - |")
+    return out + ["", f"Typical body: {typical.body_bytes:,} bytes, {typical.size} resources, {typical.cards} card.", ""]
 
 
 def _resources(body: bytes) -> int:

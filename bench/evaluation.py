@@ -1,7 +1,8 @@
 """In-process cost per request against record size, side by side in one run (medians, p99).
 
 Four figures per body: ``orjson.loads`` of it with the garbage collector paused (the floor: reading
-the body at all), the service's engine on it (``prefetch.decode`` + evaluate, as the hook endpoint does; no HTTP), the whole service app
+the body at all), the service's engine on it (``prefetch.decode`` + evaluate, as the hook endpoint does, with the
+collector paused as app.CollectorPause pauses it; no HTTP), the whole service app
 through WSGI (middleware, Flask, governance on SQLite, metrics, the INFO request line) and the naive
 peer's app through WSGI (bench/naive.py: a fhir.resources model for every resource).
 """
@@ -78,7 +79,7 @@ def measure(engine: Engine, service: Any, naive: Any | None, body: bytes, label:
         raise RuntimeError(f"the naive peer refused the {label} body")
     return Row(label=label, size=size, body_bytes=len(body),
                loads=timing(lambda: orjson.loads(body), repeat, paused=True),
-               engine=timing(lambda: engine.evaluate(prefetch.decode(body)), repeat),
+               engine=timing(lambda: engine.evaluate(prefetch.decode(body)), repeat, paused=True),  # as app.CollectorPause
                service=timing(call_service, repeat),
                naive=timing(call_naive, max(1, repeat // 3)) if call_naive is not None else None,
                cards=cards)
