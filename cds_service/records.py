@@ -141,16 +141,16 @@ def _object(name: str, spec: dict[str, Check], required: tuple[str, ...] = (),
     """A check for one complex type: an object whose declared fields pass their checks, whose
     required fields are there and which holds at most one element of each choice ``[x]``."""
     cls = type(name, (Fields,), {**dict.fromkeys(spec), "__slots__": ()})
-    items = tuple(spec.items())
+    declared = spec.get
 
     def check(value: Any) -> Fields:
         if not isinstance(value, dict):
             raise Malformed(f"{name} is not an object")
         out = cls()
         values = out.__dict__
-        for key, inner in items:
-            raw = value.get(key)
-            if raw is not None:
+        for key, raw in value.items():  # the object's few keys, not the type's many declared ones
+            inner = declared(key)
+            if inner is not None and raw is not None:
                 values[key] = inner(raw)
         for key in required:
             if key not in values:

@@ -61,3 +61,28 @@ def test_the_served_app_pauses_the_collector_during_a_hook_call(client, monkeypa
     assert response.status_code == 200 and seen == [False]
     response.close()  # as gunicorn does once the answer is written
     assert gc.isenabled()
+
+
+def test_under_a_load_that_never_leaves_the_worker_idle_a_young_collection_still_runs(monkeypatch):
+    pause = CollectorPause(_app([]))
+    monkeypatch.setattr(CollectorPause, "RESUME_AFTER", 1_000)
+    held = pause({}, lambda *a: None)  # one request stays in flight throughout
+    other = pause({}, lambda *a: None)
+    garbage = [[] for _ in range(5_000)]  # noqa: F841 - allocations the paused collector counts
+    assert gc.get_count()[0] > 1_000
+    other.close()
+    assert gc.get_count()[0] < 1_000 and not gc.isenabled()  # collected, and still paused for the held request
+    held.close()
+    assert gc.isenabled()
+
+
+def test_below_the_limit_a_request_that_ends_while_another_runs_does_not_collect(monkeypatch):
+    calls = []
+    monkeypatch.setattr(gc, "collect", lambda generation=2: calls.append(generation))
+    pause = CollectorPause(_app([]))
+    held = pause({}, lambda *a: None)
+    other = pause({}, lambda *a: None)
+    other.close()
+    assert calls == []  # the other request is still in flight and few allocations are pending
+    held.close()
+    assert calls == [0]  # the last one out collects the young generation
