@@ -56,6 +56,7 @@ class Assessment:
     done: dict[str, Finding]
     ordered: frozenset[str]
     severe_pain: Finding | None = None  # a severe pain score on the day of a leg-pain finding (pain_severity)
+    age: int | None = None  # whole years from Patient.birthDate (screening.age); None: no Patient or no birth date
 
     def raised(self) -> list[PatternAssessment]:
         return [p for p in self.patterns.values() if p.raised]

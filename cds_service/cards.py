@@ -72,7 +72,21 @@ def _holds(when: dict, pa: PatternAssessment, assessment: Assessment) -> bool:
         return False
     if "situations_none" in when and pa.situations & set(when["situations_none"]):
         return False
+    if "age_under" in when and (assessment.age is None or assessment.age >= when["age_under"]):
+        return False  # an unknown age never holds: the line is left out
+    if "sites_any" in when and not _sited(pa, frozenset(when["sites_any"])):
+        return False
     return True
+
+
+def _sited(pa: PatternAssessment, sites: frozenset[str]) -> bool:
+    """A present finding listed for the pattern (a weight of 0 too: "pain in calf" is a shared symptom)
+    names one of ``sites`` on the leg the card speaks of: the leg of its ABI when it has one, else its
+    own side. A finding or card without a side, or on both legs, is on every leg."""
+    leg = pa.abi.side if pa.abi is not None and pa.abi.side else pa.side
+    return any(e.finding.present and e.finding.site in sites
+               and (leg in (None, "bilateral") or e.finding.side in (None, "bilateral", leg))
+               for e in pa.supporting)
 
 
 def _variant(template: CardTemplate, pa: PatternAssessment, assessment: Assessment) -> Variant:

@@ -181,6 +181,10 @@ class Engine:
         situation = self._answers(responses, intake, extraction.findings, request, now, gathered.keys, base_url)
         found = extraction.findings + (situation.reading.findings if situation else [])
         assessment = assessment_mod.assess(found, self.knowledge.rules, now)
+        # Of the Patient only the birth date is read; without it (key absent, refused or no birthDate)
+        # the age is unknown and a line that needs it (a card's `age_under`) is left out, never a 412.
+        patient = next((r for r in resources if isinstance(r, dict) and r.get("resourceType") == "Patient"), None)
+        assessment.age = screening_mod.age(patient, request.patient_id, now)
         t3 = clock()
         meds = medications_mod.read(resources, self.knowledge.medications, request.patient_id, gathered.keys,
                                     prefetch_mod.MEDICATION_KEYS)
@@ -201,7 +205,6 @@ class Engine:
                 card.setdefault("extension", {"knowledgeVersion": self.knowledge.version})
             rendered.sort(key=lambda r: cards_mod.indicator_rank(r.card))  # a reported-only card became info
         if not rendered and not own and self.settings.screening_enabled:  # never beside any other card
-            patient = next((r for r in resources if isinstance(r, dict) and r.get("resourceType") == "Patient"), None)
             screening = screening_mod.offer(
                 rules=self.knowledge.screening, knowledge=self.knowledge, ctx=ctx, signs_present=assessment.signs_present,
                 findings=extraction.findings, smoking=smoking, patient=patient, fhir_server=request.fhir_server,

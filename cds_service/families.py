@@ -28,7 +28,7 @@ import yaml
 
 from . import documents
 from .documents import Problem
-from .terminology import EXT_LATERALITY, EXT_SITE_LABEL, EXT_SOURCE, ICD10CM
+from .terminology import EXT_LATERALITY, EXT_SITE_LABEL, EXT_SOURCE, ICD10CM, SNOMED, snomed_edition_problem
 
 FAMILIES_FILE = "icd10cm-families.yaml"
 SIDES = ("right", "left", "bilateral")
@@ -257,22 +257,41 @@ def _concept(code: str, display: str, side: str | None, source: str, site: str |
     return concept
 
 
+def snomed_problems(data: dict, listed: set[tuple[str, str]]) -> list[Problem]:
+    """An unknown SNOMED CT code that a value set lists would be both known and a gap: refused."""
+    problems = []
+    for code in sorted(data.get("unknown_snomed_codes") or {}):
+        edition = snomed_edition_problem(str(code))
+        if edition:
+            problems.append(Problem(f"knowledge/{FAMILIES_FILE}", None, f"unknown_snomed_codes.{code}", f"{code} {edition}"))
+        elif (SNOMED, code) in listed:
+            problems.append(Problem(f"knowledge/{FAMILIES_FILE}", None, f"unknown_snomed_codes.{code}",
+                                    "a value set lists this code: it is not unknown"))
+    return problems
+
+
 @dataclass(frozen=True)
 class Gaps:
     """Which unmatched Condition codes are coding gaps: ICD-10-CM codes in a leg-relevant block that
-    no value set lists and no family excludes by name. Needs no tabular."""
+    no value set lists and no family excludes by name, and the SNOMED CT codes listed one by one as
+    their counterparts (``unknown_snomed_codes``: no offline hierarchy says which are leg-relevant).
+    Needs no tabular."""
 
     blocks: tuple[str, ...] = ()
     families: tuple[dict, ...] = ()
     never: tuple[tuple[str, str], ...] = ()
+    snomed: frozenset[str] = frozenset()
 
     @classmethod
     def from_data(cls, data: dict) -> "Gaps":
         return cls(blocks=tuple(sorted(data.get("unknown_code_blocks") or {})),
                    families=tuple(f for spec in data["valuesets"].values() for f in spec["families"]),
-                   never=tuple((data.get("never") or {}).items()))
+                   never=tuple((data.get("never") or {}).items()),
+                   snomed=frozenset(data.get("unknown_snomed_codes") or {}))
 
     def is_gap(self, system: str, code: str) -> bool:
+        if system == SNOMED:
+            return code in self.snomed
         if system != ICD10CM or not code.startswith(self.blocks):
             return False
         never = dict(self.never)

@@ -74,6 +74,7 @@ def load(base: Path) -> Knowledge:
     if problems or terminology is None or rules_doc is None or common_doc is None or families_data is None:
         raise KnowledgeError("broken knowledge files:", problems)
     problems = _cross_check(terminology, rules_doc, template_docs)
+    problems += families_mod.snomed_problems(families_data, set(terminology.concepts))
     if problems:
         raise KnowledgeError("knowledge files disagree:", problems)
     rules = rules_mod.parse(rules_doc.data)
@@ -108,12 +109,21 @@ def _cross_check(terminology: terminology_mod.Terminology, rules_doc: Document,
         answered_only = set(raw.get("read_from") or ()) == {questionnaire_mod.READ_FROM}  # answers carry the project's codes
         if not raw.get("derived") and not answered_only and sid not in terminology.signs:
             problems.append(rules_doc.problem(("signs", sid), f"pattern table sign {sid!r} has no value set"))
+    site_labels = {c.site_label for table in (terminology.concepts, terminology.body_sites)
+                   for c in table.values() if c.site_label}
     for doc in template_docs.values():
         for i, variant in enumerate(doc.data["variants"]):
             for key in ("red_flags_any", "signs_any"):
                 for j, ref in enumerate(variant["when"].get(key) or ()):
                     if ref not in signs:
                         problems.append(doc.problem(("variants", i, "when", key, j), f"unknown sign {ref!r}"))
+            whens: list[tuple[tuple[str | int, ...], dict[str, Any]]] = [(("variants", i, "when"), variant["when"])]
+            whens += [(("variants", i, "consider", k, "when"), line["when"])
+                      for k, line in enumerate(variant.get("consider") or ()) if isinstance(line, dict)]
+            for at, when in whens:  # a site no value set names could never hold
+                for j, site in enumerate(when.get("sites_any") or ()):
+                    if site not in site_labels:
+                        problems.append(doc.problem((*at, "sites_any", j), f"no value set labels a site {site!r}"))
         for sid, suggestion in (doc.data.get("suggestions") or {}).items():
             for path, refs in (((sid, "skip_if", "recent"), (suggestion.get("skip_if") or {}).get("recent")),
                                ((sid, "skip_if", "ordered"), (suggestion.get("skip_if") or {}).get("ordered")),

@@ -42,8 +42,9 @@ class Metrics:
             "cds_database_unavailable", "Database calls that failed while serving, by use (replay-check and feedback "
             "answer 503; readiness reports it)", ["use"], registry=r)
         self.unknown_codes = Counter(
-            "cds_unknown_condition_codes", "Conditions coded in a leg-relevant ICD-10-CM block that no value set lists "
-            "(knowledge/icd10cm-families.yaml unknown_code_blocks): a site's coding gaps", registry=r)
+            "cds_unknown_condition_codes", "Conditions coded in a leg-relevant ICD-10-CM block that no value set lists, or "
+            "with a listed leg-relevant SNOMED CT code no value set takes (knowledge/icd10cm-families.yaml "
+            "unknown_code_blocks, unknown_snomed_codes): a site's coding gaps", registry=r)
         self.auth_failures = Counter("cds_auth_failures", "Requests refused with 401", registry=r)
         self.snooze_failures = Counter(
             "cds_snooze_failures", "Snooze storage calls that failed while serving a hook (the cards were shown "

@@ -90,7 +90,8 @@ PATIENT_KEY = "patient"
 def therapy_keys(knowledge: Knowledge) -> tuple[PrefetchKey, ...]:
     """Optional keys for the therapy lines and the screening card. Medications are searched by status,
     not by code: the RxNorm lists would make the URL far longer than 2,000 characters, and an active
-    medication list is short. Of the Patient only the birth date is read (the screening card's age)."""
+    medication list is short. Of the Patient only the birth date is read (the screening card's age; the
+    under-50 line of the exercise-ABI advice)."""
     if knowledge.therapy is None:
         return ()
     loinc = knowledge.therapy.smoking.loinc

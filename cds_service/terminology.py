@@ -60,6 +60,25 @@ class Terminology:
         return {c.sign for c in self.concepts.values()}
 
 
+# SNOMED CT editions the value sets draw on: the International release (short-format ids) and the
+# US Edition (namespace 1000119), the codes EHRs outside the UK send. The public UK code lists also
+# hold UK-extension concepts (namespace 1000000 ...): a site using the International or US Edition
+# can never send them, and the clinical reference drops them, so a value set listing one is refused.
+SNOMED_NAMESPACES = frozenset({"1000119"})
+
+
+def snomed_edition_problem(code: str) -> str | None:
+    """Why a SNOMED CT id is not one we accept, or None. An id's last digit is its check digit and
+    the two before are its partition; a partition starting with 1 is the long format, whose seven
+    digits before the partition are the namespace of the extension that issued it."""
+    if not code.isdigit() or not 6 <= len(code) <= 18:
+        return "is not a SNOMED CT identifier (6 to 18 digits)"
+    if code[-3] == "1" and code[-10:-3] not in SNOMED_NAMESPACES:
+        return (f"comes from the extension with namespace {code[-10:-3]} (e.g. the UK extension), not the "
+                "International or US Edition: an EHR on those editions never sends it")
+    return None
+
+
 def _extension(concept: dict[str, Any], url: str) -> str | None:
     for ext in concept.get("extension", ()):
         if ext.get("url") == url:
@@ -89,6 +108,10 @@ def load(directory: Path) -> Terminology:
         target = {BODY_SITE_VALUESET: body_sites, NON_LEG_SITE_VALUESET: non_leg_sites}.get(name, concepts)
         for i, include in enumerate(doc.data["compose"]["include"]):
             for j, raw in enumerate(include["concept"]):
+                edition = snomed_edition_problem(raw["code"]) if include["system"] == SNOMED else None
+                if edition:
+                    problems.append(doc.problem(("compose", "include", i, "concept", j, "code"), f"{raw['code']} {edition}"))
+                    continue
                 concept = Concept(
                     sign=name, system=include["system"], code=raw["code"], display=raw["display"],
                     side=cast("Side | None", _extension(raw, EXT_LATERALITY)),  # the schema allows only the three

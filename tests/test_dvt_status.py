@@ -116,3 +116,19 @@ def test_pulmonary_embolism_family_in_thrombotic_out_septic_or_fat(knowledge, co
     from cds_service.terminology import ICD10CM
     concept = knowledge.terminology.lookup(ICD10CM, code)
     assert (concept is not None and concept.sign == "pulmonary-embolism") is counts
+
+
+@pytest.mark.parametrize("system, code, leg", [
+    (ICD, "I80.221", "right leg"),  # thrombophlebitis of right popliteal vein
+    (ICD, "I80.12", "left leg"),  # thrombophlebitis of left femoral vein
+    (SCT, "16011951000119104", "right leg"),  # thrombophlebitis of right popliteal vein (US Edition)
+])
+def test_deep_vein_thrombophlebitis_is_a_dvt_on_its_leg(evaluate, system, code, leg):
+    """Vascular review of issue 17: a thrombosed deep vein is a DVT (VSAC VTE counts I80.1-I80.2); it was silent (each < 1 s)."""
+    card = venous(evaluate, [condition(system, code, onset_days=3)])
+    assert card["summary"].endswith(CONFIRMED) and leg in card["summary"]
+
+
+def test_superficial_thrombophlebitis_is_not_a_confirmed_dvt(evaluate):
+    card = venous(evaluate, [condition(ICD, "I80.01", onset_days=3)])
+    assert card is None or not card["summary"].endswith(CONFIRMED)

@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from builders import ICD, SCT, condition, hook_request
+from cases import LEFT_CALF
 from cds_service import cli, families
 from cds_service.config import REPO_ROOT
 
@@ -153,6 +154,64 @@ def test_chronic_dvt_is_history_not_an_acute_dvt(evaluate):
     assert evaluate(hook_request([condition(ICD, "I82.511", onset_days=5)])) == []
 
 
+
+# ---------------------------------------------------------------- SNOMED CT children (public expansions)
+def _snomed(name: str) -> list[tuple[str, str, str | None]]:
+    vs = json.loads((REPO_ROOT / "valuesets" / f"{name}.json").read_text(encoding="utf-8"))
+    side = "https://claudication-cds.example.org/fhir/StructureDefinition/concept-laterality"
+    return [(c["code"], c["display"], next((e["valueCode"] for e in c["extension"] if e["url"] == side), None))
+            for include in vs["compose"]["include"] if include["system"] == SCT for c in include["concept"]]
+
+
+# A code that names no limb (compartment syndrome of any limb) raises its red flag only with a leg body site.
+NEEDS_A_LEG_SITE = {"111245009"}
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CARD if _snomed(n)))
+def test_every_snomed_code_of_a_family_value_set_raises_its_card(evaluate, name):
+    """Each SNOMED CT concept (the children taken from public expansions with the parents) raises the
+    card its value set's ICD-10-CM family raises, with the same companions."""
+    topic, indicator = CARD[name]
+    onset = 20 if name in ("foot-or-leg-ulcer", "ischaemic-ulcer", "diabetic-foot-ulcer") else 3
+    for code, display, _side in _snomed(name):
+        site = {"body_site": LEFT_CALF} if code in NEEDS_A_LEG_SITE else {}
+        cards = evaluate(hook_request([condition(SCT, code, onset_days=onset, **site), *COMPANIONS.get(name, [])]))
+        got = _topics(cards)
+        assert topic in got, f"{name}: SNOMED {code} ({display}) raised {got}"
+        assert indicator is None or got[topic] == indicator, f"{name}: SNOMED {code} gave {got[topic]}"
+
+
+# The issue's named exclusions hold on the SNOMED CT side too: no code of these value sets names them.
+SNOMED_EXCLUDED = {
+    "deep-vein-thrombosis": r"chronic|history|upper (limb|extremity)|arm|axillary|subclavian|jugular",
+    "diabetic-neuropathy": r"mononeuropathy|autonomic|amyotrophy|proximal motor|radiculoplexus|arthropathy",
+    "lumbar-radiculopathy": r"cervical|thoracic",
+    "lumbar-spinal-stenosis": r"cervical|thoracic",
+    "muscle-strain": r"laceration",
+    "peripheral-arterial-disease": r"upper limb|upper extremity|\barm\b",
+    "ischaemic-rest-pain": r"upper limb|upper extremity|\barm\b",
+    "ischaemic-ulcer": r"upper limb|upper extremity|\barm\b",
+    "arterial-gangrene": r"upper limb|upper extremity|\barm\b",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SNOMED_EXCLUDED))
+def test_no_snomed_code_names_an_excluded_kind(name):
+    import re
+    bad = [(c, d) for c, d, _ in _snomed(name) if re.search(SNOMED_EXCLUDED[name], d, re.IGNORECASE)]
+    assert bad == [], f"{name}: {bad}"
+
+
+def test_a_side_named_snomed_code_carries_its_side():
+    """A display naming the left, right or both legs carries the laterality extension that says so."""
+    for name in sorted(CARD):
+        for code, display, side in _snomed(name):
+            words = display.lower()
+            named = "bilateral" if "bilateral" in words else "left" if " left " in f" {words} " else \
+                "right" if " right " in f" {words} " else None
+            assert side == named, f"{name}: SNOMED {code} {display!r} has side {side!r}"
+
+
 # ---------------------------------------------------------------- cds-service check
 def _tree(tmp_path):
     for folder in ("valuesets", "knowledge", "cards", "questionnaires"):
@@ -217,7 +276,8 @@ def test_check_fails_on_an_exclusion_without_a_reason(tmp_path, capsys):
     path.write_text(path.read_text(encoding="utf-8").replace(
         '"laceration, not a strain (reference 2.6)"', '""'), encoding="utf-8")
     assert cli.main(["check", "--dir", str(base)]) == 1
-    assert "icd10cm-families.yaml:213: valuesets.muscle-strain.families[0].exclude.S" in capsys.readouterr().err
+    import re
+    assert re.search(r"icd10cm-families.yaml:\d+: valuesets.muscle-strain.families\[0\].exclude.S", capsys.readouterr().err)
 
 
 def test_unknown_family_code_is_refused():
@@ -234,12 +294,52 @@ def test_gaps_are_leg_block_codes_in_no_value_set_and_not_excluded_by_name():
     assert not gaps.is_gap(ICD, "J45.909") and not gaps.is_gap(SCT, "I87.1")
 
 
+def test_snomed_gaps_are_the_listed_leg_codes_each_with_source_and_reason():
+    from cds_service import knowledge
+    gaps = knowledge.load(REPO_ROOT).gaps
+    assert gaps.is_gap(SCT, "307406004")  # trash foot: listed, in no value set
+    assert not gaps.is_gap(SCT, "40198004")  # deep-vein thrombophlebitis of the leg: a DVT now, not a gap
+    assert gaps.is_gap(SCT, "1290770000")  # medial tibial stress syndrome
+    assert not gaps.is_gap(SCT, "230577008")  # diabetic mononeuropathy: excluded by name, not a gap
+    assert not gaps.is_gap(SCT, "102557007")  # arm claudication: the arm, not a gap
+    assert not gaps.is_gap(ICD, "40198004")
+    listed = DATA["unknown_snomed_codes"]
+    assert len(listed) >= 30
+    sources = set(DATA["snomed_sources"].values())
+    assert all(entry["source"] in sources and entry["reason"].strip() for entry in listed.values())
+
+
+def test_an_unknown_snomed_code_a_value_set_lists_is_refused(tmp_path):
+    from cds_service import knowledge as knowledge_mod
+    base = _tree(tmp_path)
+    path = base / "knowledge" / families.FAMILIES_FILE
+    path.write_text(path.read_text(encoding="utf-8") + '  "128053003": {display: "Deep venous thrombosis (disorder)", '
+                    'source: *vte, reason: "listed by mistake"}\n', encoding="utf-8")
+    with pytest.raises(knowledge_mod.KnowledgeError, match=r"unknown_snomed_codes.128053003: a value set lists this code"):
+        knowledge_mod.load(base)
+
+
 @pytest.mark.parametrize("old,new,expected", [
     ("version: 1\n", "version: 1\nversions: 2\n", r"icd10cm-families.yaml:\d+: versions: unknown key"),
     ("{code: I70.23, side: right}", "{code: I70.23, side: rigth}",
      r"icd10cm-families.yaml:\d+: valuesets.ischaemic-ulcer.families\[0\].side: 'rigth' is not one of"),
     ("{code: I70.23, side: right}", "{code: I70.23, sides: right}",
      r"icd10cm-families.yaml:\d+: valuesets.ischaemic-ulcer.families\[0\].sides: unknown key"),
+    ("{code: M79.A2, side_char: {index: 6, values: {\"1\": right, \"2\": left}}, site_label: leg}",
+     "{code: M79.A2, side_char: {index: 6, values: {\"1\": right, \"2\": left}}, site_label: \" \"}",
+     r"icd10cm-families.yaml:\d+: valuesets.compartment-syndrome.families\[0\].site_label: ' ' does not match"),
+    ("{code: M79.A2, side_char: {index: 6, values: {\"1\": right, \"2\": left}}, site_label: leg}",
+     "{code: M79.A2, side_char: {index: 6, values: {\"1\": right, \"2\": left}}, site_label: [leg]}",
+     r"icd10cm-families.yaml:\d+: valuesets.compartment-syndrome.families\[0\].site_label: \['leg'\] is an array; expected string"),
+    ('"307406004": {display:', '"307406004x": {display:',
+     r"icd10cm-families.yaml:\d+: unknown_snomed_codes.307406004x: '307406004x' does not match"),
+    ('"307406004": {display: "Trash foot (disorder)", source: *pad, ',
+     '"307406004": {display: "Trash foot (disorder)", ',
+     r"icd10cm-families.yaml:\d+: unknown_snomed_codes.307406004.source: source is required here"),
+    ('"307406004": {display:', '"307406004": {shown:',
+     r"icd10cm-families.yaml:\d+: unknown_snomed_codes.307406004.shown: unknown key"),
+    ("snomed_sources:\n  vte:", "snomed_sources:\n  vte: 1\n  vte2:",
+     r"icd10cm-families.yaml:\d+: snomed_sources.vte: 1 is an integer; expected string"),
 ])
 def test_the_service_refuses_a_families_file_off_its_schema(tmp_path, old, new, expected):
     """The service reads the families file (unknown_codes): it is schema-checked at start, with file, line and key."""
@@ -267,3 +367,27 @@ def test_an_empty_site_label_is_refused():
     data = json.loads(json.dumps(DATA))
     data["valuesets"]["compartment-syndrome"]["families"][0]["site_label"] = " "
     assert any("site_label must name a site" in p for p in families.structure_problems(data))
+
+
+def test_an_unknown_snomed_code_from_the_uk_extension_is_refused(tmp_path):
+    """Reference 1.1: only International and US Edition ids; a UK-extension code can never arrive (each test < 2 s)."""
+    from cds_service import knowledge as knowledge_mod
+    base = _tree(tmp_path)
+    path = base / "knowledge" / families.FAMILIES_FILE
+    path.write_text(path.read_text(encoding="utf-8") + '  "768521000000102": {display: "History of foot ulcer (situation)", '
+                    'source: *vte, reason: "a UK extension code"}\n', encoding="utf-8")
+    with pytest.raises(knowledge_mod.KnowledgeError, match=r"unknown_snomed_codes.768521000000102: .*namespace 1000000"):
+        knowledge_mod.load(base)
+
+
+@pytest.mark.parametrize("code, side", [("I80.11", "right"), ("I80.12", "left"), ("I80.13", "bilateral"),
+                                        ("I80.221", "right"), ("I80.232", "left"), ("I80.293", "bilateral")])
+def test_deep_vein_thrombophlebitis_of_the_leg_is_a_dvt_on_its_side(knowledge, code, side):
+    """Vascular review: a thrombosed deep vein is a DVT (VSAC VTE counts I80.1-I80.2); each side digit read."""
+    concept = knowledge.terminology.lookup(ICD, code)
+    assert concept is not None and (concept.sign, concept.side) == ("deep-vein-thrombosis", side)
+
+
+def test_superficial_thrombophlebitis_stays_a_mimic_not_a_dvt(knowledge):
+    assert knowledge.terminology.lookup(ICD, "I80.01").sign == "superficial-thrombophlebitis"
+    assert knowledge.terminology.lookup(SCT, "16011951000119104").sign == "deep-vein-thrombosis"

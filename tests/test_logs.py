@@ -6,7 +6,7 @@ import logging
 
 import responses
 
-from builders import SCT, condition, hook_request
+from builders import PATIENT, SCT, condition, hook_request
 from test_auth import BASE, SERVICE, auth_app, auth_settings, clients_file, keys, token  # noqa: F401 - fixtures
 
 SECRET_PATIENT = "patient-zz-unique-4711"
@@ -100,6 +100,19 @@ def test_the_request_line_counts_unknown_leg_codes_and_names_none(client, caplog
     (record,) = [r for r in caplog.records if r.name == "cds_service.request"]
     assert record.unknown_codes == 1
     assert "I87.1" not in json.dumps({k: str(v) for k, v in record.__dict__.items()})
+
+
+def test_the_request_line_counts_unknown_snomed_leg_codes_and_names_none(client, caplog):
+    """The SNOMED CT side (unknown_snomed_codes): a listed leg code in no value set counts; a code the
+    issue excludes by name (diabetic mononeuropathy) and a known one do not; neither code is logged."""
+    caplog.set_level(logging.INFO, logger="cds_service.request")
+    client.post("/cds-services/leg-pain-claudication", json=hook_request(
+        [condition(SCT, "40198004"), condition(SCT, "1290770000"), condition(SCT, "230577008"),
+         condition(SCT, "404223003")]))
+    (record,) = [r for r in caplog.records if r.name == "cds_service.request"]
+    assert record.unknown_codes == 1  # 1290770000; 40198004 is a DVT code since the vascular review (7161cef)
+    line = json.dumps({k: str(v) for k, v in record.__dict__.items()})
+    assert "40198004" not in line and "1290770000" not in line and PATIENT not in line
 
 
 def test_a_log_line_is_one_json_object_with_the_extra_fields():

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from cds_service import terminology
+from cds_service.errors import TerminologyError
 from cds_service.config import REPO_ROOT
 
 
@@ -95,3 +96,26 @@ def test_shipped_value_sets_cover_the_seed_signs():
                  "acute-limb-ischaemia", "ischaemic-rest-pain", "ischaemic-ulcer", "gangrene", "phlegmasia",
                  "cauda-equina", "compartment-syndrome"]:
         assert sign in names
+
+
+@pytest.mark.parametrize("code, accepted", [
+    ("128053003", True),  # International release, short format
+    ("132281000119108", True),  # US Edition (namespace 1000119)
+    ("836711000000108", False),  # UK extension (namespace 1000000): dropped by the clinical reference
+    ("978441000000108", False),
+    ("12345", False),  # too short to be an SCTID
+    ("12a4567", False),
+])
+def test_snomed_ids_come_from_the_international_or_us_edition(code, accepted):
+    assert (terminology.snomed_edition_problem(code) is None) is accepted
+
+
+def test_a_value_set_listing_a_uk_extension_code_stops_the_start(tmp_path):
+    """A UK-extension id is never sent by an EHR on the International or US Edition (each test < 1 s)."""
+    vs = {"resourceType": "ValueSet", "id": "pallor", "description": "d", "compose": {"include": [
+        {"system": "http://snomed.info/sct", "concept": [
+            {"code": "836711000000108", "display": "Ischaemic lower limb pain at rest (finding)",
+             "extension": [{"url": terminology.EXT_SOURCE, "valueString": "gm-sde list"}]}]}]}}
+    (tmp_path / "pallor.json").write_text(json.dumps(vs))
+    with pytest.raises(TerminologyError, match=r"pallor.json.*836711000000108 comes from the extension with namespace 1000000"):
+        terminology.load(tmp_path)
