@@ -107,12 +107,12 @@ def test_the_request_line_counts_unknown_snomed_leg_codes_and_names_none(client,
     issue excludes by name (diabetic mononeuropathy) and a known one do not; neither code is logged."""
     caplog.set_level(logging.INFO, logger="cds_service.request")
     client.post("/cds-services/leg-pain-claudication", json=hook_request(
-        [condition(SCT, "40198004"), condition(SCT, "1290770000"), condition(SCT, "230577008"),
+        [condition(SCT, "1208847002"), condition(SCT, "1290770000"), condition(SCT, "230577008"),
          condition(SCT, "404223003")]))
     (record,) = [r for r in caplog.records if r.name == "cds_service.request"]
-    assert record.unknown_codes == 1  # 1290770000; 40198004 is a DVT code since the vascular review (7161cef)
+    assert record.unknown_codes == 2
     line = json.dumps({k: str(v) for k, v in record.__dict__.items()})
-    assert "40198004" not in line and "1290770000" not in line and PATIENT not in line
+    assert "1208847002" not in line and "1290770000" not in line and PATIENT not in line
 
 
 def test_a_log_line_is_one_json_object_with_the_extra_fields():
