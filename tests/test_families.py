@@ -181,6 +181,19 @@ def test_every_snomed_code_of_a_family_value_set_raises_its_card(evaluate, name)
         assert indicator is None or got[topic] == indicator, f"{name}: SNOMED {code} gave {got[topic]}"
 
 
+# Red-flag value sets with no ICD-10-CM family (so not in CARD): their SNOMED CT children, like the
+# listed parents, raise the critical card alone while recent.
+RED_FLAG_SNOMED = {"cauda-equina": "neurogenic-claudication", "phlegmasia": "venous-claudication"}
+
+
+@pytest.mark.parametrize("name", sorted(RED_FLAG_SNOMED))
+def test_every_snomed_code_of_a_red_flag_value_set_without_a_family_raises_the_critical_card(evaluate, name):
+    assert name not in DATA["valuesets"] and _snomed(name)
+    for code, display, _side in _snomed(name):
+        got = _topics(evaluate(hook_request([condition(SCT, code, onset_days=2)])))
+        assert got.get(RED_FLAG_SNOMED[name]) == "critical", f"{name}: SNOMED {code} ({display}) raised {got}"
+
+
 # The named exclusions hold on the SNOMED CT side too: no code of these value sets names them.
 SNOMED_EXCLUDED = {
     "deep-vein-thrombosis": r"chronic|history|upper (limb|extremity)|arm|axillary|subclavian|jugular",
@@ -188,6 +201,7 @@ SNOMED_EXCLUDED = {
     "lumbar-radiculopathy": r"cervical|thoracic",
     "lumbar-spinal-stenosis": r"cervical|thoracic",
     "muscle-strain": r"laceration",
+    "superficial-thrombophlebitis": r"deep|upper (limb|extremity)|\barm\b",
     "peripheral-arterial-disease": r"upper limb|upper extremity|\barm\b",
     "ischaemic-rest-pain": r"upper limb|upper extremity|\barm\b",
     "ischaemic-ulcer": r"upper limb|upper extremity|\barm\b",
