@@ -50,14 +50,17 @@ class ArterialRules:
     pulse_partners: frozenset[str]
     signs_window_days: int
     ali: dict[str, str]
+    limb_codes: frozenset[str] = frozenset()
+    limb_leg_signs: frozenset[str] = frozenset()
+    limb_derived: str = ""
 
     def signs_used(self) -> set[str]:
         return ({t.sign for t in self.tissue_loss} | self.pad_diagnosis | self.pad_measurement_same_leg
                 | self.perfusion_unknown_same_leg | self.perfusion_data_same_leg | self.follow_up | {self.ali_code_sign} | self.ali_treated_by
-                | {self.pulse_sign} | self.pulse_partners)
+                | {self.pulse_sign} | self.pulse_partners | self.limb_leg_signs)
 
     def derived_signs(self) -> set[str]:
-        return set(self.clti.values()) | set(self.ali.values())
+        return set(self.clti.values()) | set(self.ali.values()) | ({self.limb_derived} if self.limb_derived else set())
 
 
 def _days(raw: dict, key: str, where: str, problems: list[str]) -> int:
@@ -75,6 +78,7 @@ def parse(data: dict, rules: Rules) -> ArterialRules:
     if not isinstance(data, dict) or not isinstance(data.get("clti"), dict) or not isinstance(data.get("ali"), dict):
         raise ArterialRulesError("arterial red-flag file must hold the mappings clti and ali")
     clti, ali = data["clti"], data["ali"]
+    limb = data.get("limb_not_stated") or {}
     signs = ali.get("signs") or {}
     for where, raw in (("clti", clti), ("ali", ali)):
         if not raw.get("source"):
@@ -98,7 +102,12 @@ def parse(data: dict, rules: Rules) -> ArterialRules:
         pulse_partners=frozenset(signs.get("with_any") or ()),
         signs_window_days=_days(signs, "window_days", "ali.signs", problems),
         ali=dict(ali.get("derived") or {}),
+        limb_codes=frozenset(limb.get("codes") or ()),
+        limb_leg_signs=frozenset(limb.get("leg_signs_same_side") or ()),
+        limb_derived=limb.get("derived", ""),
     )
+    if limb and not limb.get("source"):
+        problems.append("limb_not_stated.source is required")
     if "chronic_explanations" in signs:
         problems.append("ali.signs.chronic_explanations is no longer read: a pulse loss shown to be new is critical "
                         "whatever chronic disease is on record (see the file's comment); remove the key")
@@ -151,6 +160,30 @@ def _same_leg(a: str | None, b: str | None) -> bool:
     return a is None or b is None or a == b or "bilateral" in (a, b)
 
 
+def _leg_shown(f: Finding, current: list[Finding], r: ArterialRules) -> bool:
+    """Does the record show this finding is on a leg? Always, unless its code names no limb
+    (limb_not_stated); then only a leg bodySite, or a sided leg sign: on the side the finding
+    states, or on either leg when the finding states none (I74.4 with pallor and a lost pulse on
+    the right leg is possible ALI of that leg, G1/G2; the re-review of issue 17 found it silent)."""
+    if f.code not in r.limb_codes or f.site is not None:
+        return True
+    return any(g.sign in r.limb_leg_signs and g.present and g.side is not None
+               and (f.side is None or _same_leg(g.side, f.side)) for g in current)
+
+
+def _shown_side(f: Finding, current: list[Finding], r: ArterialRules) -> Side | None:
+    """The leg an unsided limb code is shown on by its leg signs, when they are all on one side
+    (so the card names "left leg", not "leg"); otherwise the finding's own side."""
+    if f.side is not None or f.code not in r.limb_codes or f.site is not None:
+        return f.side
+    sides = {g.side for g in current if g.sign in r.limb_leg_signs and g.present and g.side is not None}
+    return sides.pop() if len(sides) == 1 and "bilateral" not in sides else None
+
+
+def _unstated(f: Finding, r: ArterialRules, what: str) -> Finding:
+    return _derived(r.limb_derived, f"{f.display} ({what}; limb not stated)", f)
+
+
 def _age(f: Finding, now: datetime) -> float | None:
     return dates.days_between(f.date, now) if f.date is not None else None
 
@@ -170,10 +203,13 @@ def _derived(sign: str, display: str, anchor: Finding, side: Side | None = None)
 
 def _clti(current: list[Finding], r: ArterialRules, now: datetime) -> list[Finding]:
     kinds = {t.sign: t for t in r.tissue_loss}
-    diagnosis = [f for f in current if f.sign in r.pad_diagnosis]
+    diagnosis = [f for f in current if f.sign in r.pad_diagnosis and _leg_shown(f, current, r)]
     out: dict[str, Finding] = {}
     for loss in (f for f in current if f.sign in kinds):
         kind = kinds[loss.sign]
+        if not _leg_shown(loss, current, r):  # "ischemic ulcer" with no leg site: may be a finger (issue 17)
+            out.setdefault("unstated", _unstated(loss, r, "tissue loss"))
+            continue
         age = _age(loss, now)
         measured = [f for f in current if f.sign in r.pad_measurement_same_leg and _same_leg(f.side, loss.side)]
         proof = ([loss] if kind.proves_pad else []) + diagnosis + measured
@@ -182,15 +218,16 @@ def _clti(current: list[Finding], r: ArterialRules, now: datetime) -> list[Findi
             out.setdefault("unassessed", _derived(r.clti["unassessed"], loss.display, loss))
             continue  # perfusion never assessed on this leg: say so, whatever the ulcer's age
         if kind.ulcer and age is not None and age < r.chronic_ulcer_days:
-            if proof and not kind.proves_pad:  # a new ulcer in known PAD: not yet CLTI, but named (G7)
-                out.setdefault("early", _derived(r.clti["early"], f"{loss.display} with {proof[0].display}", loss))
+            if proof:  # a new ulcer in known PAD: not yet CLTI, but named (G7)
+                # An ischaemic-ulcer code (I70.23-, I70.24-, "ischemic ulcer") is its own proof: it
+                # states arterial tissue loss, so it is never read as plain claudication (issue 17).
+                out.setdefault("early", _derived(r.clti["early"], loss.display, loss))
             continue  # not yet chronic: not CLTI (G1, G7)
         if proof:
             followed = any(f.sign in r.follow_up and _after(f, loss) and _same_leg(f.side, loss.side) for f in current)
             recent = age is None or age <= r.critical_days
-            if recent and not followed:
-                why = "" if kind.proves_pad else f" with {proof[0].display}"
-                out.setdefault("critical", _derived(r.clti["critical"], f"{loss.display}{why}", loss))
+            if recent and not followed:  # the proof is listed on its own line: one code per line (issue 17)
+                out.setdefault("critical", _derived(r.clti["critical"], loss.display, loss))
             else:
                 when = "treated since" if followed else f"recorded over {r.critical_days} days ago"
                 out.setdefault("known", _derived(r.clti["known"], f"{loss.display} ({when})", loss))
@@ -198,6 +235,11 @@ def _clti(current: list[Finding], r: ArterialRules, now: datetime) -> list[Findi
         unknown = [f for f in current if f.sign in r.perfusion_unknown_same_leg and _same_leg(f.side, loss.side)]
         if unknown and not kind.rest_pain:
             out.setdefault("possible", _derived(r.clti["possible"], f"{loss.display} with {unknown[0].display}", loss))
+    if not out:  # a limb-ischaemia code that does not state the leg proves no leg's PAD: say why it was not used
+        for f in current:
+            if f.sign in r.pad_diagnosis and not _leg_shown(f, current, r) and any(g.sign in kinds for g in current):
+                out["unstated"] = _unstated(f, r, "not counted as leg arterial disease")
+                break
     return list(out.values())
 
 
@@ -207,10 +249,13 @@ def _ali_codes(current: list[Finding], r: ArterialRules, now: datetime) -> list[
         age = _age(code, now)
         if age is not None and age > r.ali_acute_days:
             continue
+        if not _leg_shown(code, current, r):  # I74.4 "arteries of extremities": may be the arm
+            out.append(_unstated(code, r, "acute"))
+            continue
         if any(f.sign in r.ali_treated_by and _after(f, code) and _same_leg(f.side, code.side) for f in current):
             out.append(_derived(r.ali["treated"], f"{code.display} (revascularised since)", code))
         else:
-            out.append(_derived(r.ali["critical_code"], code.display, code))
+            out.append(_derived(r.ali["critical_code"], code.display, code, side=_shown_side(code, current, r)))
     return out[:1]
 
 

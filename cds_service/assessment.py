@@ -193,7 +193,11 @@ def assess(findings: list[Finding], rules: Rules, now: datetime) -> Assessment:
         on_leg = not sign.red_flag_needs_leg or f.side is not None or f.site is not None
         if f.present and sign.red_flag and on_leg and (not sign.red_flag_requires_any
                                                        or present_signs & set(sign.red_flag_requires_any)):
-            patterns[sign.red_flag].red_flags.append(f)
+            # A code with two readings (M79.A2-: acute or chronic exertional compartment syndrome)
+            # raises its warning sign instead of the critical one.
+            warning = sign.red_flag_warning_codes
+            raised = replace(f, sign=warning.sign) if warning is not None and f.code in warning.codes else f
+            patterns[sign.red_flag].red_flags.append(raised)
 
     forced: dict[str, bool] = {}
     if rules.abi_reading is not None:

@@ -96,11 +96,12 @@ def _variant(template: CardTemplate, pa: PatternAssessment, assessment: Assessme
     return template.variants[-1]
 
 
-def _where(side: str | None, site: str | None) -> str:
-    site = site or "leg"
+def _where(side: str | None, site: str | None = None) -> str:
+    """A summary names the leg ("Right leg"), never a pulse site or body part ("Right femoral"):
+    the site stays on the finding's own line in the detail (issue 17 clinical review, item 9)."""
     if side:
-        return f"{_SIDE_WORD[side]} {site}"
-    return site[:1].upper() + site[1:]
+        return f"{_SIDE_WORD[side]} leg"
+    return "Leg"
 
 
 def _placeholders(pa: PatternAssessment, variant: Variant) -> dict[str, str]:
@@ -136,11 +137,17 @@ def _finding_line(f: Finding, weight: float | None = None) -> str:
     if f.value is not None:
         unit = f" {f.unit}" if f.unit and f.unit not in ("1", "{ratio}", "{index}", "{score}") else ""
         parts.append(f"{f.value:.2f}{unit}")
-    side_words = {"left": "left leg", "right": "right leg", "bilateral": "both legs"}
+    # Side and site as one phrase ("right buttock", "left femoral"), so that a buttock is never called
+    # a leg ("Pain in buttock, right leg"); a display that names the side or site already is not repeated.
+    named = f.site is not None and f.site != "leg" and f.site in f.display.lower()  # "Pain in buttock"
+    site = f.site if f.site and f.site != "leg" and not named else None
     if f.side and laterality.from_text(f.display) is None:  # "... of left lower extremity" names it already
-        parts.append(side_words[f.side])
-    if f.site and f.site != "leg":
-        parts.append(f.site)
+        if f.side == "bilateral":
+            parts.append(f"{site}, both sides" if site else "both sides" if named else "both legs")
+        else:
+            parts.append(f"{f.side} {site}" if site else f"{f.side} side" if named else f"{f.side} leg")
+    elif site:
+        parts.append(site)
     if not f.present:
         parts.append("recorded as absent")
     if f.certainty:

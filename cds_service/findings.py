@@ -52,6 +52,7 @@ class Finding:
     certainty: str | None = None  # None, "unconfirmed" or "preliminary"
     note: str | None = None  # e.g. the ABI band label, added by the assessment
     origin: str | None = None  # None: from the record; "reported" or "examined": an answer (cds_service/answers.py)
+    code: str | None = None  # a Condition's code: the arterial rules know codes that do not state the limb
 
 
 @dataclass
@@ -84,7 +85,10 @@ def _side_site(record: Record, terminology: Terminology, body_sites: list[Any] |
     side = record.concept.side
     site_side, site = laterality.from_codings(_codings(body_sites), terminology)
     side = laterality.combine([side, site_side])
-    site = site or record.concept.site_label  # a code that names the leg (M79.A29 ... lower extremity)
+    # A code that names the leg (M79.A29 ... lower extremity) or a part of it: "pain in calf" with a
+    # bodySite that gives only the limb and side (left lower limb) is still calf pain (issue 17, item 3).
+    if record.concept.site_label and site in (None, "leg"):
+        site = record.concept.site_label
     if side is None:
         for concept in body_sites or ():
             side = side or laterality.from_text(concept.text)
@@ -154,7 +158,7 @@ class _Extractor:
             return self.exclude(f"condition-{reason}")
         self.out.findings.append(Finding(
             sign=sign.id, present=True, display=_display(record), reference=_reference(record), resource_type="Condition",
-            date=onset, side=side, site=site, certainty=certainty))
+            date=onset, side=side, site=site, certainty=certainty, code=record.concept.code))
         return None
 
     def _history(self, record: Record, sign: Sign, when: datetime | None, side: Side | None, site: str | None,
@@ -162,7 +166,7 @@ class _Extractor:
         history = self.rules.signs[sign.history_sign or ""]  # callers check history_sign first
         self.out.findings.append(Finding(
             sign=history.id, present=True, display=f"{_display(record)} (history)", reference=_reference(record),
-            resource_type="Condition", date=when, side=side, site=site, certainty=certainty))
+            resource_type="Condition", date=when, side=side, site=site, certainty=certainty, code=record.concept.code))
 
     # -- Observation -------------------------------------------------------------------
     def observation(self, record: Record) -> None:

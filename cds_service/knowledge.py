@@ -79,6 +79,18 @@ def load(base: Path) -> Knowledge:
         raise KnowledgeError("knowledge files disagree:", problems)
     rules = rules_mod.parse(rules_doc.data)
     rules = replace(rules, arterial=arterial_red_flags.load(base / "knowledge" / "arterial-red-flags.yaml", rules))
+    known_codes = {code for _, code in terminology.concepts}
+    for sign in rules.signs.values():  # warning codes must be codes of that very sign
+        stray = sorted(c for c in (sign.red_flag_warning_codes.codes if sign.red_flag_warning_codes else ())
+                       if not any(k == c and v.sign == sign.id for (_, k), v in terminology.concepts.items()))
+        if stray:
+            raise KnowledgeError("knowledge files disagree:", [Problem(
+                "knowledge/patterns.yaml", None, f"signs.{sign.id}.red_flag_warning_codes.codes",
+                f"not codes of {sign.id}: {', '.join(stray)}")])
+    unknown = sorted(rules.arterial.limb_codes - known_codes)
+    if unknown:  # a code listed as "limb not stated" must be one the value sets read
+        raise KnowledgeError("knowledge files disagree:", [Problem(
+            "knowledge/arterial-red-flags.yaml", None, "limb_not_stated.codes", f"not in any value set: {', '.join(unknown)}")])
     templates = {p: templates_mod.parse_template(d.data) for p, d in template_docs.items()}
     try:
         medication_classes = medications_mod.load(base / "valuesets" / "medications")

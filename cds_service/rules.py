@@ -27,6 +27,14 @@ class Weights:
 
 
 @dataclass(frozen=True)
+class WarningCodes:
+    """Codes of a red flag that also mean something milder (M79.A2-: acute or chronic exertional
+    compartment syndrome): they raise ``sign``, a derived red flag whose card variant is a warning."""
+    codes: frozenset[str]
+    sign: str
+
+
+@dataclass(frozen=True)
 class Sign:
     id: str
     seed: str = ""
@@ -42,6 +50,7 @@ class Sign:
     red_flag: str | None = None
     red_flag_requires_any: tuple[str, ...] = ()
     red_flag_needs_leg: bool = False  # unsided and no leg site: ordinary evidence, never the red flag
+    red_flag_warning_codes: WarningCodes | None = None  # these codes raise a warning sign instead of the red flag
     done_marker: bool = False
     present: Weights = Weights()
     absent: Weights = Weights()
@@ -157,7 +166,9 @@ def _sign(sign_id: str, raw: dict[str, Any]) -> Sign:
         exertional=raw.get("exertional", False), acute=raw.get("acute", False),
         lookback_days=raw.get("lookback_days"), history_sign=raw.get("history_sign"), measurement=raw.get("measurement"),
         red_flag=raw.get("red_flag"), red_flag_requires_any=tuple(raw.get("red_flag_requires_any") or ()),
-        red_flag_needs_leg=raw.get("red_flag_needs_leg", False), done_marker=raw.get("done_marker", False), present=_weights(raw.get("present")), absent=_weights(raw.get("absent")))
+        red_flag_needs_leg=raw.get("red_flag_needs_leg", False),
+        red_flag_warning_codes=WarningCodes(frozenset(raw["red_flag_warning_codes"]["codes"]), raw["red_flag_warning_codes"]["sign"])
+        if raw.get("red_flag_warning_codes") else None, done_marker=raw.get("done_marker", False), present=_weights(raw.get("present")), absent=_weights(raw.get("absent")))
 
 
 def _measurement(mid: str, raw: dict[str, Any]) -> Measurement:
@@ -226,6 +237,14 @@ def cross_check(doc: Document) -> list[Problem]:
             need(("signs", sid, "red_flag_requires_any", i), ref)
         if raw.get("red_flag_needs_leg") and not raw.get("red_flag"):
             problems.append(doc.problem(("signs", sid, "red_flag_needs_leg"), "only a red flag can need a leg"))
+        warning = raw.get("red_flag_warning_codes")
+        if warning:
+            target = signs.get(warning["sign"]) or {}
+            if not raw.get("red_flag"):
+                problems.append(doc.problem(("signs", sid, "red_flag_warning_codes"), "only a red flag can have warning codes"))
+            elif not target.get("derived") or target.get("red_flag") != raw.get("red_flag"):
+                problems.append(doc.problem(("signs", sid, "red_flag_warning_codes", "sign"),
+                                            f"{warning['sign']!r} must be a derived red flag of {raw.get('red_flag')}"))
     for mid, raw in data["measurements"].items():
         for i, band in enumerate(raw["bands"]):
             need(("measurements", mid, "bands", i, "sign"), band["sign"], derived=True)

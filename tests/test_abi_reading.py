@@ -18,10 +18,10 @@ def claudication():
 
 # ---------------------------------------------------------------- only the symptomatic leg's ABI speaks
 @pytest.mark.parametrize("value,summary", [
-    (0.90, "Left calf claudication with ABI 0.90: check pedal pulses"),
-    (0.91, "Left calf exertional leg pain with ABI 0.91: consider an exercise ABI"),
-    (1.40, "Left calf exertional leg pain with ABI 1.40: consider an exercise ABI"),
-    (1.41, "Left calf: ABI 1.41 is non-diagnostic (noncompressible): consider a toe-brachial index"),
+    (0.90, "Left leg claudication with ABI 0.90: check pedal pulses"),
+    (0.91, "Left leg exertional leg pain with ABI 0.91: consider an exercise ABI"),
+    (1.40, "Left leg exertional leg pain with ABI 1.40: consider an exercise ABI"),
+    (1.41, "Left leg: ABI 1.41 is non-diagnostic (noncompressible): consider a toe-brachial index"),
 ])
 def test_symptomatic_leg_abi_boundaries(evaluate, value, summary):
     assert arterial(evaluate, [claudication(), abi(value, "left")])["summary"] == summary
@@ -29,13 +29,13 @@ def test_symptomatic_leg_abi_boundaries(evaluate, value, summary):
 
 def test_normal_abi_in_both_legs_never_silences_claudication(evaluate):
     card = arterial(evaluate, RULE_CASES["normal-abi-both-legs-with-claudication"]())
-    assert card["summary"] == "Left calf exertional leg pain with ABI 1.05: consider an exercise ABI"
+    assert card["summary"] == "Left leg exertional leg pain with ABI 1.05: consider an exercise ABI"
     assert "1.10" not in card["detail"]  # the right leg's normal ABI is not evidence against
 
 
 def test_normal_abi_on_the_other_leg_only_is_not_evidence_against(evaluate):
     card = arterial(evaluate, RULE_CASES["normal-abi-other-leg-only"]())
-    assert card["summary"] == "Left calf signs consistent with arterial claudication: check pedal pulses and ABI"
+    assert card["summary"] == "Left leg signs consistent with arterial claudication: check pedal pulses and ABI"
     assert [s["label"] for s in card["suggestions"]] == ["Order a resting ankle-brachial index"]  # none on the left yet
     assert "None recorded." in card["detail"].split("**Findings that argue against it**")[1]
 
@@ -81,13 +81,13 @@ def test_diabetic_complication_code_counts_as_diabetes(evaluate):
 
 def test_diabetes_with_a_low_abi_keeps_the_abnormal_card(evaluate):
     resources = [claudication(), condition(ICD, "E11.9", onset_days=2000), abi(0.80, "left")]
-    assert arterial(evaluate, resources)["summary"] == "Left calf claudication with ABI 0.80: check pedal pulses"
+    assert arterial(evaluate, resources)["summary"] == "Left leg claudication with ABI 0.80: check pedal pulses"
 
 
 # ---------------------------------------------------------------- old abnormal ABI
 def test_old_abnormal_abi_is_still_evidence_but_not_recent(evaluate):
     card = arterial(evaluate, RULE_CASES["old-abnormal-abi"]())
-    assert card["summary"] == "Left calf claudication with ABI 0.70: check pedal pulses"
+    assert card["summary"] == "Left leg claudication with ABI 0.70: check pedal pulses"
     assert "older than 365 days, still evidence" in card["detail"]
     assert [s["label"] for s in card["suggestions"]] == ["Order a resting ankle-brachial index"]
 
@@ -99,13 +99,13 @@ def test_old_abnormal_abi_alone_still_raises_the_card(evaluate):
 
 def test_old_abnormal_abi_with_a_later_normal_one_is_superseded(evaluate):
     card = arterial(evaluate, RULE_CASES["old-abnormal-abi-later-normal"]())
-    assert card["summary"] == "Left calf exertional leg pain with ABI 1.02: consider an exercise ABI"
+    assert card["summary"] == "Left leg exertional leg pain with ABI 1.02: consider an exercise ABI"
     assert "0.70" not in card["detail"]
 
 
 def test_old_normal_abi_says_nothing(evaluate):
     card = arterial(evaluate, [claudication(), abi(1.05, "left", days=500)])
-    assert card["summary"] == "Left calf signs consistent with arterial claudication: check pedal pulses and ABI"
+    assert card["summary"] == "Left leg signs consistent with arterial claudication: check pedal pulses and ABI"
 
 
 def test_recent_abi_is_not_ordered_again(evaluate):

@@ -221,7 +221,7 @@ def test_ali_treated_card_wording(evaluate):
     assert "suggestions" not in card and "anticoagulation" in card["detail"]
 
 
-@pytest.mark.parametrize("code", ["I74.3", "I74.4", "723870003"])
+@pytest.mark.parametrize("code", ["I74.3", "723870003"])  # I74.4 names no leg: see the issue 17 tests below
 def test_ali_in_codes_that_name_a_limb(evaluate, code):
     system = SCT if code.isdigit() else ICD
     assert arterial(evaluate, [condition(system, code, onset_days=3)])["indicator"] == "critical"
@@ -311,11 +311,35 @@ def test_cauda_equina_window_is_7_days(evaluate, days, critical):
     assert any(c["indicator"] == "critical" for c in cards) is critical
 
 
-@pytest.mark.parametrize("code", ["T79.A22A", "M79.A22", "M79.A29", "T79.A29A"])
+@pytest.mark.parametrize("code", ["T79.A22A", "T79.A29A"])
 @pytest.mark.parametrize("days,critical", [(7, True), (8, False)])
 def test_compartment_syndrome_window_is_7_days(evaluate, code, days, critical):
     cards = evaluate(hook_request([condition(ICD, code, onset_days=days)]))
     assert any(c["indicator"] == "critical" for c in cards) is critical
+
+
+# M79.A2- codes acute and chronic exertional compartment syndrome alike (reference 2.6 note; issue 17, item 2)
+CS_BOTH = "nontraumatic compartment syndrome: if acute, emergency assessment; if chronic exertional, elective referral"
+
+
+@pytest.mark.parametrize("code,where", [("M79.A21", "Right leg"), ("M79.A22", "Left leg"), ("M79.A29", "Leg")])
+def test_nontraumatic_compartment_syndrome_alone_is_a_warning_naming_both_readings(evaluate, code, where):
+    cards = evaluate(hook_request([condition(ICD, code, onset_days=2)]))
+    assert not any(c["indicator"] == "critical" for c in cards)
+    card = by_topic(cards)["musculoskeletal-leg-pain"]
+    assert (card["indicator"], card["summary"]) == ("warning", f"{where} {CS_BOTH}")
+    assert "fasciotomy" in card["detail"] and "chronic exertional" in card["detail"]
+
+
+@pytest.mark.parametrize("days,raised", [(7, True), (8, False)])
+def test_nontraumatic_compartment_syndrome_keeps_the_7_day_window(evaluate, days, raised):
+    card = by_topic(evaluate(hook_request([condition(ICD, "M79.A22", onset_days=days)]))).get("musculoskeletal-leg-pain")
+    assert (card is not None and CS_BOTH in card["summary"]) is raised
+
+
+def test_traumatic_compartment_syndrome_beside_a_nontraumatic_code_stays_critical(evaluate):
+    cards = evaluate(hook_request([condition(ICD, "M79.A22", onset_days=2), condition(ICD, "T79.A22A", onset_days=2)]))
+    assert by_topic(cards)["musculoskeletal-leg-pain"]["indicator"] == "critical"
 
 
 @pytest.mark.parametrize("code", ["T79.A22D", "T79.A22S", "T79.A21D"])
@@ -353,7 +377,7 @@ def test_non_leg_site_in_leg_site_wins_and_leg_findings_stay(evaluate):
     both = FOREARM + LEFT_LEG  # a leg site next to an arm site: still a leg finding
     assert arterial(evaluate, [condition(ICD, "I96", onset_days=20, body_site=both), pad_diagnosis()])["indicator"] == "critical"
     assert arterial(evaluate, [condition(ICD, "I96", onset_days=20, body_site=LEFT_LEG), pad_diagnosis()])["indicator"] == "critical"
-    cards = by_topic(evaluate(hook_request([condition(ICD, "M79.A22", onset_days=2)])))
+    cards = by_topic(evaluate(hook_request([condition(ICD, "T79.A22A", onset_days=2)])))
     assert cards["musculoskeletal-leg-pain"]["indicator"] == "critical"
 
 
@@ -391,7 +415,7 @@ def test_cauda_equina_card_is_an_emergency_with_immediate_referral_and_no_leg_cl
 
 
 def test_compartment_syndrome_card_cites_an_acute_compartment_source_not_table_7(evaluate):
-    card = by_topic(evaluate(hook_request([condition(ICD, "M79.A22", onset_days=2)])))["musculoskeletal-leg-pain"]
+    card = by_topic(evaluate(hook_request([condition(ICD, "T79.A22A", onset_days=2)])))["musculoskeletal-leg-pain"]
     assert "fasciotomy" in card["summary"] and "BOAST" in card["detail"]
     assert "Table 7" not in card["detail"]
 
@@ -431,3 +455,99 @@ def test_a_diminished_pulse_never_feeds_the_ali_or_clti_rules(evaluate):
                             and "CLTI" not in card["summary"])
     absent = observation(SCT, "163109009", days=1)  # right dorsalis pedis absent
     assert "acute limb ischaemia" in arterial(evaluate, [absent, right_pallor])["summary"]
+
+
+# ---------------------------------------------------------------- an ulcer code that names its arterial cause (issue 17, item 1)
+# I70.24- / I70.74- / SNOMED "ischemic ulcer ... due to atherosclerotic disease" state arterial tissue
+# loss themselves: never plain claudication, whatever their age; the new-ulcer card under 14 days.
+@pytest.mark.parametrize("code", ["I70.245", "I70.249", "I70.745"])  # native left leg; bypass graft of the left leg
+@pytest.mark.parametrize("days,summary", [(1, ULCER_NEW_PAD), (13, ULCER_NEW_PAD), (14, CLTI_CRITICAL), (30, CLTI_CRITICAL),
+                                          (31, CLTI_KNOWN)])
+def test_atherosclerotic_ulcer_code_alone_reaches_the_tissue_loss_path(evaluate, code, days, summary):
+    card = arterial(evaluate, [condition(ICD, code, onset_days=days)])
+    assert card["summary"] == summary
+    assert card["indicator"] == ("critical" if summary == CLTI_CRITICAL else "warning")
+
+
+@pytest.mark.parametrize("system,code", [(ICD, "I70.235"), (SCT, "10655671000119105")])  # right leg; right foot
+def test_recent_ischaemic_ulcer_code_names_its_own_leg(evaluate, system, code):
+    card = arterial(evaluate, [condition(system, code, onset_days=10)])
+    assert card["summary"] == ULCER_NEW_PAD.replace("Left", "Right")
+    assert "Right leg signs consistent with arterial claudication" not in card["summary"]
+
+
+def test_recent_ischaemic_ulcer_with_left_calf_pain_still_names_the_ulcer(evaluate):
+    calf_pain = observation(SCT, "300954003", days=2, body_site=LEFT_LEG[0])
+    card = arterial(evaluate, [condition(ICD, "I70.245", onset_days=10), calf_pain])
+    assert card["summary"] == ULCER_NEW_PAD
+
+
+# ---------------------------------------------------------------- codes that do not state the leg (issue 17, item 2)
+LIMB_NOT_STATED = "Limb ischaemia code, limb not stated: if it is a leg, assess for acute or chronic limb-threatening ischaemia"
+
+
+def test_limb_not_stated_ali_code_alone_is_a_warning_not_a_leg_emergency(evaluate):
+    card = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5)])
+    assert (card["indicator"], card["summary"]) == ("warning", LIMB_NOT_STATED)
+    assert "(leg)" not in card["summary"]
+
+
+def test_limb_not_stated_ali_code_with_a_leg_site_or_a_same_side_leg_sign_is_critical(evaluate):
+    sited = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5, body_site=LEFT_LEG)])
+    assert (sited["indicator"], sited["summary"]) == ("critical", ALI_CRITICAL.format("left leg"))
+    same_side = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5, text="left"), left_pallor()])
+    assert same_side["indicator"] == "critical"
+    other_side = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5, text="right"), left_pallor()])
+    assert other_side["summary"] == LIMB_NOT_STATED
+
+
+def test_leg_specific_ali_code_stays_critical(evaluate):  # I74.3 names the lower extremities
+    assert arterial(evaluate, [condition(ICD, "I74.3", onset_days=5)])["indicator"] == "critical"
+
+
+@pytest.mark.parametrize("days", [5, 20])
+def test_ischemic_ulcer_without_a_leg_site_is_never_critical(evaluate, days):
+    card = arterial(evaluate, [condition(SCT, "13954005", onset_days=days)])
+    assert (card["indicator"], card["summary"]) == ("warning", LIMB_NOT_STATED)
+
+
+def test_ischemic_ulcer_on_a_leg_site_keeps_the_clti_path(evaluate):
+    assert arterial(evaluate, [condition(SCT, "13954005", onset_days=20, body_site=LEFT_LEG)])["summary"] == CLTI_CRITICAL
+    assert arterial(evaluate, [condition(SCT, "13954005", onset_days=5, body_site=LEFT_LEG)])["summary"] == ULCER_NEW_PAD
+
+
+@pytest.mark.parametrize("code", ["21631000119105", "442439008", "442735001"])
+def test_limb_ischemia_code_is_no_proof_of_leg_pad(evaluate, code):
+    foot_ulcer = condition(SCT, "95345008", onset_days=20)
+    card = arterial(evaluate, [condition(SCT, code, onset_days=400), foot_ulcer])
+    assert card["indicator"] == "warning"
+    assert card["summary"] != CLTI_CRITICAL.replace("Left leg", "Leg")
+    sited = arterial(evaluate, [condition(SCT, code, onset_days=400, body_site=RIGHT_LEG), foot_ulcer])
+    assert sited["indicator"] == "critical"
+
+
+def test_gangrene_of_limb_without_a_leg_site_is_a_warning(evaluate):
+    card = arterial(evaluate, [condition(SCT, "792843009", onset_days=20)])
+    assert (card["indicator"], card["summary"]) == ("warning", LIMB_NOT_STATED)
+
+
+def test_unsided_limb_code_with_a_sided_leg_sign_is_critical(evaluate):
+    """Re-review of issue 17: I74.4 names no limb and no side; pallor and a lost pulse on the left leg
+    show it is a leg: possible ALI, emergent evaluation (G1/G2). It was a 'limb not stated' warning (each < 1 s)."""
+    card = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5), left_pallor(), left_pulse_absent()])
+    assert (card["indicator"], card["summary"]) == ("critical", ALI_CRITICAL.format("left leg"))
+    unsided_ulcer = arterial(evaluate, [condition(SCT, "13954005", onset_days=20), left_pallor()])
+    assert unsided_ulcer["summary"] != LIMB_NOT_STATED
+
+
+def test_unsided_limb_code_with_an_unsided_sign_stays_a_warning(evaluate):
+    """Pallor with no leg site may be the arm: the limb is still not stated."""
+    pallor = observation(SCT, "398979000", days=1)
+    card = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5), pallor])
+    assert (card["indicator"], card["summary"]) == ("warning", LIMB_NOT_STATED)
+
+
+def test_unsided_limb_code_with_signs_on_both_legs_names_no_one_leg(evaluate):
+    right_pallor = observation(SCT, "398979000", days=1, body_site={"coding": [{"system": SCT, "code": "62175007"}]})
+    card = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5), left_pallor(), right_pallor])
+    assert (card["indicator"], card["summary"]) == ("critical", ALI_CRITICAL.format("leg"))

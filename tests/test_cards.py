@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import string
 
+from builders import ICD, SCT, condition, hook_request, observation
 from cds_service import cards
+from helpers import by_topic
 
 
 def test_every_summary_template_fits_with_long_values(knowledge):
@@ -68,3 +70,54 @@ def test_a_suggestion_reason_must_be_text(tmp_path):
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     doc = documents.read(path, "t.yaml")
     assert documents.validate(doc, "card-template") == [] and templates.cross_check(doc) == []
+
+
+# ---------------------------------------------------------------- issue 17, item 4: summaries name the leg
+
+RIGHT_LIMB = {"coding": [{"system": SCT, "code": "62175007", "display": "Structure of right lower limb"}]}
+RIGHT_FEMORAL = {"coding": [{"system": SCT, "code": "69833005"}, {"system": SCT, "code": "24028007"}]}
+RIGHT_POPLITEAL = {"coding": [{"system": SCT, "code": "43899006"}, {"system": SCT, "code": "24028007"}]}
+ABSENT = {"valueCodeableConcept": {"coding": [{"system": SCT, "code": "2667000", "display": "Absent"}]}}
+
+
+def _arterial(evaluate, resources):
+    return by_topic(evaluate(hook_request(resources)))["arterial-claudication"]
+
+
+def test_an_absent_femoral_pulse_card_names_the_right_leg_not_the_femoral_site(evaluate):
+    pulse = observation(SCT, "414617007", days=1, body_site=RIGHT_FEMORAL)
+    card = _arterial(evaluate, [pulse, observation(SCT, "300954003", days=1, body_site=RIGHT_LIMB)])
+    assert card["summary"] == "Right leg signs consistent with arterial claudication: check pedal pulses and ABI"
+    assert "Loss of distal pulse, right femoral (Observation)" in card["detail"]  # the site stays on its line
+
+
+def test_ali_from_a_popliteal_pulse_names_the_leg(evaluate):
+    before = observation(SCT, "414617007", days=20, body_site=RIGHT_POPLITEAL, value=ABSENT)  # felt 20 days ago
+    now = observation(SCT, "414617007", days=1, body_site=RIGHT_POPLITEAL)
+    pallor = observation(SCT, "398979000", days=1, body_site=RIGHT_LIMB)
+    card = _arterial(evaluate, [before, now, pallor])
+    assert card["summary"].startswith("Possible acute limb ischaemia (right leg):")
+    assert "popliteal" not in card["summary"]
+
+
+def test_buttock_pain_is_never_called_a_leg_on_its_line(evaluate):
+    buttock = observation(SCT, "279043006", days=1, body_site=RIGHT_LIMB)
+    card = _arterial(evaluate, [condition(ICD, "I70.0", onset_days=300), buttock])
+    assert "Pain in buttock, right side (Observation)" in card["detail"]
+    assert "Pain in buttock, right leg" not in card["detail"]
+
+
+def test_clti_detail_lists_the_ulcer_and_the_arterial_code_on_separate_lines(evaluate):
+    card = _arterial(evaluate, [condition(ICD, "L97.519", onset_days=20), condition(ICD, "E11.51", onset_days=300)])
+    assert card["indicator"] == "critical"
+    ulcer = [line for line in card["detail"].splitlines() if "ulcer of other part of right foot" in line]
+    assert ulcer and all("diabet" not in line.lower() for line in ulcer)
+    assert any(line.startswith("- ") and line.endswith("diabetic peripheral angiopathy without gangrene (Condition)")
+               for line in card["detail"].splitlines())
+
+
+def test_pain_at_rest_line_only_when_rest_pain_is_on_record(evaluate):
+    ulcer_only = _arterial(evaluate, [condition(ICD, "L97.519", onset_days=20), condition(ICD, "E11.51", onset_days=300)])
+    assert "Pain at rest differs from claudication" not in ulcer_only["detail"]
+    rest_pain = _arterial(evaluate, [condition(ICD, "I70.221", onset_days=5)])  # rest pain, right leg
+    assert rest_pain["indicator"] == "critical" and "Pain at rest differs from claudication" in rest_pain["detail"]

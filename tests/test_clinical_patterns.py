@@ -18,7 +18,7 @@ def claudication_left():
 def test_arterial_in_unilateral_claudication_with_low_abi(evaluate):
     cards = by_topic(evaluate(hook_request([claudication_left(), abi(0.72, "left")])))
     card = cards["arterial-claudication"]
-    assert card["summary"] == "Left calf claudication with ABI 0.72: check pedal pulses"
+    assert card["summary"] == "Left leg claudication with ABI 0.72: check pedal pulses"
     assert card["indicator"] == "warning"
     assert "abnormal (<=0.90)" in card["detail"]
     assert "suggestions" not in card  # a recent ABI is shown, not ordered again
@@ -190,7 +190,7 @@ def test_resolved_dvt_counts_as_previous_dvt_in_the_venous_card(evaluate):
 @pytest.mark.parametrize("status", ["entered-in-error", "cancelled", "registered"])
 def test_excluded_observation_status(evaluate, status):
     (card,) = evaluate(hook_request([claudication_left(), abi(0.6, "left", status=status)]))
-    assert card["summary"] == "Left calf signs consistent with arterial claudication: check pedal pulses and ABI"
+    assert card["summary"] == "Left leg signs consistent with arterial claudication: check pedal pulses and ABI"
     assert "0.60" not in card["detail"]
 
 
@@ -212,7 +212,7 @@ def test_negated_swelling_argues_against_venous(evaluate):
 
 def test_old_abnormal_abi_stays_evidence_and_is_ordered_again(evaluate):
     card = by_topic(evaluate(hook_request([claudication_left(), abi(0.7, "left", days=500)])))["arterial-claudication"]
-    assert card["summary"] == "Left calf claudication with ABI 0.70: check pedal pulses"
+    assert card["summary"] == "Left leg claudication with ABI 0.70: check pedal pulses"
     assert card["suggestions"][0]["label"] == "Order a resting ankle-brachial index"
 
 
@@ -316,7 +316,7 @@ def test_a_side_is_never_repeated_after_a_display_that_names_it(evaluate):
 
 
 def test_a_critical_card_takes_the_side_of_its_red_flag(evaluate):
-    resources = [condition(ICD, "M79.A22", onset_days=2), condition(ICD, "S86.111A", onset_days=3)]  # left CS, right strain
+    resources = [condition(ICD, "T79.A22A", onset_days=2), condition(ICD, "S86.111A", onset_days=3)]  # left CS, right strain
     card = by_topic(evaluate(hook_request(resources)))["musculoskeletal-leg-pain"]
     assert card["indicator"] == "critical" and card["summary"].startswith("Left leg compartment syndrome")
 

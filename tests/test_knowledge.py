@@ -182,7 +182,7 @@ def test_a_combination_must_be_a_derived_sign(base):
      "unknown key"),
     (ART, "    when: {situations_any: [abi-abnormal], exertional: true}",
      "    when: {situations_any: [abi-abnormal], exertional: \"true\"}",
-     "exertional: \"true\"", "variants[8].when.exertional", "expected boolean"),
+     "exertional: \"true\"", "variants[9].when.exertional", "expected boolean"),
     (VEN, "    lead: \"**Red flag**", "    laed: \"**Red flag**", "laed:", "variants[0].laed", "unknown key"),
     (VEN, "    summary: \"{red_flag} recorded", "    summary: \"\"\n    x: \"{red_flag} recorded", "summary: \"\"",
      "variants[0].summary", "non-empty"),
@@ -364,6 +364,12 @@ def _ulcer_key(name: str = "ulcerConditions", type_key: str = "resource_type", s
     (RF, "    newness_reason:", "    newnes_reason:", "newnes_reason:", "ali.signs.newnes_reason", "unknown key"),
     (PT, "    red_flag_needs_leg: true", "    red_flag_needs_leg: \"yes\"", "red_flag_needs_leg: \"yes\"",
      "signs.compartment-syndrome.red_flag_needs_leg", "expected boolean"),
+    # limb_not_stated (issue 17, item 2): every key declared, each broken once
+    (RF, "  leg_signs_same_side:", "  leg_signs_same_sid:", "leg_signs_same_sid:", "limb_not_stated.leg_signs_same_sid",
+     "unknown key"),
+    (RF, '  codes: ["I74.4",', '  codes: [74,', "codes: [74,", "limb_not_stated.codes[0]", "expected string"),
+    (PT, "      codes: [M79.A21, M79.A22, M79.A29]", "      codes: [M79.A21, M79.A22, M79.A29]\n      cods: []",
+     "cods: []", "signs.compartment-syndrome.red_flag_warning_codes.cods", "unknown key"),
     (TH, "  abi_interval_days: 1826", "  abi_interval_day: 1826", "abi_interval_day:", "screening.abi_interval_day",
      "unknown key"),
     (TH, "  limb_threat_signs:", "  limb_threat_sign:", "limb_threat_sign:", "therapy.limb_threat_sign", "unknown key"),
@@ -374,3 +380,25 @@ def test_landed_keys_are_declared(base, file, old, new, at, key, message):
     assert f"{file}:{line_of(base, file, at)}: {key}: " in text, text
     assert message in text, text
 
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ('"I74.4", "13954005"', '"I74.4", "I74.9X"', "limb_not_stated.codes: not in any value set: I74.9X"),
+    ("  derived: arterial-limb-not-stated", "  derived: pallor",
+     "derived sign 'pallor' must be a derived arterial red flag"),
+    ("  leg_signs_same_side: [absent-pedal-pulse,", "  leg_signs_same_side: [no-such-sign,", "unknown sign 'no-such-sign'"),
+])
+def test_limb_not_stated_refuses_unknown_codes_and_signs(base, old, new, message):
+    edit(base, RF, old, new)
+    assert message in failure(base)
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("      codes: [M79.A21, M79.A22, M79.A29]", "      codes: [M79.A21, T79.A22A, I74.3]",
+     "not codes of compartment-syndrome: I74.3"),
+    ("      sign: compartment-syndrome-acute-or-chronic", "      sign: pallor",
+     "'pallor' must be a derived red flag of musculoskeletal-leg-pain"),
+])
+def test_red_flag_warning_codes_refuse_foreign_codes_and_signs(base, old, new, message):
+    edit(base, PT, old, new)
+    assert message in failure(base)

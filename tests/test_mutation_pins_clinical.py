@@ -34,7 +34,9 @@ def _acute_red_flags(knowledge):
     for sign in knowledge.rules.signs.values():
         if sign.red_flag and sign.acute and sign.lookback_days and not sign.red_flag_requires_any \
                 and "Condition" in sign.read_from:
-            concept = min(knowledge.terminology.codes_for(frozenset({sign.id})), key=lambda c: (c.system, c.code))
+            critical = [c for c in knowledge.terminology.codes_for(frozenset({sign.id}))
+                        if not sign.red_flag_warning_codes or c.code not in sign.red_flag_warning_codes.codes]  # M79.A2-: a warning by design (issue 17)
+            concept = min(critical, key=lambda c: (c.system, c.code))
             out.append((sign, concept))
     assert out, "the pattern table has no acute red flag to test"
     return out

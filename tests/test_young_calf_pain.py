@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from builders import NOW, PATIENT, SCT, abi, condition, observation
+from builders import ICD, NOW, PATIENT, SCT, abi, condition, observation
 from cases import LEFT_CALF
 from helpers import by_topic
 from therapy_builders import REFUSED, full_request, patient
@@ -40,7 +40,7 @@ def _arterial(evaluate, resources, patient_resource):
 
 def test_49_with_left_calf_claudication_and_a_normal_left_abi_names_both(evaluate):
     card = _arterial(evaluate, [_claudication(), abi(1.05, "left")], patient(49))
-    assert card["summary"] == "Left calf exertional leg pain with ABI 1.05: consider an exercise ABI"
+    assert card["summary"] == "Left leg exertional leg pain with ABI 1.05: consider an exercise ABI"
     assert LINE in card["detail"]
 
 
@@ -60,7 +60,7 @@ def test_the_age_boundary_49_vs_50(evaluate, years, days_to_birthday, shown):
 ])
 def test_an_unknown_age_leaves_the_line_out_and_keeps_the_card(evaluate, patient_resource):
     card = _arterial(evaluate, [_claudication(), abi(1.05, "left")], patient_resource)
-    assert card["summary"] == "Left calf exertional leg pain with ABI 1.05: consider an exercise ABI"
+    assert card["summary"] == "Left leg exertional leg pain with ABI 1.05: consider an exercise ABI"
     assert LINE not in card["detail"]
 
 
@@ -79,14 +79,14 @@ def test_calf_pain_on_the_other_leg_than_the_normal_abi_is_not_mentioned(evaluat
     assert card["summary"] == "Left leg exertional leg pain with ABI 1.05: consider an exercise ABI"
     assert LINE not in card["detail"]
     card = _arterial(evaluate, [_claudication(RIGHT_CALF), abi(1.05, "right")], patient(30))
-    assert card["summary"] == "Right calf exertional leg pain with ABI 1.05: consider an exercise ABI"
+    assert card["summary"] == "Right leg exertional leg pain with ABI 1.05: consider an exercise ABI"
     assert LINE in card["detail"]
 
 
 def test_no_calf_no_mention(evaluate):
     left_thigh = [{"coding": [{"system": SCT, "code": "68367000:272741003=7771000", "display": "Thigh, left"}]}]
     card = _arterial(evaluate, [_claudication(left_thigh), abi(1.05, "left")], patient(30))
-    assert card["summary"] == "Left thigh exertional leg pain with ABI 1.05: consider an exercise ABI"
+    assert card["summary"] == "Left leg exertional leg pain with ABI 1.05: consider an exercise ABI"
     assert LINE not in card["detail"]
 
 
@@ -101,6 +101,40 @@ def test_a_normal_abi_without_exertional_pain_raises_no_card_to_mention_it(evalu
     assert _arterial(evaluate, [calf_tenderness, abi(1.05, "left")], patient(30)) is None
 
 
+# ---------------------------------------------------------------- common coding (issue 17, item 3)
+LEFT_LIMB = {"coding": [{"system": SCT, "code": "32153003", "display": "Structure of left lower limb"}]}
+
+
+@pytest.mark.parametrize("years,shown", [(45, True), (49, True), (50, False)])
+def test_calf_pain_with_only_the_limb_and_side_as_body_site_is_a_calf(evaluate, years, shown):
+    """300954003 Pain in calf, bodySite "left lower limb": the code names the calf, the site only the leg."""
+    calf_pain = observation(SCT, "300954003", value=None, body_site=LEFT_LIMB)
+    claudication = condition(SCT, "63491006", body_site=[LEFT_LIMB], display="Intermittent claudication")
+    card = _arterial(evaluate, [claudication, calf_pain, abi(1.05, "left")], patient(years))
+    assert (LINE in card["detail"]) is shown
+    condition_pain = condition(SCT, "300954003", body_site=[LEFT_LIMB], display="Pain in calf")
+    card = _arterial(evaluate, [claudication, condition_pain, abi(1.05, "left")], patient(years))
+    assert (LINE in card["detail"]) is shown
+
+
+@pytest.mark.parametrize("code,abi_side,shown", [
+    ("M79.662", "left", True),    # pain in left lower leg, normal left ABI
+    ("M79.661", "right", True),   # the same on the right
+    ("M79.661", "left", False),   # pain in the right lower leg, the ABI is the left leg's
+    ("M79.652", "left", False),   # pain in left thigh: not the lower leg
+])
+def test_pain_in_lower_leg_m79_66_is_read_like_calf_pain(evaluate, code, abi_side, shown):
+    claudication = condition(SCT, "63491006", display="Intermittent claudication")
+    card = _arterial(evaluate, [claudication, condition(ICD, code, onset_days=2), abi(1.05, abi_side)], patient(45))
+    assert (LINE in card["detail"]) is shown
+
+
+def test_pain_in_lower_leg_with_a_borderline_abi_does_not_mention_it(evaluate):
+    claudication = condition(SCT, "63491006", display="Intermittent claudication")
+    card = _arterial(evaluate, [claudication, condition(ICD, "M79.662", onset_days=2), abi(0.95, "left")], patient(45))
+    assert card is not None and LINE not in card["detail"]
+
+
 # ---------------------------------------------------------------- the keys are checked at load
 def _tree(tmp_path):
     for folder in ("valuesets", "knowledge", "cards", "questionnaires"):
@@ -111,9 +145,9 @@ def _tree(tmp_path):
 @pytest.mark.parametrize("old,new,expected", [
     ("age_under: 50,", "age_under: fifty,", r"arterial-claudication.yaml:\d+: variants\[\d+\].consider\[2\].when.age_under: 'fifty' is a string; expected integer"),
     ("age_under: 50,", "age_under: 0,", r"arterial-claudication.yaml:\d+: variants\[\d+\].consider\[2\].when.age_under: 0 is less than the minimum of 1"),
-    ("sites_any: [calf]", "sites_any: calf", r"arterial-claudication.yaml:\d+: variants\[\d+\].consider\[2\].when.sites_any: 'calf' is a string; expected array"),
-    ("sites_any: [calf]", "sites_any: [Calf]", r"arterial-claudication.yaml:\d+: variants\[\d+\].consider\[2\].when.sites_any\[0\]: 'Calf' does not match"),
-    ("sites_any: [calf]", "sites_any: [knee pit]", r"arterial-claudication.yaml:\d+: variants\[\d+\].consider\[2\].when.sites_any\[0\]: no value set labels a site 'knee pit'"),
+    ("sites_any: [calf, lower leg]", "sites_any: calf", r"arterial-claudication.yaml:\d+: variants\[\d+\].consider\[2\].when.sites_any: 'calf' is a string; expected array"),
+    ("sites_any: [calf, lower leg]", "sites_any: [Calf]", r"arterial-claudication.yaml:\d+: variants\[\d+\].consider\[2\].when.sites_any\[0\]: 'Calf' does not match"),
+    ("sites_any: [calf, lower leg]", "sites_any: [calf, knee pit]", r"arterial-claudication.yaml:\d+: variants\[\d+\].consider\[2\].when.sites_any\[1\]: no value set labels a site 'knee pit'"),
 ])
 def test_a_broken_age_or_site_condition_is_refused(tmp_path, old, new, expected):
     base = _tree(tmp_path)
