@@ -25,9 +25,14 @@ def service_app() -> Any:
     folder = tempfile.mkdtemp(prefix="cds-bench-inprocess-")
     env = {**os.environ, **BENCH_ENV, "CDS_DATABASE_URL": f"sqlite:///{folder}/bench.db"}
     app = create_app(config_mod.from_env(env))
-    for handler in logging.getLogger("cds_service").handlers:  # the request line is still built and written
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 - for the life of the process
+    root = logging.getLogger("cds_service")
+    for handler in list(root.handlers):  # the request line is still built and written, to /dev/null
+        if getattr(handler, "_cds", False):
+            quiet = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115 - for the life of the process
+            quiet.setFormatter(handler.formatter)
+            quiet._cds = True  # type: ignore[attr-defined]  # logs.configure's mark: not added twice
+            root.removeHandler(handler)
+            root.addHandler(quiet)
     return app
 
 

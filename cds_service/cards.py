@@ -201,11 +201,6 @@ def _summary(text: str) -> str:
     return text[: SUMMARY_LIMIT - 2].rstrip() + "…"
 
 
-def render_card(pa: PatternAssessment, assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> dict | None:
-    rendered = render_one(pa, assessment, knowledge, ctx)
-    return rendered.card if rendered is not None else None
-
-
 def render_one(pa: PatternAssessment, assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> Rendered | None:
     template = knowledge.templates[pa.pattern]
     common = knowledge.common
@@ -274,11 +269,7 @@ def indicator_rank(card: dict) -> int:
 
 
 def render_all(assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> list[Rendered]:
-    """Every raised pattern's card, critical first, then warning, then info."""
+    """Stage 6: every raised pattern's card from its template's first matching variant, critical
+    first, then warning, then info."""
     rendered = [r for pa in assessment.raised() if (r := render_one(pa, assessment, knowledge, ctx)) is not None]
     return sorted(rendered, key=lambda r: indicator_rank(r.card))
-
-
-def render(assessment: Assessment, knowledge: Knowledge, ctx: CardContext) -> list[dict[str, Any]]:
-    """Stage 6: one card per raised pattern from its template's first matching variant, critical first."""
-    return [r.card for r in render_all(assessment, knowledge, ctx)]

@@ -2,7 +2,7 @@
 
 request body -> ``parse_request`` (envelope checks) -> ``evaluate_request``: ``gather`` (prefetch
 resolution, FHIR fallback) -> ``records.select`` -> ``findings.extract`` -> ``assessment.assess``
--> ``cards.render`` -> governance (switches, snooze, one info card, shadow mode; ``governance.py``).
+-> ``cards.render_all`` -> governance (switches, snooze, one info card, shadow mode; ``governance.py``).
 Each stage returns what it measured; ``evaluate_request`` assembles the request's ``Stats`` once
 from those returns.
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
@@ -22,7 +22,7 @@ def configure(level: str = "INFO") -> None:
     if any(getattr(h, "_cds", False) for h in root.handlers):
         root.setLevel(level)
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(JsonLines())
     handler._cds = True  # type: ignore[attr-defined]
     root.addHandler(handler)
@@ -51,6 +51,33 @@ class JsonLines(logging.Formatter):
         if record.stack_info:
             line["stack_info"] = self.formatStack(record.stack_info)
         return orjson.dumps(line, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record, never to a stream kept from
+    the first ``configure`` (a test's capture, closed since), and reports its own failure without
+    the traceback: logging's default prints the exception being handled with it, and that message
+    (a FHIR search URL) can name the patient."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:  # a property standing in for the attribute StreamHandler sets
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:  # StreamHandler.__init__ and setStream assign it: the current stderr wins
+        pass
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if logging.raiseExceptions:
+            console = sys.__stderr__  # None without a console: nowhere left to report to
+            try:
+                if console is not None:
+                    console.write(f"logging failed for a {record.levelname} record of {record.name}\n")
+            except Exception:  # noqa: BLE001 - a console that fails too: nowhere left to report to
+                pass
 
 
 _QUERY = re.compile(r"\?[^\s'\"]*")

@@ -131,3 +131,38 @@ def test_a_log_line_is_one_json_object_with_the_extra_fields():
         import sys
         record.exc_info = sys.exc_info()
     assert "ValueError: boom" in json.loads(JsonLines().format(record))["exc_info"]
+
+
+def test_the_log_handler_writes_to_the_stderr_of_the_moment(monkeypatch):
+    """The handler is made once per process; a stream kept from then (a test's capture, closed since)
+    would turn every later record into a logging error."""
+    import io
+    import sys
+
+    from cds_service import logs
+    logs.configure()
+    now = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", now)
+    logging.getLogger("cds_service.request").warning("written where stderr is now")
+    assert "written where stderr is now" in now.getvalue()
+
+
+def test_a_failing_log_handler_never_prints_the_exception_being_handled(monkeypatch, capfd):
+    """logging's default report of a failed emit prints the exception being handled, and a FHIR
+    client's connection error names the search URL with the patient id in it."""
+    import io
+    import sys
+
+    from cds_service import logs
+    logs.configure()
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.setattr(sys, "stderr", closed)
+    try:
+        raise ConnectionError(f"GET https://fhir.example.org/r4/Condition?patient={SECRET_PATIENT}")
+    except ConnectionError:
+        logging.getLogger("cds_service.fhir").warning("fhir server unreachable")
+    monkeypatch.undo()
+    err = capfd.readouterr().err
+    assert "logging failed for a WARNING record of cds_service.fhir" in err
+    assert SECRET_PATIENT not in err

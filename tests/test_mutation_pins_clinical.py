@@ -122,7 +122,7 @@ def test_rule_contrary_evidence_can_suppress_a_card(engine):
     assert "neurogenic-claudication" not in _run(engine, [stenosis, pallor, right_swelling])[0]
 
 
-# ---------------------------------------------------------------- card order (cards.render)
+# ---------------------------------------------------------------- card order (cards.render_all)
 def test_rule_cards_are_ordered_critical_then_warning_then_info(engine):
     """The pattern order is arterial, venous, neurogenic; here the critical card is the neurogenic one."""
     resources = [condition(SCT, CAUDA_EQUINA, onset_days=1),                      # neurogenic: critical
