@@ -14,7 +14,11 @@ from bench import bodies, evaluation, inprocess, naive
 
 @pytest.fixture(scope="module")
 def apps():
-    return inprocess.service_app(), inprocess.naive_app()
+    import logging
+    root = logging.getLogger("cds_service")
+    handlers = list(root.handlers)
+    yield inprocess.service_app(), inprocess.naive_app()
+    root.handlers[:] = handlers  # the bench's /dev/null handler must not outlive these tests
 
 
 def test_bodies_have_the_requested_size_and_every_figure_is_measured(engine, apps):
