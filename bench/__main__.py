@@ -1,11 +1,18 @@
 """Run every benchmark in one go and write bench/out/report.md and bench/out/latency.png.
 
-    make bench                      # or: .venv/bin/python -m bench [--quick]
+    make bench                      # or: .venv/bin/python -m bench [--quick] [--no-http]
+
+Everything in one run, side by side, because the machine is shared: the service, the naive peer
+(bench/naive.py) and ``orjson.loads`` with the collector paused, at the typical body and at 10,
+100, 1k and 10k resources, in this process and over HTTP (8 and 32 clients, both apps under the
+same gunicorn settings), with p50/p99 and RSS per worker. Ratios from one run are comparable;
+absolute figures move with whatever else the machine runs (the load average is in the report).
 """
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import platform
 import time
 from pathlib import Path
@@ -14,57 +21,103 @@ from cds_service import knowledge as knowledge_mod
 from cds_service.config import REPO_ROOT, Settings
 from cds_service.engine import Engine
 
-from . import bodies, cohort, evaluation, load
+from . import bodies, cohort, evaluation, inprocess, load
 
 OUT = REPO_ROOT / "bench" / "out"
 SIZES = (10, 100, 1_000, 10_000)
+WORKERS, THREADS = 2, 4
+CLIENTS = (8, 32)
+NAIVE_HTTP_MAX = 1_000  # one naive request at 10k takes seconds: 32 of them would only time out
 
 
 def plot(rows, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    rows = [r for r in rows if r.label != "typical"]
     sizes = [r.size for r in rows]
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.loglog(sizes, [r.loads_ms for r in rows], "o-", label="orjson.loads (the floor)")
-    ax.loglog(sizes, [r.service_ms for r in rows], "s-", label="service: decode + evaluate")
-    ax.loglog(sizes, [r.naive_ms for r in rows], "^--", label="without pre-filter: a model for every resource")
+    ax.loglog(sizes, [r.loads.p50_ms for r in rows], "o-", label="orjson.loads, collector paused (the floor)")
+    ax.loglog(sizes, [r.engine.p50_ms for r in rows], "s-", label="service engine: decode + evaluate")
+    ax.loglog(sizes, [r.service.p50_ms for r in rows], "D-", label="service app (WSGI, all of a request)")
+    naive = [(r.size, r.naive.p50_ms) for r in rows if r.naive]
+    ax.loglog([s for s, _ in naive], [m for _, m in naive], "^--", label="naive peer app (a model per resource)")
     ax.set_xlabel("resources in prefetch")
     ax.set_ylabel("median time per request (ms)")
-    ax.set_title("Evaluation cost against record size")
+    ax.set_title("Cost per request against record size")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
 
+def _repeat(size: int, quick: bool) -> int:
+    if quick:
+        return 3
+    return 300 if size <= 100 else 40 if size <= 1000 else 10
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
+def _http(module: str, cases: list[tuple[str, int, Path]], seconds: dict[str, float], max_size: int | None) -> tuple[dict, str]:
+    """Each case at each client count against one app; RSS per worker after the runs."""
+    threads_arg = ("--threads", str(THREADS))
+    server = load.Server(workers=WORKERS, env=inprocess.BENCH_ENV, module=module, args=threads_arg)
+    results = {}
+    try:
+        url = server.url + inprocess.SERVICE_PATH
+        load.run_load(url, cases[0][2], 4, 2)  # warm-up: both workers see requests
+        for label, size, path in cases:
+            if max_size is not None and size > max_size:
+                continue
+            for clients in CLIENTS:
+                results[(label, clients)] = load.run_load(url, path, clients, seconds[label], timeout=60)
+        rss = ", ".join(f"{server.rss_mb(pid):.0f} (peak {server.rss_mb(pid, 'VmHWM'):.0f})" for pid in server.worker_pids())
+    finally:
+        server.stop()
+    return results, rss
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--quick", action="store_true", help="small repeat counts and short load runs (smoke test)")
+    parser.add_argument("--quick", action="store_true", help="small repeat counts, two sizes, short load runs (smoke test)")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP load test")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    sizes = SIZES[:1] if args.quick else SIZES
     engine = Engine(knowledge_mod.load(REPO_ROOT), Settings())
+    service, naive = inprocess.service_app(), inprocess.naive_app()
     bodies.resource_pool()
+    cases = [("typical", 0, bodies.write(OUT / "typical-body.json", bodies.typical_body(engine)))]
+    cases += [(f"{size:,}", size, bodies.write(OUT / f"body-{size}.json", bodies.prefetch_body(size))) for size in sizes]
     gc.collect()
     gc.freeze()  # as `cds-service serve` does in each worker after start-up
-    lines = ["# Benchmark report", "", f"Machine: {platform.machine()}, {platform.python_implementation()} "
-             f"{platform.python_version()}, run {time.strftime('%Y-%m-%d %H:%M:%S')}. All figures from this one run.", ""]
+    lines = ["# Benchmark report", "",
+             f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
+             f"{platform.python_version()}, run {time.strftime('%Y-%m-%d %H:%M:%S')}; {_load()} at the start. "
+             "All figures from this one run.", ""]
 
     rows = []
-    for size in SIZES:
-        repeat = 3 if args.quick else (200 if size <= 100 else 50 if size <= 1000 else 15)
-        rows.append(evaluation.measure(engine, bodies.prefetch_body(size), size, repeat))
-    lines += ["## Evaluation cost against record size", "",
-              "Median per request, in this process with the start-up heap frozen as each server worker does "
-              "(`gc.freeze()`), the garbage collector otherwise on, as in production. *Service* is what the service does with a body (orjson decode, pre-filter, "
-              "models for relevant resources, findings, assessment, cards); *ratio* divides it by `orjson.loads` "
-              "of the same body. *Without pre-filter* builds a fhir.resources model for every resource first.", "",
-              "| resources | body | orjson.loads | service | ratio | without pre-filter | ratio | cards |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for label, size, path in cases:
+        body = path.read_bytes()
+        rows.append(evaluation.measure(engine, service, naive, body, label, size or _resources(body), _repeat(size, args.quick)))
+    lines += ["## In process: cost per request against record size", "",
+              "p50 (p99) per request in this process, start-up heap frozen as each worker does (`gc.freeze()`). "
+              "*loads*: `orjson.loads` of the body with the collector paused (the floor). *engine*: the service's "
+              "`prefetch.decode` + evaluate, collector paused as the app pauses it. *service*: the whole app through "
+              "WSGI (collector pause, body middleware, Flask, governance on SQLite, metrics, the INFO request line "
+              "to /dev/null). *naive*: the naive peer's app (bench/naive.py) "
+              "through WSGI. *typical* is the largest synthetic patient through our own prefetch templates.", "",
+              "| body | resources | size | loads | engine | engine / loads | service | service / loads | naive | naive / service | cards |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r.size:,} | {r.body_bytes / 1024:,.0f} KiB | {r.loads_ms:.3f} ms | {r.service_ms:.3f} ms | "
-                     f"{r.ratio:.2f} | {r.naive_ms:.1f} ms | {r.naive_ratio:.1f} | {r.cards} |")
+        naive_cell = f"{r.naive.p50_ms:.2f} ({r.naive.p99_ms:.2f}) ms" if r.naive else "-"
+        lines.append(f"| {r.label} | {r.size:,} | {r.body_bytes / 1024:,.0f} KiB | {r.loads.p50_ms:.3f} ms | "
+                     f"{r.engine.p50_ms:.3f} ms | {r.engine_ratio:.2f} | {r.service.p50_ms:.2f} ({r.service.p99_ms:.2f}) ms | "
+                     f"{r.service_ratio:.2f} | {naive_cell} | {r.naive_over_service or 0:.2f} | {r.cards} |")
     plot(rows, OUT / "latency.png")
     lines += ["", "![latency against record size](latency.png)", ""]
 
@@ -72,29 +125,61 @@ def main() -> None:
     lines += cohort.report_lines(cohort.measure(knowledge), sorted(knowledge.templates))
 
     if not args.no_http:
-        body_path = bodies.write(OUT / "typical-body.json", bodies.typical_body(engine))
-        server = load.Server(workers=2, threads=4)
-        try:
-            url = server.url + "/cds-services/leg-pain-claudication"
-            load.run_load(url, body_path, 4, 1 if args.quick else 2)  # warm-up
-            rss_before = {pid: server.rss_mb(pid) for pid in server.worker_pids()}
-            load_rows = [load.run_load(url, body_path, c, 2 if args.quick else 10) for c in (1, 8, 32, 64)]
-            rss_after = {pid: (server.rss_mb(pid), server.rss_mb(pid, "VmHWM")) for pid in server.worker_pids()}
-        finally:
-            server.stop()
-        lines += ["## HTTP load (typical patient)", "",
-                  f"`cds-service serve --workers 2 --threads 4` on 127.0.0.1, the Python load generator in bench/load.py (one process, one keep-alive connection per client, on the same machine) posting the prefetch the "
-                  f"service's own templates return for the largest synthetic patient ({body_path.stat().st_size:,} bytes), "
-                  f"{2 if args.quick else 10} s per level.", "",
-                  "| clients | requests/s | p50 | p95 | p99 | requests | errors |", "|---:|---:|---:|---:|---:|---:|---:|"]
-        for r in load_rows:
-            lines.append(f"| {r.concurrency} | {r.rps:,.0f} | {r.p50_ms:.1f} ms | {r.p95_ms:.1f} ms | {r.p99_ms:.1f} ms | "
-                         f"{r.requests:,} | {r.errors} |")
-        lines += ["", "Memory per worker (MiB): " + ", ".join(
-            f"pid {pid}: RSS {rss_before.get(pid, 0):.0f} before, {now:.0f} after, peak {peak:.0f}"
-            for pid, (now, peak) in rss_after.items()), ""]
+        seconds = {label: (1.0 if args.quick else 10.0 if label == "typical" else 3.0) for label, _, _ in cases}
+        ours, ours_rss = _http("cds_service.cli serve", cases, seconds, None)
+        theirs, theirs_rss = _http("bench.naive", cases, seconds, NAIVE_HTTP_MAX)
+        lines += ["## HTTP load", "",
+                  f"Both apps under gunicorn with the same settings (gthread, {WORKERS} workers, {THREADS} threads, "
+                  "keep-alive 5 s; `cds-service serve` and `python -m bench.naive`), the service at its production "
+                  "log level (INFO, to /dev/null), on 127.0.0.1; the Python load generator in bench/load.py (one process, "
+                  "one keep-alive connection per client, on the same machine, taking CPU from the servers). "
+                  f"{seconds['typical']:.0f} s per level for the typical body, {seconds[cases[-1][0]]:.0f} s for the "
+                  f"others; the naive peer only up to {NAIVE_HTTP_MAX:,} resources. {_load()} at the end.", "",
+                  "| body | clients | service req/s | p50 | p99 | errors | naive req/s | p50 | p99 | errors | service / naive req/s |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for (label, clients), r in ours.items():
+            n = theirs.get((label, clients))
+            naive_cells = (f"{n.rps:,.0f} | {n.p50_ms:.1f} ms | {n.p99_ms:.1f} ms | {n.errors} | "
+                           f"{r.rps / n.rps if n.rps else 0:.2f}") if n else "- | - | - | - | -"
+            lines.append(f"| {label} | {clients} | {r.rps:,.0f} | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.errors} | "
+                         f"{naive_cells} |")
+        lines += ["", f"RSS per worker after the runs (MiB): service {ours_rss}; naive {theirs_rss}.", ""]
+    summary = summary_lines(rows, ours, theirs, ours_rss, theirs_rss) if not args.no_http else []
+    lines[4:4] = summary
     (OUT / "report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def summary_lines(rows, ours, theirs, ours_rss: str, theirs_rss: str) -> list[str]:
+    """The issue-23 figures in one table (the README's performance table is copied from it)."""
+    by = {r.label: r for r in rows}
+    typical, out = by["typical"], ["## Summary", "", "| figure | service | naive peer | ratio |", "|---|---:|---:|---:|"]
+    for label in ("typical", "10"):
+        r = by[label]
+        if r.naive:
+            out.append(f"| in process, {label} body ({r.size} resources), p50 | {r.service.p50_ms:.2f} ms | "
+                       f"{r.naive.p50_ms:.2f} ms | naive / service {r.naive_over_service:.2f} |")
+    for clients in CLIENTS:
+        for label in ("typical", "10"):
+            r, n = ours.get((label, clients)), theirs.get((label, clients))
+            if r and n:
+                out.append(f"| HTTP, {label} body, {clients} clients | {r.rps:,.0f} req/s, p50 {r.p50_ms:.0f} ms, "
+                           f"p99 {r.p99_ms:.0f} ms | {n.rps:,.0f} req/s, p50 {n.p50_ms:.0f} ms, p99 {n.p99_ms:.0f} ms | "
+                           f"service / naive {r.rps / n.rps if n.rps else 0:.2f} |")
+    for label in ("1,000", "10,000"):
+        r = by.get(label)
+        if r:
+            out.append(f"| in process, {label} resources: engine (app) against orjson.loads, collector paused "
+                       f"({r.loads.p50_ms:.1f} ms) | {r.engine.p50_ms:.1f} ms ({r.service.p50_ms:.1f} ms) | - | "
+                       f"{r.engine_ratio:.2f}x ({r.service_ratio:.2f}x) |")
+    out.append(f"| RSS per worker after the HTTP runs (MiB) | {ours_rss} | {theirs_rss} | - |")
+    return out + ["", f"Typical body: {typical.body_bytes:,} bytes, {typical.size} resources, {typical.cards} card.", ""]
+
+
+def _resources(body: bytes) -> int:
+    import orjson
+    prefetch = orjson.loads(body)["prefetch"]
+    return sum(len(v.get("entry", ())) if v.get("resourceType") == "Bundle" else 1 for v in prefetch.values() if v)
 
 
 if __name__ == "__main__":

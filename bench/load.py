@@ -41,21 +41,22 @@ def free_port() -> int:
 
 
 class Server:
-    """`cds-service serve` in a subprocess, stopped with SIGTERM (graceful)."""
+    """`cds-service serve` (or, with ``module="bench.naive"``, the naive peer under the same gunicorn
+    settings) in a subprocess, stopped with SIGTERM (graceful)."""
 
     def __init__(self, workers: int = 2, threads: int | None = None, env: dict | None = None,
-                 args: tuple[str, ...] = (), stderr_path: Path | None = None):
+                 args: tuple[str, ...] = (), stderr_path: Path | None = None, module: str = "cds_service.cli serve"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = tempfile.mkdtemp(prefix="cds-bench-")
         full_env = {**os.environ, "CDS_DATABASE_URL": f"sqlite:///{self.db}/bench.db", "CDS_LOG_LEVEL": "WARNING",
                     **(env or {})}
         full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        command = [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(self.port), "--workers", str(workers),
+        command = [sys.executable, "-m", *module.split(), "--port", str(self.port), "--workers", str(workers),
                    *(("--threads", str(threads)) if threads else ()), *args]
         self._stderr = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
         self.process = subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL, stderr=self._stderr,
-                                        start_new_session=True)
+                                        start_new_session=True, cwd=Path(__file__).resolve().parent.parent)
         deadline = time.monotonic() + 30
         while True:
             try:

@@ -87,7 +87,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _post_worker_init(worker: Any) -> None:
     """Move the start-up heap (models, value sets, templates) out of the garbage collector's
-    sight: decoding a large prefetch then no longer re-scans it (halves the 10,000-resource cost)."""
+    sight: decoding a large prefetch then no longer re-scans it (halves the 10,000-resource cost).
+    While requests are in flight the collector is paused as well (app.CollectorPause)."""
     import gc
     gc.collect()
     gc.freeze()

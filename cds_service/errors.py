@@ -81,6 +81,9 @@ class BadRequest(CDSError):
     issue_code = "invalid"
 
 
+INVALID_JSON = "the request body is not valid JSON (or is nested too deeply)"
+
+
 class Unauthorized(CDSError):
     """401. The body says no more than 'unauthorized': the reason goes to the log only."""
 

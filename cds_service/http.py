@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import orjson
 from flask import Response, current_app, g, request
 
-from .errors import BadRequest, NotFound, UnsupportedMediaType
+from .errors import INVALID_JSON, BadRequest, NotFound, UnsupportedMediaType
 
 JSON_MEDIA_TYPES = ("application/json", "application/fhir+json")
 
@@ -60,16 +60,17 @@ def require_json_media_type() -> None:
         raise UnsupportedMediaType("the request body must be sent as application/json or application/fhir+json")
 
 
-def read_json() -> Any:
-    """The request body as JSON; oversized bodies were refused by Werkzeug (413) before this."""
+def read_json(decode: Callable[[bytes], Any] = orjson.loads) -> Any:
+    """The request body as JSON; oversized bodies were refused by Werkzeug (413) before this.
+    ``decode`` is orjson.loads, or prefetch.decode for a patient-view call (reads only what it uses)."""
     require_json_media_type()
     raw = request.get_data(cache=False)
     if not raw:
         raise BadRequest("the request body is empty; a JSON object is expected")
     try:
-        return orjson.loads(raw)
+        return decode(raw)
     except orjson.JSONDecodeError:
-        raise BadRequest("the request body is not valid JSON (or is nested too deeply)") from None
+        raise BadRequest(INVALID_JSON) from None
 
 
 def note(**values: Any) -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
-from pythonjsonlogger.json import JsonFormatter
+import orjson
 
 REQUEST_LOGGER = "cds_service.request"
 AUTH_LOGGER = "cds_service.auth"
@@ -23,11 +23,34 @@ def configure(level: str = "INFO") -> None:
         root.setLevel(level)
         return
     handler = _StderrHandler()
-    handler.setFormatter(JsonFormatter(_FORMAT, rename_fields=_RENAME))
+    handler.setFormatter(JsonLines())
     handler._cds = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = True
+
+
+_RESERVED = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, then the record's ``extra`` fields.
+
+    The lines python-json-logger wrote, built once per record and serialised with orjson (issue 23:
+    the stdlib-json formatter was 5 to 10 % of a small request). A value orjson cannot serialise is
+    written as its ``str``, as before."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
+                                "message": record.getMessage()}
+        for key, value in record.__dict__.items():
+            if key not in _RESERVED:
+                line[key] = value
+        if record.exc_info:
+            line["exc_info"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            line["stack_info"] = self.formatStack(record.stack_info)
+        return orjson.dumps(line, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -57,7 +80,6 @@ class _StderrHandler(logging.StreamHandler):
                 pass
 
 
-_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 _QUERY = re.compile(r"\?[^\s'\"]*")
 
 
@@ -70,7 +92,6 @@ class DropQueryStrings(logging.Filter):
         if "?" in message:
             record.msg, record.args = _QUERY.sub("?…", message), ()
         return True
-_RENAME = {"asctime": "time", "levelname": "level", "name": "logger"}
 
 
 def gunicorn_logconfig(level: str = "INFO") -> dict:
@@ -80,7 +101,7 @@ def gunicorn_logconfig(level: str = "INFO") -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": JsonFormatter, "fmt": _FORMAT, "rename_fields": _RENAME}},
+        "formatters": {"json": {"()": JsonLines}},
         "filters": {"no_query": {"()": DropQueryStrings}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr",
                                 "filters": ["no_query"]},

@@ -28,6 +28,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.requests = Counter("cds_http_requests", "HTTP requests answered", ["endpoint", "method", "status"], registry=r)
         self.latency = Histogram("cds_http_request_duration_seconds", "Time to answer a request", ["endpoint"],
                                  buckets=_BUCKETS, registry=r)
@@ -52,8 +53,14 @@ class Metrics:
                                       "(snoozed, off, capped, shadow)", ["topic", "reason"], registry=r)
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(endpoint, method, str(status)).inc()
-        self.latency.labels(endpoint).observe(seconds)
+        """Once per request: the labelled children are looked up once per (endpoint, method, status)
+        and kept (a bounded set: endpoints are route rules, never paths), not built per call."""
+        children = self._request_children.get((endpoint, method, status))
+        if children is None:
+            children = self._request_children[(endpoint, method, status)] = (
+                self.requests.labels(endpoint, method, str(status)), self.latency.labels(endpoint))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_cards(self, cards: list[dict[str, Any]], stats: Stats | OrderStats) -> None:
         for card in cards:

@@ -16,11 +16,16 @@ or the deadline) is ``partial``: its resources are used, and every card says the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 from urllib.parse import quote, urljoin
+
+import msgspec
+import orjson
+from msgspec import UNSET, Raw, Struct, UnsetType
 
 from .errors import BadRequest
 from .knowledge import Knowledge
+from .records import READERS, Unread
 
 MAX_URL = 2000  # characters, for any prefetch or fallback URL the service can produce
 
@@ -183,3 +188,124 @@ def classify(key: str, value: Any, provided: bool) -> KeyResult:
             if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
                 next_url = link["url"]
     return KeyResult("present", resources=resources, next_url=next_url)
+
+
+# -- Decoding a hook request: only what the service reads (issue 23) -------------------------------------
+
+
+class _Probe(TypedDict, total=False):  # decoded by msgspec straight into a dict of these keys only
+    resourceType: Any
+    id: Any
+    code: Any
+    component: Any
+    valueCodeableConcept: Any
+    subject: Any
+    patient: Any
+    status: Any
+    effectiveDateTime: Any
+    issued: Any
+
+
+class _Entry(TypedDict, total=False):
+    resource: _Probe
+
+
+class _Bundle(Struct):
+    resourceType: Any = UNSET
+    entry: list[Raw] | None = None
+    link: Any = UNSET
+
+
+class _Entries(Struct):
+    entry: list[_Entry]  # every entry and its resource an object: the common case, probed in one call
+
+
+class _Envelope(Struct):
+    hook: Any = UNSET
+    hookInstance: Any = UNSET
+    context: Any = UNSET
+    fhirServer: Any = UNSET
+    fhirAuthorization: Any = UNSET
+    extension: Any = UNSET
+    prefetch: dict[str, Raw] | None | UnsetType = UNSET
+
+
+PROBED_FIELDS = tuple(_Probe.__annotations__)  # what records.select and therapy.smoking_status read first
+_ENVELOPE_FIELDS = tuple(f for f in _Envelope.__struct_fields__ if f != "prefetch")
+_DECODE_ENVELOPE = msgspec.json.Decoder(_Envelope)
+_DECODE_BUNDLE = msgspec.json.Decoder(_Bundle)
+_DECODE_ENTRY = msgspec.json.Decoder(_Entry)
+_DECODE_ENTRIES = msgspec.json.Decoder(_Entries)
+_PROBED_TYPES = frozenset(READERS)  # every other resource type is decoded whole
+_REFUSED = (msgspec.MsgspecError, RecursionError)  # msgspec's depth limit is a RecursionError: orjson decides
+
+
+def decode(raw: bytes) -> Any:
+    """The patient-view request body, decoded only as far as the service reads it.
+
+    Why: decoding a 10,000-resource body into dicts, walking them and freeing them cost more than
+    the rest of the request; most of those resources are dropped by the pre-filter unread. The
+    envelope and each prefetch key are decoded (msgspec); each entry of a Bundle whose resource is of
+    a type only the records stage reads (records.READERS) becomes a ``records.Unread``: the fields
+    the pre-filter looks at, and the entry's bytes, decoded whole only when a value set knows the
+    code. Anything else (a resource of another type, an entry or key that is not what a Bundle
+    holds, a body msgspec refuses) is decoded whole with orjson, exactly as before, so the answers
+    and the errors do not change: bytes that are not UTF-8 are refused as orjson refuses them, and an
+    Unread resource's bytes meet orjson when they are read. One difference is left, on purpose: a
+    number beyond a double's range or a lone surrogate escape inside a resource that is never read
+    was a 400 (orjson refuses the whole body) and is now skipped with that resource."""
+    if not raw.isascii():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return orjson.loads(raw)  # raises the JSONDecodeError that the caller words as a 400
+    try:
+        envelope = _DECODE_ENVELOPE.decode(raw)
+    except _REFUSED:
+        return orjson.loads(raw)
+    body = {name: value for name in _ENVELOPE_FIELDS if (value := getattr(envelope, name)) is not UNSET}
+    if envelope.prefetch is None or isinstance(envelope.prefetch, UnsetType):
+        if envelope.prefetch is None:
+            body["prefetch"] = None
+        return body
+    body["prefetch"] = {key: _key(value) for key, value in envelope.prefetch.items()}
+    return body
+
+
+def _key(raw: Raw) -> Any:
+    try:
+        bundle = _DECODE_BUNDLE.decode(raw)
+    except _REFUSED:
+        return orjson.loads(memoryview(raw))
+    if bundle.resourceType != "Bundle" or bundle.entry is None:
+        return orjson.loads(memoryview(raw))
+    try:
+        probes = _DECODE_ENTRIES.decode(raw).entry
+    except _REFUSED:  # an entry or a resource that is not an object: entry by entry
+        entries = [_entry(e) for e in bundle.entry]
+    else:
+        entries = [_probed(entry, e) for entry, e in zip(probes, bundle.entry, strict=True)]
+    out: dict[str, Any] = {"resourceType": "Bundle", "entry": entries}
+    if bundle.link is not UNSET:
+        out["link"] = bundle.link
+    return out
+
+
+def _probed(entry: Any, raw: Raw) -> Any:
+    """One entry: its probe (``_Entry``) made an ``Unread`` resource, or the entry decoded whole."""
+    probe = entry.get("resource")
+    rtype = probe.get("resourceType") if probe is not None else None
+    if type(rtype) is not str or rtype not in _PROBED_TYPES:
+        return orjson.loads(memoryview(raw))
+    resource = Unread(raw)
+    resource.update(probe)
+    entry["resource"] = resource
+    return entry
+
+
+def _entry(raw: Raw) -> Any:
+    try:
+        entry = _DECODE_ENTRY.decode(raw)
+    except _REFUSED:
+        return orjson.loads(memoryview(raw))
+    return _probed(entry, raw)

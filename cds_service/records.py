@@ -1,37 +1,221 @@
-"""Prefetched FHIR JSON -> validated fhir.resources models, for relevant resources only.
+"""Prefetched FHIR JSON -> records holding the validated fields findings read, for relevant resources only.
 
 The cheap pre-filter runs first: a resource whose codes the terminology does not know is
-dropped without building a model (most of a record is irrelevant here). Only the rest are
-validated as R4B models; one that fails validation, or that belongs to another patient, is
-skipped and counted, never fatal.
+dropped without reading anything else (most of a record is irrelevant here). Only the rest are
+read, and only the fields findings use (status, dates, codes, body sites, quantities, components,
+interpretation, the choice elements): each is checked against its FHIR R4 type as fhir.resources
+would check it (the same patterns for code, id, dateTime, instant and decimal, the same required
+elements and one-of-many choices), straight from the decoded JSON. Why not a fhir.resources model
+per resource: it validated every element of the resource, read or not, and cost about 0.1 ms per
+resource, most of a small request (issue 23); the cards rely only on these fields. A resource whose
+read fields are broken, or that belongs to another patient, is skipped and counted, never fatal.
+Elements the service does not read are not checked (an unknown element no longer makes a resource
+malformed). tests/test_records.py checks the reader against the fhir.resources models.
 """
 from __future__ import annotations
 
-import functools
+import math
+import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from fhir.resources.R4B.condition import Condition
-from fhir.resources.R4B.observation import Observation
-from fhir.resources.R4B.procedure import Procedure
-from fhir.resources.R4B.servicerequest import ServiceRequest
+import orjson
 
+from .errors import INVALID_JSON, BadRequest
 from .terminology import Concept, Terminology
 
 if TYPE_CHECKING:
     from .families import Gaps
 
-MODELS: dict[str, type[Any]] = {"Condition": Condition, "Observation": Observation, "Procedure": Procedure, "ServiceRequest": ServiceRequest}
-
-
 class Malformed(ValueError):
     """A resource's structure is broken where the service must read it."""
+
+
+class Unread(dict):
+    """A prefetch resource read only as far as the pre-filter (and the smoking-status reader) look:
+    those fields (prefetch.PROBED_FIELDS), with the bytes of its Bundle entry kept so that ``whole()``
+    decodes all of it once a value set knows its code (prefetch.decode)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Any):
+        super().__init__()
+        self.raw = raw
+
+    def whole(self) -> dict[str, Any]:
+        """The whole resource. The entry's bytes passed msgspec's scan but never orjson: a number out
+        of range or a lone surrogate there is the same 400 the whole body would have got before."""
+        try:
+            resource: dict[str, Any] = orjson.loads(memoryview(self.raw))["resource"]
+        except orjson.JSONDecodeError:
+            raise BadRequest(INVALID_JSON) from None
+        return resource
+
+
+Check = Callable[[Any], Any]  # a JSON value -> the value findings read; raises Malformed
+
+# The FHIR R4 primitive patterns fhir.resources (fhir_core) validates with.
+_CODE = re.compile(r"[^\s]+(\s[^\s]+)*").fullmatch
+_ID = re.compile(r"[A-Za-z0-9\-.]+").fullmatch
+_DATE_TIME = re.compile(
+    r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])"
+    r"(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?").fullmatch
+_INSTANT = re.compile(
+    r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))").fullmatch
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?").fullmatch
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})  # pydantic's lax booleans, as fhir.resources accepts them
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise Malformed("not a non-empty string")
+    return value
+
+
+def _uri(value: Any) -> str:
+    if not isinstance(value, str):
+        raise Malformed("not a string")
+    return value
+
+
+def _pattern(match: Callable[[str], Any], what: str) -> Check:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or match(value) is None:
+            raise Malformed(f"not a FHIR {what}")
+        return value
+    return check
+
+
+_code, _id, _date_time, _instant = (_pattern(_CODE, "code"), _pattern(_ID, "id"), _pattern(_DATE_TIME, "dateTime"),
+                                    _pattern(_INSTANT, "instant"))
+
+
+def _decimal(value: Any) -> float:
+    """A JSON number (or a string holding a FHIR decimal, which fhir.resources accepts too) as a float."""
+    if isinstance(value, bool):
+        raise Malformed("a boolean is not a decimal")
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise Malformed("not a finite decimal")
+        return float(value)
+    if isinstance(value, str) and _DECIMAL(value):
+        return float(value)
+    raise Malformed("not a FHIR decimal")
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    raise Malformed("not a boolean")
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Malformed("not an integer")
+    return value
+
+
+def _present(value: Any) -> Any:
+    """An element the service only tests for presence (a Range, a Timing): an object."""
+    if not isinstance(value, dict):
+        raise Malformed("not an object")
+    return value
+
+
+class Fields:
+    """The validated fields of one JSON object, read as attributes: a field the object lacks reads
+    None; a name the type does not declare raises AttributeError (a typo in findings is not None)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.__dict__!r})"
+
+
+def _object(name: str, spec: dict[str, Check], required: tuple[str, ...] = (),
+            choices: tuple[tuple[str, ...], ...] = ()) -> Callable[[Any], Fields]:
+    """A check for one complex type: an object whose declared fields pass their checks, whose
+    required fields are there and which holds at most one element of each choice ``[x]``."""
+    cls = type(name, (Fields,), {**dict.fromkeys(spec), "__slots__": ()})
+    declared = spec.get
+
+    def check(value: Any) -> Fields:
+        if not isinstance(value, dict):
+            raise Malformed(f"{name} is not an object")
+        out = cls()
+        values = out.__dict__
+        for key, raw in value.items():  # the object's few keys, not the type's many declared ones
+            inner = declared(key)
+            if inner is not None and raw is not None:
+                values[key] = inner(raw)
+        for key in required:
+            if key not in values:
+                raise Malformed(f"{name}.{key} is required")
+        for group in choices:
+            if sum(1 for key in group if key in values) > 1:
+                raise Malformed(f"{name} holds more than one of {group[0]}[x]")
+        return out
+    return check
+
+
+def _list(inner: Check) -> Check:
+    def check(value: Any) -> list:
+        if not isinstance(value, list):
+            raise Malformed("not a list")
+        if any(v is None for v in value):
+            raise Malformed("null in a list")
+        return [inner(v) for v in value]
+    return check
+
+
+_coding = _object("Coding", {"system": _uri, "code": _code, "display": _string})
+_concept = _object("CodeableConcept", {"coding": _list(_coding), "text": _string})
+_concepts = _list(_concept)
+_period = _object("Period", {"start": _date_time, "end": _date_time})
+_quantity = _object("Quantity", {"value": _decimal, "unit": _string, "code": _code, "system": _uri})
+_reference = _object("Reference", {"reference": _string})
+_VALUE = {"valueQuantity": _quantity, "valueCodeableConcept": _concept, "valueString": _string, "valueBoolean": _boolean,
+          "valueInteger": _integer, "valueRange": _present, "valueRatio": _present, "valueSampledData": _present,
+          "valueTime": _string, "valueDateTime": _date_time, "valuePeriod": _period}
+_component = _object("ObservationComponent", {"code": _concept, **_VALUE, "dataAbsentReason": _concept,
+                                              "interpretation": _concepts}, required=("code",), choices=(tuple(_VALUE),))
+_ONSET = {"onsetDateTime": _date_time, "onsetAge": _quantity, "onsetPeriod": _period, "onsetRange": _present,
+          "onsetString": _string}
+_ABATEMENT = {"abatementDateTime": _date_time, "abatementAge": _quantity, "abatementPeriod": _period,
+              "abatementRange": _present, "abatementString": _string}
+_EFFECTIVE = {"effectiveDateTime": _date_time, "effectivePeriod": _period, "effectiveTiming": _present,
+              "effectiveInstant": _instant}
+_PERFORMED = {"performedDateTime": _date_time, "performedPeriod": _period, "performedString": _string,
+              "performedAge": _quantity, "performedRange": _present}
+
+# Per resource type, the fields findings read (cds_service/findings.py), checked as fhir.resources checks them.
+READERS: dict[str, Callable[[Any], Fields]] = {
+    "Condition": _object("Condition", {
+        "id": _id, "clinicalStatus": _concept, "verificationStatus": _concept, "code": _concept, "bodySite": _concepts,
+        "subject": _reference, **_ONSET, **_ABATEMENT, "recordedDate": _date_time},
+        required=("subject",), choices=(tuple(_ONSET), tuple(_ABATEMENT))),
+    "Observation": _object("Observation", {
+        "id": _id, "status": _code, "code": _concept, "subject": _reference, "bodySite": _concept,
+        "dataAbsentReason": _concept, **_EFFECTIVE, "issued": _instant, **_VALUE, "interpretation": _concepts,
+        "component": _list(_component)},
+        required=("status", "code"), choices=(tuple(_EFFECTIVE), tuple(_VALUE))),
+    "Procedure": _object("Procedure", {
+        "id": _id, "status": _code, "subject": _reference, "code": _concept, "bodySite": _concepts, **_PERFORMED},
+        required=("status", "subject"), choices=(tuple(_PERFORMED),)),
+    "ServiceRequest": _object("ServiceRequest", {
+        "id": _id, "status": _code, "intent": _code, "subject": _reference, "code": _concept, "authoredOn": _date_time},
+        required=("status", "intent", "subject")),
+}
 
 
 @dataclass(slots=True)
 class Record:
     resource_type: str
-    model: Any
+    model: Any  # the resource's validated fields (READERS), read like a fhir.resources model
     concept: Concept
     via: str  # "code", "component" or "value": where the known coding was found
 
@@ -118,8 +302,8 @@ def _gap(resource: dict[str, Any], gaps: Gaps) -> bool:
 
 def select(resources: Iterable[dict[str, Any]], terminology: Terminology, patient_id: str,
            gaps: Gaps | None = None) -> Intake:
-    """Stage 3: keep the patient's resources whose codes a value set knows, validated as R4B
-    models; returns them with what was seen, malformed, another patient's or duplicated.
+    """Stage 3: keep the patient's resources whose codes a value set knows, their read fields
+    validated (READERS); returns them with what was seen, malformed, another patient's or duplicated.
     ``gaps`` (families.Gaps), when given, counts the Conditions dropped as irrelevant whose code
     is in a leg-relevant block no value set knows."""
     intake = Intake()
@@ -129,8 +313,8 @@ def select(resources: Iterable[dict[str, Any]], terminology: Terminology, patien
         if not isinstance(resource, dict):
             intake.malformed += 1
             continue
-        model_cls = MODELS.get(str(resource.get("resourceType")))
-        if model_cls is None:
+        reader = READERS.get(str(resource.get("resourceType")))
+        if reader is None:
             intake.irrelevant += 1
             continue
         try:
@@ -153,32 +337,13 @@ def select(resources: Iterable[dict[str, Any]], terminology: Terminology, patien
                 intake.duplicates += 1
                 continue
             seen_ids.add(key)
+        if type(resource) is Unread:
+            resource = resource.whole()
         try:
-            model = model_cls.model_validate(resource)
-        except Exception:  # pydantic ValidationError and the odd TypeError from a broken primitive
+            model = reader(resource)
+        except Malformed:
             intake.malformed += 1
             continue
         concept, via = found
         intake.records.append(Record(resource_type=resource["resourceType"], model=model, concept=concept, via=via))
     return intake
-
-
-@functools.cache  # once per process: the models' validators are class-level state
-def warm_up() -> None:
-    """Validate one resource of each type with the parts the service reads (codings, statuses, body
-    sites, quantities, components): fhir.resources prepares each nested model's validator lazily."""
-    cc = {"coding": [{"system": "http://snomed.info/sct", "code": "0", "display": "x"}], "text": "x"}
-    ref = {"reference": "Patient/x"}
-    quantity = {"value": 1.0, "unit": "1", "system": "http://unitsofmeasure.org", "code": "1"}
-    examples: dict[str, dict[str, Any]] = {
-        "Condition": {"clinicalStatus": cc, "verificationStatus": cc, "code": cc, "bodySite": [cc], "subject": ref,
-                      "onsetPeriod": {"start": "2020"}, "abatementDateTime": "2021-01-01",
-                      "recordedDate": "2020-01-01"},
-        "Observation": {"status": "final", "code": cc, "subject": ref, "effectiveDateTime": "2020-01-01T00:00:00Z",
-                        "issued": "2020-01-01T00:00:00Z", "valueQuantity": quantity, "bodySite": cc, "interpretation": [cc],
-                        "dataAbsentReason": cc, "component": [{"code": cc, "valueQuantity": quantity}]},
-        "Procedure": {"status": "completed", "code": cc, "subject": ref, "performedDateTime": "2020-01-01"},
-        "ServiceRequest": {"status": "active", "intent": "order", "code": cc, "subject": ref, "authoredOn": "2020-01-01"},
-    }
-    for rtype, body in examples.items():
-        MODELS[rtype].model_validate({"resourceType": rtype, "id": "warm-up", **body})

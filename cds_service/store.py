@@ -246,9 +246,9 @@ class Store:
                 conn.execute(hook_call_table.insert().values(at=call_at, shadow=shadow))
                 if log_rows:
                     conn.execute(card_log_table.insert(), log_rows)
-                if memory_rows:
-                    conn.execute(self._insert(snooze_memory_table).values(memory_rows).on_conflict_do_nothing(
-                        index_elements=["card_uuid"]))
+                if memory_rows:  # executemany of one statement: compiled once per process, not per call
+                    conn.execute(self._insert(snooze_memory_table).on_conflict_do_nothing(index_elements=["card_uuid"]),
+                                 memory_rows)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot record cards ({type(exc).__name__})") from None
 

@@ -1,18 +1,53 @@
-"""A quick run of the benchmark code (no timing assertions: benchmarks report, tests do not time)."""
+"""A quick run of the benchmark code (no timing assertions: benchmarks report, tests do not time).
+
+The whole file stays under about 10 s on 2 shared cores: one repeat per figure, bodies of 10 and 100
+resources, no HTTP (bench/load.py has its own tests in test_bench_load.py)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import orjson
+import pytest
 
-from bench import bodies, evaluation
+from bench import bodies, evaluation, inprocess, naive
 
 
-def test_bodies_have_the_requested_size_and_evaluate(engine):
+@pytest.fixture(scope="module")
+def apps():
+    import logging
+    root = logging.getLogger("cds_service")
+    handlers = list(root.handlers)
+    yield inprocess.service_app(), inprocess.naive_app()
+    root.handlers[:] = handlers  # the bench's /dev/null handler must not outlive these tests
+
+
+def test_bodies_have_the_requested_size_and_every_figure_is_measured(engine, apps):
+    service, peer = apps
     for size in (10, 100):
         body = bodies.prefetch_body(size)
         decoded = orjson.loads(body)
         assert sum(len(v["entry"]) for v in decoded["prefetch"].values()) == size
-        row = evaluation.measure(engine, body, size, repeat=1)
-        assert row.cards >= 1 and row.loads_ms > 0 and row.service_ms > 0 and row.naive_ms > 0
+        row = evaluation.measure(engine, service, peer, body, f"{size}", size, repeat=1)
+        assert row.cards >= 1 and row.size == size and row.body_bytes == len(body)
+        for figure in (row.loads, row.engine, row.service, row.naive):
+            assert figure is not None and 0 < figure.p50_ms <= figure.p99_ms
+
+
+def test_the_naive_peer_gives_the_services_card_topic_on_the_typical_body(engine, knowledge, apps):
+    """The peer is a fair reference only while it reaches the same rule result on the typical body."""
+    decoded = orjson.loads(bodies.typical_body(engine))
+    ours = [c["source"]["topic"]["code"] for c in engine.evaluate(decoded).response["cards"]]
+    theirs = [c["source"]["topic"]["code"] for c in naive.cards(naive.models(decoded), knowledge, datetime.now(timezone.utc))]
+    assert ours == theirs == ["neurogenic-claudication"]
+    service, peer = apps
+    body = bodies.typical_body(engine)
+    assert inprocess.caller(service, body)() == 200 and inprocess.caller(peer, body)() == 200
+
+
+def test_a_body_the_service_refuses_is_reported_not_timed(engine, apps):
+    service, peer = apps
+    with pytest.raises(RuntimeError, match="service refused"):
+        evaluation.measure(engine, service, peer, b'{"hook": "patient-view"}', "broken", 0, repeat=1)
 
 
 def test_typical_body_is_the_largest_patient_through_our_templates(engine):

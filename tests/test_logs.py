@@ -115,6 +115,24 @@ def test_the_request_line_counts_unknown_snomed_leg_codes_and_names_none(client,
     assert "1208847002" not in line and "1290770000" not in line and PATIENT not in line
 
 
+def test_a_log_line_is_one_json_object_with_the_extra_fields():
+    from pathlib import Path
+
+    from cds_service.logs import JsonLines
+    record = logging.makeLogRecord({"name": "cds_service.request", "levelname": "INFO", "levelno": 20, "msg": "request %s",
+                                    "args": ("x",), "status": 200, "timings_ms": {"prefetch": 0.5}, "where": Path("/a")})
+    line = json.loads(JsonLines().format(record))
+    assert list(line)[:4] == ["time", "level", "logger", "message"]
+    assert line["message"] == "request x" and line["status"] == 200 and line["timings_ms"] == {"prefetch": 0.5}
+    assert line["where"] == "/a" and "args" not in line and "msg" not in line  # not serialisable: its str
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+        record.exc_info = sys.exc_info()
+    assert "ValueError: boom" in json.loads(JsonLines().format(record))["exc_info"]
+
+
 def test_the_log_handler_writes_to_the_stderr_of_the_moment(monkeypatch):
     """The handler is made once per process; a stream kept from then (a test's capture, closed since)
     would turn every later record into a logging error."""

@@ -48,3 +48,102 @@ def test_an_unfiltered_condition_search_still_yields_only_known_codes(evaluate):
     from builders import ICD, SCT, condition, hook_request
     asthma, migraine = condition(ICD, "J45.909"), condition(SCT, "37796009")
     assert evaluate(hook_request([asthma, migraine])) == []
+
+
+# -- prefetch.decode: read only what the service uses, answer exactly as a whole decode would (issue 23) ----
+
+import orjson  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st  # noqa: E402
+
+from builders import LNC, NOW, SCT, abi, bundle, condition, hook_request, observation, procedure  # noqa: E402
+from cds_service.errors import CDSError  # noqa: E402
+from cds_service.records import Unread  # noqa: E402
+
+CONDITION = condition(SCT, "63491006", rid="c-1")
+ERROR_OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "forbidden"}]}
+ENTRIES = [{"resource": CONDITION}, {"resource": condition(SCT, "444814009")}, {"resource": abi(0.7, "left")},
+           {"resource": observation(LNC, "8302-2")}, {"resource": procedure(SCT, "401191002")},
+           {"resource": {"resourceType": "Condition", "code": "oops"}}, {"resource": {**CONDITION, "onsetDateTime": "soon"}},
+           {"resource": condition(SCT, "63491006", patient="other")}, {"resource": {"resourceType": ["Condition"]}},
+           {"resource": {"resourceType": "MedicationRequest", "status": "active"}}, {"resource": {"resourceType": "Patient"}},
+           {"resource": ERROR_OUTCOME}, {"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "warning"}]}},
+           {"resource": None}, {"resource": "x"}, {"fullUrl": "urn:x"}, "garbage", 5, None, {}]
+KEY_VALUES = [bundle([CONDITION]), None, ERROR_OUTCOME, CONDITION, [], "x", 7, {"resourceType": "Bundle", "entry": "x"},
+              {"resourceType": "Bundle", "entry": None}, {"resourceType": "Bundle"}, {"resourceType": 5, "entry": []},
+              {"resourceType": "Bundle", "entry": [], "link": [{"relation": "next", "url": "https://x/next"}]},
+              {"resourceType": "Bundle", "entry": [], "link": "x"}]
+
+
+def _outcome(engine, body):
+    try:
+        result = engine.evaluate(body, now=NOW)
+    except CDSError as exc:
+        return type(exc).__name__, str(exc)
+    return result.response, result.stats.resources_seen, result.stats.resources_used, result.stats.malformed, \
+        result.stats.other_patient, result.stats.duplicates, result.stats.unknown_codes, result.stats.keys
+
+
+@st.composite
+def bodies(draw):
+    body = hook_request([])
+    for key in ("conditions", "observations", "procedures"):
+        if draw(st.booleans()):
+            body["prefetch"][key] = {"resourceType": "Bundle", "type": "searchset",
+                                     "entry": draw(st.lists(st.sampled_from(ENTRIES), max_size=6))}
+        else:
+            body["prefetch"][key] = draw(st.sampled_from(KEY_VALUES))
+    if draw(st.booleans()):
+        body["prefetch"] = draw(st.sampled_from([None, [], "x", {}]))
+    return body
+
+
+@hypothesis_settings(max_examples=300, deadline=None, derandomize=True,  # the engine holds no state between calls
+                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(body=bodies())
+def test_the_partial_decode_answers_exactly_as_a_whole_decode(engine, body):
+    raw = orjson.dumps(body)
+    assert _outcome(engine, prefetch.decode(raw)) == _outcome(engine, orjson.loads(raw))
+
+
+def test_irrelevant_resources_stay_unread_and_relevant_ones_are_read_whole(engine):
+    raw = orjson.dumps(hook_request([CONDITION, condition(SCT, "444814009"), observation(LNC, "8302-2")]))
+    decoded = prefetch.decode(raw)
+    unread = [e["resource"] for v in decoded["prefetch"].values() for e in v["entry"]]
+    assert len(unread) == 3 and all(type(r) is Unread and set(r) <= set(prefetch.PROBED_FIELDS) for r in unread)
+    assert unread[0].whole() == CONDITION and "onsetDateTime" not in unread[0]
+    assert [c["source"]["topic"]["code"] for c in engine.evaluate(decoded, now=NOW).response["cards"]] == \
+        ["arterial-claudication"]
+
+
+def test_resources_of_types_read_elsewhere_are_decoded_whole():
+    medication = {"resourceType": "MedicationRequest", "status": "active", "medicationCodeableConcept": {"text": "x"}}
+    decoded = prefetch.decode(orjson.dumps(hook_request(prefetch={"medicationRequests": bundle([medication])})))
+    assert decoded["prefetch"]["medicationRequests"]["entry"][0] == {"resource": medication}
+    assert type(decoded["prefetch"]["medicationRequests"]["entry"][0]["resource"]) is dict
+
+
+def test_bytes_that_are_not_utf8_are_refused_as_before_even_in_a_resource_never_read():
+    raw = orjson.dumps(hook_request([condition(SCT, "444814009", text="PLACEHOLDER")])).replace(b"PLACEHOLDER", b"\xff")
+    with pytest.raises(orjson.JSONDecodeError):
+        prefetch.decode(raw)
+
+
+def test_a_number_orjson_refuses_in_a_resource_that_is_read_is_the_same_400(engine):
+    raw = orjson.dumps(hook_request([{**CONDITION, "onsetDateTime": "PLACEHOLDER"}])).replace(b'"PLACEHOLDER"', b"1e999")
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(raw)
+    with pytest.raises(CDSError, match="not valid JSON"):
+        engine.evaluate(prefetch.decode(raw), now=NOW)
+
+
+def test_envelope_parts_absent_null_and_unknown(engine):
+    body = hook_request([])
+    body["extension"] = {"x": 1}
+    body["somethingElse"] = [1, 2]
+    decoded = prefetch.decode(orjson.dumps(body))
+    assert decoded["extension"] == {"x": 1} and "somethingElse" not in decoded  # nothing reads an unknown part
+    del body["prefetch"]
+    assert "prefetch" not in prefetch.decode(orjson.dumps(body))
+    body["prefetch"] = None
+    assert prefetch.decode(orjson.dumps(body))["prefetch"] is None

@@ -5,7 +5,7 @@ import logging
 
 from flask import Blueprint, Response, g, request as http_request
 
-from .. import app_links, logs
+from .. import app_links, logs, prefetch
 from ..engine import Result
 from ..orders.engine import OrderResult, OrderStats
 from ..http import json_response, note, read_json, require_service
@@ -17,8 +17,8 @@ audit = logging.getLogger(logs.AUDIT_LOGGER)
 @bp.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Response:
     svc = require_service(service_id)
-    body = read_json()
     order_engine = (svc.order_engines or {}).get(service_id)
+    body = read_json() if order_engine else read_json(prefetch.decode)  # draft orders keep their own reader
     client = g.get("client")
     if order_engine:  # the order services (order-select, order-sign) share the order pipeline; never snoozed
         order_stats = OrderStats()
