@@ -160,23 +160,32 @@ def _same_leg(a: str | None, b: str | None) -> bool:
     return a is None or b is None or a == b or "bilateral" in (a, b)
 
 
+def _names_no_limb(f: Finding, r: ArterialRules) -> bool:
+    """A limb_not_stated code with no bodySite: the record alone does not say it is a leg."""
+    return f.code in r.limb_codes and f.site is None
+
+
+def _leg_sign_sides(current: list[Finding], r: ArterialRules) -> set[Side]:
+    """The sides of the present, sided leg signs (pallor, a lost pulse ...) on record."""
+    return {g.side for g in current if g.sign in r.limb_leg_signs and g.present and g.side is not None}
+
+
 def _leg_shown(f: Finding, current: list[Finding], r: ArterialRules) -> bool:
     """Does the record show this finding is on a leg? Always, unless its code names no limb
     (limb_not_stated); then only a leg bodySite, or a sided leg sign: on the side the finding
     states, or on either leg when the finding states none (I74.4 with pallor and a lost pulse on
     the right leg is possible ALI of that leg, G1/G2; the re-review of issue 17 found it silent)."""
-    if f.code not in r.limb_codes or f.site is not None:
+    if not _names_no_limb(f, r):
         return True
-    return any(g.sign in r.limb_leg_signs and g.present and g.side is not None
-               and (f.side is None or _same_leg(g.side, f.side)) for g in current)
+    return any(f.side is None or _same_leg(side, f.side) for side in _leg_sign_sides(current, r))
 
 
 def _shown_side(f: Finding, current: list[Finding], r: ArterialRules) -> Side | None:
     """The leg an unsided limb code is shown on by its leg signs, when they are all on one side
     (so the card names "left leg", not "leg"); otherwise the finding's own side."""
-    if f.side is not None or f.code not in r.limb_codes or f.site is not None:
+    if f.side is not None or not _names_no_limb(f, r):
         return f.side
-    sides = {g.side for g in current if g.sign in r.limb_leg_signs and g.present and g.side is not None}
+    sides = _leg_sign_sides(current, r)
     return sides.pop() if len(sides) == 1 and "bilateral" not in sides else None
 
 
