@@ -254,17 +254,20 @@ def _clti(current: list[Finding], r: ArterialRules, now: datetime) -> list[Findi
 
 def _ali_codes(current: list[Finding], r: ArterialRules, now: datetime) -> list[Finding]:
     out = []
+    # An acute event is placed on a leg by leg signs of the same weeks (the ALI signs window), not by a
+    # months-old ulcer or pulse finding of chronic PAD beside an embolism that may be in the arm.
+    near = [f for f in current if (a := _age(f, now)) is not None and a <= r.signs_window_days]
     for code in (f for f in current if f.sign == r.ali_code_sign):
         age = _age(code, now)
         if age is not None and age > r.ali_acute_days:
             continue
-        if not _leg_shown(code, current, r):  # I74.4 "arteries of extremities": may be the arm
+        if not _leg_shown(code, near, r):  # I74.4 "arteries of extremities": may be the arm
             out.append(_unstated(code, r, "acute"))
             continue
         if any(f.sign in r.ali_treated_by and _after(f, code) and _same_leg(f.side, code.side) for f in current):
             out.append(_derived(r.ali["treated"], f"{code.display} (revascularised since)", code))
         else:
-            out.append(_derived(r.ali["critical_code"], code.display, code, side=_shown_side(code, current, r)))
+            out.append(_derived(r.ali["critical_code"], code.display, code, side=_shown_side(code, near, r)))
     return out[:1]
 
 

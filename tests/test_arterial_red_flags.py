@@ -551,3 +551,12 @@ def test_unsided_limb_code_with_signs_on_both_legs_names_no_one_leg(evaluate):
     right_pallor = observation(SCT, "398979000", days=1, body_site={"coding": [{"system": SCT, "code": "62175007"}]})
     card = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5), left_pallor(), right_pallor])
     assert (card["indicator"], card["summary"]) == ("critical", ALI_CRITICAL.format("leg"))
+
+
+def test_unsided_ali_code_is_not_placed_on_a_leg_by_an_old_leg_sign(evaluate):
+    """An embolism code naming no limb beside leg pallor from a month ago (chronic PAD) may be the arm:
+    only leg signs within the ALI signs window (14 days) place it on a leg (each < 1 s)."""
+    old = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5), left_pallor(days=30)])
+    assert (old["indicator"], old["summary"]) == ("warning", LIMB_NOT_STATED)
+    edge = arterial(evaluate, [condition(ICD, "I74.4", onset_days=5), left_pallor(days=14)])
+    assert (edge["indicator"], edge["summary"]) == ("critical", ALI_CRITICAL.format("left leg"))
