@@ -15,6 +15,7 @@ module only stores and fetches.
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -191,6 +192,12 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._insert = sqlite.insert if self.engine.dialect.name == "sqlite" else postgresql.insert
         self._hot: dict[str, dict[str, str]] = {}  # dialect -> the hot statements (see hot_sql)
+        # SQLite takes one writer at a time, and a connection that finds the write lock taken sleeps in
+        # SQLite's busy handler (1 ms, then 2, 5, 10 ms...), not until the lock is free: the threads of
+        # one worker wait for each other here instead, where the next one starts as soon as the lock is
+        # released (issue 23: 2 workers, 8 clients, 10-resource body: 1.3 busy sleeps per hook call before, 0 to 0.1 after).
+        self._write_lock: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext())
 
     @property
     def dialect(self) -> str:
@@ -283,12 +290,14 @@ class Store:
             try:
                 cursor = connection.cursor()
                 try:
-                    result = work(cursor, statements)
+                    if not commit:
+                        return work(cursor, statements)
+                    with self._write_lock:
+                        result = work(cursor, statements)
+                        connection.commit()
+                    return result
                 finally:
                     cursor.close()
-                if commit:
-                    connection.commit()
-                return result
             finally:
                 connection.close()
         except (SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:

@@ -112,3 +112,21 @@ def test_the_hot_statements_exist_for_both_dialects_only():
     assert all(":" not in sql for sql in hot_sql("postgresql").values())
     with pytest.raises(ValueError, match="mysql"):
         hot_sql("mysql")
+
+
+def test_hook_calls_recorded_from_many_threads_are_all_kept(db_url):
+    store = Store(db_url)
+    store.create_schema()
+    before, errors = store.count_rows(hook_call_table), []
+
+    def record():
+        try:
+            for _ in range(20):
+                store.record_cards(time.time(), False, [], [])
+        except StoreError as exc:  # the test reports any failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=record) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == [] and store.count_rows(hook_call_table) - before == 160
