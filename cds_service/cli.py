@@ -70,6 +70,7 @@ def _serve(args: argparse.Namespace) -> int:
             self.cfg.set("accesslog", None)  # the app logs one line per request, without the query string
             self.cfg.set("control_socket_disable", True)  # one shared ~/.gunicorn/gunicorn.ctl would mix instances
             self.cfg.set("logconfig_dict", logs.gunicorn_logconfig(settings.log_level))
+            self.cfg.set("logger_class", logs.gunicorn_logger_class())
             self.cfg.set("child_exit", _child_exit)
             self.cfg.set("post_worker_init", _post_worker_init)
 
