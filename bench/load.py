@@ -39,6 +39,12 @@ class LoadRow:
     p99_ms: float
     requests: int
     errors: int
+    worker_share: tuple[float, ...] = ()  # each worker's share of the server CPU during the level (Server.run_measured)
+
+    @property
+    def split(self) -> str:
+        """The workers' CPU shares as whole percentages, e.g. "52/48" ("-" when not measured)."""
+        return "/".join(f"{share * 100:.0f}" for share in self.worker_share) or "-"
 
 
 def free_port() -> int:
@@ -85,6 +91,25 @@ class Server:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
         return 0.0
+
+    @staticmethod
+    def cpu_s(pid: int) -> float:
+        """User + system CPU seconds the process has used so far."""
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def run_measured(self, url: str, body_path: Path, concurrency: int, seconds: float, timeout: float = 5.0,
+                     rate: float | None = None) -> LoadRow:
+        """``run_load`` with each worker's share of the server CPU it took (``LoadRow.worker_share``).
+        Why: gunicorn's threaded workers each accept connections from the shared socket, and the
+        keep-alive connections of one level often all land on one worker, which then serves them all
+        under one GIL while the other idles: a level's throughput is then that of one process."""
+        pids = self.worker_pids()
+        before = [self.cpu_s(pid) for pid in pids]
+        row = run_load(url, body_path, concurrency, seconds, timeout, rate)
+        used = [self.cpu_s(pid) - b for pid, b in zip(pids, before, strict=True)]
+        row.worker_share = tuple(u / sum(used) for u in used) if sum(used) > 0 else ()
+        return row
 
     def stop(self) -> int:
         os.killpg(self.process.pid, signal.SIGTERM)
