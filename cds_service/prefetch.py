@@ -25,7 +25,7 @@ from msgspec import UNSET, Raw, Struct, UnsetType
 
 from .errors import BadRequest
 from .knowledge import Knowledge
-from .records import READERS, Unread
+from .records import READERS, Probe, Unread
 
 MAX_URL = 2000  # characters, for any prefetch or fallback URL the service can produce
 
@@ -169,25 +169,33 @@ def classify(key: str, value: Any, provided: bool) -> KeyResult:
         return KeyResult("failed", reason=_error_outcome(value) or "OperationOutcome")
     if rtype != "Bundle":
         return KeyResult("present", resources=[value])
-    entries = value.get("entry") or []
-    if not isinstance(entries, list):
-        raise BadRequest(f"prefetch.{key}.entry must be a list", expression=f"prefetch.{key}.entry")
+    if type(value) is Searchset:  # decode's typed pass unwrapped the entries already
+        if not value.decoded:  # only probes: no OperationOutcome among them
+            return KeyResult("present", resources=value.resources, next_url=_next(value.get("link")))
+        found = value.resources
+    else:
+        entries = value.get("entry") or []
+        if not isinstance(entries, list):
+            raise BadRequest(f"prefetch.{key}.entry must be a list", expression=f"prefetch.{key}.entry")
+        found = [entry.get("resource") if isinstance(entry, dict) else None for entry in entries]
     resources = []
-    for entry in entries:
-        resource = entry.get("resource") if isinstance(entry, dict) else None
+    for resource in found:
         if isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome":
             reason = _error_outcome(resource)
             if reason:
                 return KeyResult("failed", reason=reason)
             continue  # a warning or information outcome from the server's search
         resources.append(resource)
+    return KeyResult("present", resources=resources, next_url=_next(value.get("link")))
+
+
+def _next(links: Any) -> str | None:
     next_url = None
-    links = value.get("link")
     if isinstance(links, list):
         for link in links:
             if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
                 next_url = link["url"]
-    return KeyResult("present", resources=resources, next_url=next_url)
+    return next_url
 
 
 # -- Decoding a hook request: only what the service reads (issue 23) -------------------------------------
@@ -240,12 +248,146 @@ _PROBED_TYPES = frozenset(READERS)  # every other resource type is decoded whole
 _REFUSED = (msgspec.MsgspecError, RecursionError)  # msgspec's depth limit is a RecursionError: orjson decides
 
 
+class _ProbedEntry(Struct, gc=False):
+    resource: Probe | None = None
+
+
+class _Key(Struct, gc=False):
+    resourceType: Any = None
+    entry: list[_ProbedEntry] | None = None
+    link: Any = UNSET
+
+
+class _Request(Struct):
+    hook: Any = UNSET
+    hookInstance: Any = UNSET
+    context: Any = UNSET
+    fhirServer: Any = UNSET
+    fhirAuthorization: Any = UNSET
+    extension: Any = UNSET
+    prefetch: dict[str, _Key | None] | None | UnsetType = UNSET
+
+
+class _RawPrefetch(Struct):
+    prefetch: dict[str, Raw]
+
+
+class _RawEntries(Struct):
+    entry: list[Raw] | None = None
+
+
+class _RawBundles(Struct):
+    prefetch: dict[str, _RawEntries | None]
+
+
+_DECODE_REQUEST = msgspec.json.Decoder(_Request)
+_DECODE_RAW_PREFETCH = msgspec.json.Decoder(_RawPrefetch)
+_DECODE_RAW_BUNDLES = msgspec.json.Decoder(_RawBundles)
+
+
+class Searchset(dict):
+    """A prefetch Bundle as decode's typed pass leaves it: the dict holds its resourceType and link
+    (what the envelope check and ``classify`` look at), ``resources`` its entries' resources in
+    order (a ``records.Probe`` for a READERS type, the resource decoded whole for any other type,
+    None for an entry without one); ``decoded`` says whether any was decoded whole."""
+
+    __slots__ = ("resources", "decoded")
+
+    def __init__(self, link: Any, resources: list, decoded: bool):
+        super().__init__(resourceType="Bundle")
+        if link is not UNSET:
+            self["link"] = link
+        self.resources, self.decoded = resources, decoded
+
+
+class _Body:
+    """The request's bytes, split into Bundle entries when the first entry is wanted whole (one
+    skip-only msgspec scan for every key: the typed pass accepted the body, so this one does too)."""
+
+    __slots__ = ("raw", "bundles")
+
+    def __init__(self, raw: bytes):
+        self.raw = raw
+        self.bundles: dict[str, _RawEntries | None] | None = None
+
+    def entries(self, name: str) -> list[Raw]:
+        if self.bundles is None:
+            self.bundles = _DECODE_RAW_BUNDLES.decode(self.raw).prefetch
+        bundle = self.bundles[name]
+        assert bundle is not None and bundle.entry is not None  # a Bundle with entries in the typed pass
+        return bundle.entry
+
+    def key(self, name: str) -> Any:
+        """A key that is not a Bundle with entries (an OperationOutcome, a Patient: rare), decoded whole."""
+        return orjson.loads(memoryview(_DECODE_RAW_PREFETCH.decode(self.raw).prefetch[name]))
+
+
+class _EntryBytes:
+    """Where a Probe's bytes are: one key's Bundle entries of the request."""
+
+    __slots__ = ("body", "name")
+
+    def __init__(self, body: _Body, name: str):
+        self.body, self.name = body, name
+
+    def entry(self, at: int) -> Raw:
+        return self.body.entries(self.name)[at]
+
+
 def decode(raw: bytes) -> Any:
     """The patient-view request body, decoded only as far as the service reads it.
 
     Why: decoding a 10,000-resource body into dicts, walking them and freeing them cost more than
-    the rest of the request; most of those resources are dropped by the pre-filter unread. The
-    envelope and each prefetch key are decoded (msgspec); each entry of a Bundle whose resource is of
+    the rest of the request; most of those resources are dropped by the pre-filter unread. One typed
+    msgspec pass (``_Request``) reads the envelope and, of each Bundle entry's resource, only what
+    the pre-filter reads (``records.Probe``), skipping everything else inside msgspec. A resource of
+    a type only the records stage reads stays a Probe, its entry's bytes split out and decoded whole
+    only when a value set knows a code; any other resource (and a key that is not a Bundle) is
+    decoded whole with orjson from its bytes. msgspec refuses a whole document for one field of an
+    unexpected type: then ``_decode_entries`` (entry by entry, as before this pass) answers, and it
+    keeps every behaviour. Errors and answers are those of a whole decode (tests/test_prefetch.py),
+    with the one difference ``_decode_entries`` names."""
+    if not raw.isascii():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return orjson.loads(raw)  # raises the JSONDecodeError that the caller words as a 400
+    try:
+        request = _DECODE_REQUEST.decode(raw)
+    except _REFUSED:
+        return _decode_entries(raw)
+    body = {name: value for name in _ENVELOPE_FIELDS if (value := getattr(request, name)) is not UNSET}
+    if request.prefetch is None or isinstance(request.prefetch, UnsetType):
+        if request.prefetch is None:
+            body["prefetch"] = None
+        return body
+    source = _Body(raw)
+    body["prefetch"] = {key: None if value is None else _searchset(source, key, value)
+                        for key, value in request.prefetch.items()}
+    return body
+
+
+def _searchset(source: _Body, key: str, value: _Key) -> Any:
+    if value.resourceType != "Bundle" or value.entry is None:
+        return source.key(key)
+    entries = _EntryBytes(source, key)
+    resources: list[Any] = []
+    decoded = False
+    for at, entry in enumerate(value.entry):
+        resource = entry.resource
+        if resource is not None:
+            if resource.resourceType in _PROBED_TYPES:
+                resource.source, resource.at = entries, at
+            else:
+                resource, decoded = orjson.loads(memoryview(entries.entry(at))).get("resource"), True
+        resources.append(resource)
+    return Searchset(value.link, resources, decoded)
+
+
+def _decode_entries(raw: bytes) -> Any:
+    """The body decoded entry by entry (``decode`` when its typed pass is refused: the bytes are UTF-8).
+
+    The envelope and each prefetch key are decoded (msgspec); each entry of a Bundle whose resource is of
     a type only the records stage reads (records.READERS) becomes a ``records.Unread``: the fields
     the pre-filter looks at, and the entry's bytes, decoded whole only when a value set knows the
     code. Anything else (a resource of another type, an entry or key that is not what a Bundle
@@ -253,12 +395,7 @@ def decode(raw: bytes) -> Any:
     and the errors do not change: bytes that are not UTF-8 are refused as orjson refuses them, and an
     Unread resource's bytes meet orjson when they are read. One difference is left, on purpose: a
     number beyond a double's range or a lone surrogate escape inside a resource that is never read
-    was a 400 (orjson refuses the whole body) and is now skipped with that resource."""
-    if not raw.isascii():
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return orjson.loads(raw)  # raises the JSONDecodeError that the caller words as a 400
+    was a 400 (orjson refuses the whole body) and is now skipped with that resource (so in ``decode``)."""
     try:
         envelope = _DECODE_ENVELOPE.decode(raw)
     except _REFUSED:

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+import msgspec
 import orjson
 
 from .errors import INVALID_JSON, BadRequest
@@ -50,6 +51,76 @@ class Unread(dict):
         except orjson.JSONDecodeError:
             raise BadRequest(INVALID_JSON) from None
         return resource
+
+
+class _Coding(msgspec.Struct, gc=False):
+    system: str | None = None
+    code: str | None = None
+
+
+class _Concept(msgspec.Struct, gc=False):
+    coding: list[_Coding] | None = None
+
+
+class _Component(msgspec.Struct, gc=False):
+    code: _Concept | None = None
+
+
+class Probe(msgspec.Struct, gc=False, rename={"source": "_cds_source", "at": "_cds_at"}):
+    """A resource of a READERS type as prefetch.decode's one typed pass leaves it: only what ``match``
+    reads (the codings of code, of component codes and of valueCodeableConcept), every other field
+    skipped inside msgspec, so an irrelevant resource costs a dict lookup per coding and no Python
+    object per field. A field of another type than declared makes msgspec refuse the whole body,
+    and prefetch.decode then takes its per-entry path (``Unread``): these types need no checks here.
+    ``source`` and ``at`` are set by prefetch.decode (whatever the JSON put there is overwritten):
+    where the entry's bytes are, decoded whole only when a value set knows a code (``whole``).
+    gc=False: a probe never refers back to what holds it, so it cannot be part of a cycle."""
+
+    resourceType: str | None = None
+    code: _Concept | None = None
+    component: list[_Component] | None = None
+    valueCodeableConcept: _Concept | None = None
+    source: Any = None  # prefetch._EntryBytes: the Bundle entries' bytes, split on demand
+    at: Any = None  # this resource's entry index in that Bundle
+
+    def whole(self) -> dict[str, Any]:
+        """The whole resource, from its entry's bytes: met by orjson like the whole body before."""
+        try:
+            resource: dict[str, Any] = orjson.loads(memoryview(self.source.entry(self.at)))["resource"]
+        except orjson.JSONDecodeError:
+            raise BadRequest(INVALID_JSON) from None
+        return resource
+
+    def has_coding(self, system: str, code: str) -> bool:
+        return self.code is not None and self.code.coding is not None and \
+            any(c.system == system and c.code == code for c in self.code.coding)
+
+
+def _probe_known(concept: _Concept | None, index: dict) -> Concept | None:
+    if concept is None or concept.coding is None:
+        return None
+    for coding in concept.coding:
+        if coding.system is not None and coding.code is not None:
+            found = index.get((coding.system, coding.code))
+            if found is not None:
+                return found
+    return None
+
+
+def _probe_matches(probe: Probe, index: dict) -> bool:
+    """``match`` on a probe: the same codings in the same order (the typed decode checked the types)."""
+    if _probe_known(probe.code, index) is not None:
+        return True
+    if probe.resourceType != "Observation":
+        return False
+    if probe.component is not None and any(_probe_known(c.code, index) is not None for c in probe.component):
+        return True
+    return _probe_known(probe.valueCodeableConcept, index) is not None
+
+
+def _probe_gap(probe: Probe, gaps: Gaps) -> bool:
+    return probe.code is not None and probe.code.coding is not None and any(
+        c.system is not None and c.code is not None and gaps.is_gap(c.system, c.code) for c in probe.code.coding)
 
 
 Check = Callable[[Any], Any]  # a JSON value -> the value findings read; raises Malformed
@@ -308,8 +379,16 @@ def select(resources: Iterable[dict[str, Any]], terminology: Terminology, patien
     is in a leg-relevant block no value set knows."""
     intake = Intake()
     seen_ids: set[tuple[str, str]] = set()
+    index = terminology.concepts
     for resource in resources:
         intake.seen += 1
+        if type(resource) is Probe:  # prefetch.decode's typed pass: most are dropped here, unread
+            if not _probe_matches(resource, index):
+                intake.irrelevant += 1
+                if gaps is not None and resource.resourceType == "Condition" and _probe_gap(resource, gaps):
+                    intake.unknown_codes += 1
+                continue
+            resource = resource.whole()  # then read as any decoded resource (the match below agrees)
         if not isinstance(resource, dict):
             intake.malformed += 1
             continue

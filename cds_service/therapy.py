@@ -18,6 +18,7 @@ import yaml
 from . import dates, dvt_status
 from .assessment import Assessment
 from .medications import Medications
+from .records import Probe
 from .rules import Rules
 
 ARTERIAL = "arterial-claudication"
@@ -128,6 +129,10 @@ def smoking_status(resources: list, smoking: Smoking, patient_id: str) -> str | 
     """current | former | never | None: the latest usable smoking-status Observation (LOINC 72166-2)."""
     latest: tuple[float, str] | None = None
     for r in resources:
+        if type(r) is Probe:  # prefetch.decode left it unread: read whole only a smoking-status Observation
+            if r.resourceType != "Observation" or not r.has_coding(LOINC, smoking.loinc):
+                continue
+            r = r.whole()
         if not isinstance(r, dict) or r.get("resourceType") != "Observation" or r.get("status") not in USABLE_OBSERVATION:
             continue
         if (LOINC, smoking.loinc) not in _codes(r.get("code")):

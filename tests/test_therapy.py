@@ -2,11 +2,13 @@
 never on a critical card; a refused medication key removes only the lines that need it."""
 from __future__ import annotations
 
+import orjson
 import pytest
 
-from builders import ICD, SCT, abi, condition
+from builders import ICD, NOW, SCT, abi, condition
 from cases import LEFT_CALF as LEFT_CALF_SITE
-from cds_service import therapy
+from cds_service import prefetch, therapy
+from cds_service.records import Probe
 from therapy_builders import (APIXABAN_5, ASPIRIN_81, ATORVASTATIN, ATORVASTATIN_40, CILOSTAZOL_100, CLOPIDOGREL_75,
                               CURRENT_SMOKER, FORMER_SMOKER, NEVER_SMOKER, PRASUGREL_10, REFUSED, RIVAROXABAN_2_5,
                               RIVAROXABAN_20, TICAGRELOR_90, full_request, medication_request, medication_statement,
@@ -120,6 +122,16 @@ def test_exercise_only_with_claudication_not_with_limb_threat(evaluate):
 @pytest.mark.parametrize("status, shown", [(CURRENT_SMOKER, True), (FORMER_SMOKER, False), (NEVER_SMOKER, False)])
 def test_smoking_cessation_only_for_a_current_smoker(evaluate, status, shown):
     cards = evaluate(full_request(claudication_with_pad(), smoking_obs=[smoking(status)]))
+    assert (SMOKING in lines_of(cards)) is shown
+
+
+@pytest.mark.parametrize("status, shown", [(CURRENT_SMOKER, True), (FORMER_SMOKER, False)])
+def test_the_smoking_status_is_read_from_a_body_decoded_as_served(engine, status, shown):
+    body = orjson.dumps(full_request(claudication_with_pad(), smoking_obs=[smoking(status)]))
+    decoded = prefetch.decode(body)
+    assert any(type(r) is Probe for v in decoded["prefetch"].values() if isinstance(v, prefetch.Searchset)
+               for r in v.resources)  # the typed pass took it: the smoking Observation is a probe until read
+    cards = engine.evaluate(decoded, now=NOW).response["cards"]
     assert (SMOKING in lines_of(cards)) is shown
 
 
