@@ -8,6 +8,7 @@ import orjson
 from flask import Response, current_app, g, request
 
 from .errors import INVALID_JSON, BadRequest, NotFound, UnsupportedMediaType
+from .request_body import BODY
 
 JSON_MEDIA_TYPES = ("application/json", "application/fhir+json")
 
@@ -64,7 +65,10 @@ def read_json(decode: Callable[[bytes], Any] = orjson.loads) -> Any:
     """The request body as JSON; oversized bodies were refused by Werkzeug (413) before this.
     ``decode`` is orjson.loads, or prefetch.decode for a patient-view call (reads only what it uses)."""
     require_json_media_type()
-    raw = request.get_data(cache=False)
+    raw = request.environ.get(BODY)  # as request_body.BufferedBody read it: 8 MiB are not copied twice more
+    limit = request.max_content_length
+    if raw is None or (limit is not None and len(raw) > limit):
+        raw = request.get_data(cache=False)  # Werkzeug's reader, and its 413 above Flask's limit
     if not raw:
         raise BadRequest("the request body is empty; a JSON object is expected")
     try:

@@ -5,7 +5,7 @@ import io
 import json
 import socket
 
-from cds_service.request_body import BufferedBody
+from cds_service.request_body import BODY, BufferedBody
 
 
 class Recorder:
@@ -13,6 +13,7 @@ class Recorder:
 
     def __call__(self, environ, start_response):
         self.body = environ["wsgi.input"].read()
+        self.handed = environ.get(BODY)
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [self.body]
 
@@ -81,3 +82,10 @@ def test_no_body_passes_straight_through():
     app = Recorder()
     status, _, body = _call(BufferedBody(app, 1024), {"REQUEST_METHOD": "GET", "wsgi.input": io.BytesIO(b"")})
     assert status == 200 and body == b""
+
+
+def test_the_bytes_read_are_handed_on_as_they_are_and_as_the_stream():
+    recorder, body = Recorder(), b'{"hook": "patient-view"}'
+    environ = {"REQUEST_METHOD": "POST", "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+    status, _, answer = _call(BufferedBody(recorder, max_bytes=1024), environ)
+    assert status == 200 and answer == body and recorder.handed == body
