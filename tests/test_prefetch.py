@@ -192,6 +192,22 @@ def test_bytes_that_are_not_utf8_are_refused_as_before_even_in_a_resource_never_
         prefetch.decode(raw)
 
 
+def _whole_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@hypothesis_settings(max_examples=200, deadline=None, derandomize=True)
+@given(before=st.integers(65530, 65536), middle=st.sampled_from(["\u200b", "é", "😀", "a"]).map(str.encode),
+       cut=st.integers(0, 3), tail=st.binary(max_size=4))
+def test_the_utf8_check_in_pieces_agrees_with_a_whole_decode(before, middle, cut, tail):
+    raw = b"x" * before + middle[:cut or None] + tail  # characters whole or cut, across the 64 KiB boundary
+    assert prefetch._utf8(raw) is _whole_utf8(raw)
+
+
 def test_a_number_orjson_refuses_in_a_resource_that_is_read_is_the_same_400(engine):
     raw = orjson.dumps(hook_request([{**CONDITION, "onsetDateTime": "PLACEHOLDER"}])).replace(b'"PLACEHOLDER"', b"1e999")
     with pytest.raises(orjson.JSONDecodeError):
