@@ -14,6 +14,10 @@ is 1 when a module scores below --min-score (90 by default), so the target can g
     python tools/mutation.py                      # every module
     python tools/mutation.py laterality records   # one or two while iterating
     python tools/mutation.py --report-only        # re-read the last results
+    python tools/mutation.py --again findings     # re-run only what a test has not killed yet
+
+Each module's mutants run only the tests tests/mutation/selection.yaml chooses for it, fastest first
+(tests/mutation_order.py), so a score is what the module's own and pin tests catch.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import tomllib
 
@@ -61,8 +66,8 @@ def results(module: str) -> dict[str, int | None]:
     return json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
 
 
-def summarise(module: str, codes: dict[str, int | None], equivalent: dict[str, str]) -> dict:
-    row = {"module": module, "mutants": len(codes), "killed": 0, "survived": [], "equivalent": 0,
+def summarise(module: str, codes: dict[str, int | None], equivalent: dict[str, str]) -> dict[str, Any]:
+    row: dict[str, Any] = {"module": module, "mutants": len(codes), "killed": 0, "survived": [], "equivalent": 0,
            "not_checked": 0, "stale_equivalent": []}
     for name, code in sorted(codes.items()):
         if code is None:
@@ -109,6 +114,12 @@ def report(modules: list[str], elapsed: float | None, min_score: float) -> int:
     return 0
 
 
+def not_killed(modules: list[str]) -> list[str]:
+    """The mutants of these modules that no test has killed yet (survived, untested, not checked),
+    equivalent ones included so that a stale entry shows: what `--again` re-runs after a new test."""
+    return sorted(name for m in modules for name, code in results(m).items() if code not in KILLED)
+
+
 def refresh_copies(root: Path = ROOT) -> list[str]:
     """mutmut copies the package's unmutated files (engine.py, the schemas, ...) into mutants/ once and
     never again, so after a change to one (a merge) the mutants would run against the old copy: every
@@ -133,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-only", action="store_true", help="read the last results, run nothing")
     parser.add_argument("--min-score", type=float, default=90.0)
     parser.add_argument("--jobs", type=int, default=2, help="mutmut's parallel test processes")
+    parser.add_argument("--again", action="store_true", help="re-run only the mutants not killed in the last run")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.modules) - set(MODULES))
     if unknown:
@@ -144,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         refresh_copies()
         # nice: the machine is shared; mutmut forks one test process per mutant.
-        subprocess.run(["nice", "-n", "15", str(mutmut), "run", "--max-children", str(args.jobs),
-                        *(f"cds_service.{m}.*" for m in modules)], cwd=ROOT, check=False)
+        names = not_killed(modules) if args.again else [f"cds_service.{m}.*" for m in modules]
+        if names:
+            subprocess.run(["nice", "-n", "15", str(mutmut), "run", "--max-children", str(args.jobs), *names],
+                           cwd=ROOT, check=False)
         elapsed = time.monotonic() - started
     return report(modules, elapsed, args.min_score)
 

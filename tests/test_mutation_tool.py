@@ -1,4 +1,4 @@
-"""tools/mutation.py: the unmutated files mutmut copied once are refreshed when the source changed."""
+"""tools/mutation.py: copies refreshed after a change, and what `--again` re-runs. Time cap: under a second."""
 from __future__ import annotations
 
 import importlib.util
@@ -30,3 +30,16 @@ def test_a_changed_unmutated_file_is_copied_again_and_mutated_or_unchanged_ones_
     assert (copy / "schemas" / "card.json").read_text() == '{"new": 1}'
     assert (copy / "auth.py").read_text() == "x = 1  # a mutant trampoline\n"
     assert not (copy / "new.py").exists()
+
+
+def test_again_re_runs_every_mutant_not_killed_and_no_killed_one(monkeypatch):
+    tool = _tool()
+    codes = {"findings": {"cds_service.findings.x_a__mutmut_1": 1, "cds_service.findings.x_a__mutmut_2": 0,
+                          "cds_service.findings.x_a__mutmut_3": None, "cds_service.findings.x_a__mutmut_4": 33,
+                          "cds_service.findings.x_a__mutmut_5": -24, "cds_service.findings.x_a__mutmut_6": 5},
+             "cards": {"cds_service.cards.x_b__mutmut_1": 0}}
+    monkeypatch.setattr(tool, "results", lambda module: codes.get(module, {}))
+    assert tool.not_killed(["findings"]) == ["cds_service.findings.x_a__mutmut_2", "cds_service.findings.x_a__mutmut_3",
+                                             "cds_service.findings.x_a__mutmut_4", "cds_service.findings.x_a__mutmut_6"]
+    assert tool.not_killed(["findings", "cards"])[-1] == "cds_service.findings.x_a__mutmut_6"
+    assert "cds_service.cards.x_b__mutmut_1" in tool.not_killed(["cards", "laterality"])
