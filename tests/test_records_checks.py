@@ -140,3 +140,16 @@ def test_rule_the_first_known_coding_wins_and_a_broken_concept_is_malformed():
     _refused(lambda c: records._known(c, index), ["coding"], "CodeableConcept is not an object")
     _refused(lambda c: records._known(c, index), {"coding": {"system": sct}}, "coding is not a list")
     _refused(lambda c: records._known(c, index), {"coding": ["1"]}, "coding entry is not an object")
+
+
+class _EveryCodeIsAGap:
+    def is_gap(self, system: str, code: str) -> bool:
+        return True
+
+
+def test_rule_a_condition_without_a_usable_code_is_never_a_coding_gap():
+    gaps = _EveryCodeIsAGap()
+    assert records._gap({"resourceType": "Condition"}, gaps) is False  # no code at all: not a crash
+    assert records._gap({"resourceType": "Condition", "code": {"text": "leg pain"}}, gaps) is False
+    assert records._gap({"resourceType": "Condition", "code": {"coding": [{"system": 1, "code": "I70"}]}}, gaps) is False
+    assert records._gap({"resourceType": "Condition", "code": {"coding": [{"system": "s", "code": "I70"}]}}, gaps) is True

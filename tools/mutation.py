@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -85,7 +86,7 @@ def summarise(module: str, codes: dict[str, int | None], equivalent: dict[str, s
     return row
 
 
-def report(modules: list[str], elapsed: float | None, min_score: float) -> int:
+def report(modules: list[str], elapsed: float | None, min_score: float, cpu: float | None = None) -> int:
     equivalent = load_equivalent()
     rows = [summarise(m, results(m), equivalent.get(m, {})) for m in modules]
     lines = ["| module | mutants | killed | survived | equivalent | not checked | score |",
@@ -95,7 +96,9 @@ def report(modules: list[str], elapsed: float | None, min_score: float) -> int:
         lines.append(f"| {r['module']} | {r['mutants']} | {r['killed']} | {len(r['survived'])} | {r['equivalent']} "
                      f"| {r['not_checked']} | {score} |")
     if elapsed is not None:
-        lines.append(f"\nmutmut ran for {elapsed / 60:.1f} min on {os.cpu_count()} cores (niced).")
+        lines.append(f"\nmutmut ran for {elapsed / 60:.1f} min on {os.cpu_count()} cores (niced), "
+                     f"{(cpu or 0.0) / 60:.1f} CPU min in all (the wall time grows with other load; the CPU time "
+                     f"does not), load average {os.getloadavg()[0]:.2f} at the end.")
     for r in rows:
         if r["survived"]:
             lines.append(f"\nSurvived in {r['module']} (see `mutmut show NAME`):")
@@ -161,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run(["nice", "-n", "15", str(mutmut), "run", "--max-children", str(args.jobs), *names],
                            cwd=ROOT, check=False)
         elapsed = time.monotonic() - started
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = used.ru_utime + used.ru_stime
+        return report(modules, elapsed, args.min_score, cpu)
     return report(modules, elapsed, args.min_score)
 
 
