@@ -117,3 +117,32 @@ def test_rule_a_variant_condition_on_situations_all_none_and_any(knowledge):
              ({"red_flags_any": ["cauda-equina"]}, False), ({}, True)]
     for when, expected in holds:
         assert cards._holds(when, pa, whole) is expected, when
+
+
+def _pa_with(finding_side, card_side=None, abi_side=None, site="calf", present=True):
+    from cds_service.assessment import PatternAssessment
+    abi = _f("ABI", side=abi_side, resource_type="Observation") if abi_side is not False else None
+    return PatternAssessment(pattern="p", side=card_side, abi=abi,
+                             supporting=[Evidence(_f(side=finding_side, site=site, present=present), 0.0)])
+
+
+def test_rule_a_sited_variant_reads_the_site_on_the_cards_leg_only():
+    """A calf finding picks the calf wording only on the leg the card speaks of: the ABI's leg when it
+    has one, else the card's own; a finding or card on both legs or on no leg is on every leg."""
+    calf = frozenset({"calf"})
+    assert cards._sited(_pa_with("left", card_side="left", abi_side=False), calf)
+    assert not cards._sited(_pa_with("right", card_side="left", abi_side=False), calf)
+    assert cards._sited(_pa_with("bilateral", card_side="left", abi_side=False), calf)  # both legs include the left
+    assert cards._sited(_pa_with(None, card_side="left", abi_side=False), calf)
+    assert cards._sited(_pa_with("right", card_side="bilateral", abi_side=False), calf)  # a card on both legs
+    assert cards._sited(_pa_with("right", card_side=None, abi_side=False), calf)
+    assert not cards._sited(_pa_with("left", card_side="left", abi_side=False, site="thigh"), calf)
+    assert not cards._sited(_pa_with("left", card_side="left", abi_side=False, present=False), calf)
+
+
+def test_rule_the_abis_leg_decides_a_sited_variant_and_an_abi_without_a_leg_leaves_the_cards():
+    calf = frozenset({"calf"})
+    assert cards._sited(_pa_with("right", card_side="left", abi_side="right"), calf)  # the ABI's leg wins
+    assert not cards._sited(_pa_with("left", card_side="left", abi_side="right"), calf)
+    assert not cards._sited(_pa_with("right", card_side="left", abi_side=None), calf)  # ABI with no leg: the card's
+    assert cards._sited(_pa_with("left", card_side="left", abi_side=None), calf)

@@ -39,6 +39,7 @@ def test_rule_a_resolved_dvt_is_history_dated_by_its_abatement_on_its_own_leg_an
     assert (f.sign, f.present, f.kind, f.resource_type, f.reference) == (history, True, "evidence", "Condition", "Condition/dvt-1")
     assert f.display.endswith(" (history)")
     assert (f.date, f.side, f.site, f.certainty) == (_at(20), "left", "calf", "unconfirmed")
+    assert f.code == LEFT_DVT  # the code travels with the history (the arterial rules read codes that state no limb)
     assert not out.excluded
 
 
