@@ -185,7 +185,7 @@ class _Extractor:
         if reason:
             return self.exclude(f"observation-{reason}")
         certainty = "preliminary" if status == "preliminary" else None
-        code_text = m.code.text if m.code else None
+        code_text = m.code.text  # code is required: records' reader refuses an Observation without one
         if sign.done_marker:
             self.out.findings.append(Finding(
                 sign=sign.id, present=True, display=_display(record), reference=_reference(record),
