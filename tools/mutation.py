@@ -42,6 +42,7 @@ MODULES = ("laterality", "records", "prefetch", "fhir_client", "rules",
 EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.yaml"
 KILLED = {1, 3, 36, 24, -24, 152, 255}  # mutmut: test failure, pytest internal error, timeouts
 SURVIVED = {0, 5, 33}  # survived, or no test reaches the mutant
+TIMED_OUT = {24, -24, 36, 152}  # killed, but only by mutmut's clock: the weakest verdict, re-run by --again
 
 
 def load_equivalent(path: Path = EQUIVALENT) -> dict[str, dict[str, str]]:
@@ -118,9 +119,10 @@ def report(modules: list[str], elapsed: float | None, min_score: float, cpu: flo
 
 
 def not_killed(modules: list[str]) -> list[str]:
-    """The mutants of these modules that no test has killed yet (survived, untested, not checked),
-    equivalent ones included so that a stale entry shows: what `--again` re-runs after a new test."""
-    return sorted(name for m in modules for name, code in results(m).items() if code not in KILLED)
+    """The mutants of these modules that no failing test has killed yet (survived, untested, not
+    checked, or timed out), equivalent ones included so that a stale entry shows: what `--again`
+    re-runs after a new test or a fix."""
+    return sorted(name for m in modules for name, code in results(m).items() if code not in KILLED or code in TIMED_OUT)
 
 
 def refresh_copies(root: Path = ROOT) -> list[str]:
