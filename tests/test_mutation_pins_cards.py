@@ -146,3 +146,106 @@ def test_rule_the_abis_leg_decides_a_sited_variant_and_an_abi_without_a_leg_leav
     assert not cards._sited(_pa_with("left", card_side="left", abi_side="right"), calf)
     assert not cards._sited(_pa_with("right", card_side="left", abi_side=None), calf)  # ABI with no leg: the card's
     assert cards._sited(_pa_with("left", card_side="left", abi_side=None), calf)
+
+
+# ---------------------------------------------------------------- placeholders (cards._placeholders)
+def test_rule_the_abi_leg_and_red_flag_placeholders_fall_back_to_plain_words(knowledge):
+    from cds_service.assessment import PatternAssessment
+    variant = knowledge.templates["arterial-claudication"].variants[-1]
+    abi_left = _f("ABI", side="left", resource_type="Observation", value=0.8)
+    assert cards._placeholders(PatternAssessment(pattern="p", abi=abi_left), variant)["abi_leg"] == "left leg"
+    assert cards._placeholders(PatternAssessment(pattern="p", abi=_f("ABI", resource_type="Observation", value=0.8)),
+                               variant)["abi_leg"] == "leg"
+    assert cards._placeholders(PatternAssessment(pattern="p"), variant)["abi_leg"] == "leg"
+    assert cards._placeholders(PatternAssessment(pattern="p"), variant)["red_flag"] == "Red flag"
+    flagged = PatternAssessment(pattern="p", red_flags=[_f("Cauda equina syndrome"), _f("Other")])
+    assert cards._placeholders(flagged, variant)["red_flag"] == "Cauda equina syndrome"
+
+
+# ---------------------------------------------------------------- suggestions (cards._suggestions)
+def _two_orders(knowledge, **first):
+    """The arterial variant that offers two orders (toe-brachial index, then exercise ABI), the first made conditional."""
+    from dataclasses import replace
+    template = knowledge.templates["arterial-claudication"]
+    variant = next(v for v in template.variants if len(v.suggestions) == 2)
+    one, two = variant.suggestions
+    return replace(template, suggestions={**template.suggestions, one: replace(template.suggestions[one], **first)}), variant, two
+
+
+def _offered(knowledge, template, variant, signs=frozenset(), done=None, ordered=frozenset(), recent=None):
+    import uuid
+    from cds_service.assessment import Assessment, PatternAssessment
+    whole = Assessment(patterns={}, signs_present=signs, exertional=True, done=done or {}, ordered=ordered)
+    pa = PatternAssessment(pattern="arterial-claudication", recent=recent or {})
+    offered = cards._suggestions(template, variant, whole, _ctx(None), uuid.uuid4(), pa, "reason")
+    return [s.id for s, _ in offered]
+
+
+def test_rule_an_order_skipped_for_its_condition_never_hides_the_next_one(knowledge):
+    template, variant, second = _two_orders(knowledge, when_signs_any=("diabetes",))
+    assert _offered(knowledge, template, variant) == [second]
+    assert _offered(knowledge, template, variant, signs=frozenset({"diabetes"})) == list(variant.suggestions)
+
+
+def test_rule_an_order_done_recently_or_open_never_hides_the_next_one(knowledge):
+    template, variant, second = _two_orders(knowledge, skip_recent=("ankle-brachial-index",),
+                                            skip_ordered=("ankle-brachial-index",))
+    assert _offered(knowledge, template, variant, done={"ankle-brachial-index": _f("ABI")}) == [second]
+    assert _offered(knowledge, template, variant, recent={"ankle-brachial-index": _f("ABI")}) == [second]
+    assert _offered(knowledge, template, variant, ordered=frozenset({"ankle-brachial-index"})) == [second]
+    assert _offered(knowledge, template, variant) == list(variant.suggestions)
+
+
+# ---------------------------------------------------------------- the detail's layout (cards.render_one)
+def _venous(knowledge, **ctx):
+    from cds_service.assessment import Assessment, PatternAssessment
+    pa = PatternAssessment(
+        pattern="venous-claudication", raised=True, strength="moderate", side="left",
+        supporting=[Evidence(_f("Varicose veins", side="left"), 2.0)],
+        contrary=[Evidence(_f("Absent pedal pulse", side="left"), 1.0),
+                  Evidence(_f("Baker's cyst", side="left"), 0.0),  # a mimic: listed, never counted
+                  Evidence(_f("Lumbar stenosis", present=False), 0.0)])  # recorded as absent: against, not a mimic
+    whole = Assessment(patterns={"venous-claudication": pa}, signs_present=frozenset(), exertional=True, done={},
+                       ordered=frozenset(), severe_pain=_f("Pain severity", value=8.0, unit="score", resource_type="Observation"))
+    return cards.render_one(pa, whole, knowledge, cards.CardContext(hook_instance="h", patient_id="p", **ctx)), pa, whole
+
+
+def test_rule_the_detail_reads_lead_notice_support_against_alternatives_consider_disclaimer_sources_therapy(knowledge):
+    """Every heading, in order, each block followed by one blank line: what the clinician reads."""
+    rendered, pa, whole = _venous(knowledge, incomplete=True, extra_lines={"venous-claudication": ["Compression, if arterial disease is excluded"]},
+                                  extra_sources={"venous-claudication": ["G5", "G5", "G6"]})
+    common, variant = knowledge.common, rendered.variant
+    consider = [f"- {c.text}" for c in variant.consider if cards._holds(c.when, pa, whole)]
+    severe = f"- {cards.pain_severity.line(knowledge.rules.severe_pain, whole.severe_pain, dates.show)}"
+    sources = "Sources: " + "; ".join([common.seed_citation, *(link["label"] for link in rendered.card.get("links", []))]) + "."
+    assert rendered.card["detail"].split("\n") == [
+        variant.lead, "", common.incomplete_record, "",
+        "**Findings that support it**", cards._finding_line(pa.supporting[0].finding), "",
+        "**Findings that argue against it**", cards._finding_line(pa.contrary[0].finding),
+        cards._finding_line(pa.contrary[2].finding), "",
+        "**Alternative explanations on record** (they may coexist)", cards._finding_line(pa.contrary[1].finding), "",
+        "**Consider**", severe, *consider, "- Compression, if arterial disease is excluded", "",
+        f"_{common.disclaimer}_", "", sources, "", "Therapy lines: G5", "Therapy lines: G6"]
+
+
+def test_rule_without_a_gap_a_mimic_or_therapy_the_detail_has_no_notice_alternatives_or_therapy(knowledge):
+    from dataclasses import replace
+    rendered, pa, whole = _venous(knowledge)
+    pa = replace(pa, contrary=pa.contrary[:1])
+    rendered = cards.render_one(pa, whole, knowledge, cards.CardContext(hook_instance="h", patient_id="p"))
+    lines = rendered.card["detail"].split("\n")
+    assert lines[:3] == [rendered.variant.lead, "", "**Findings that support it**"]
+    assert knowledge.common.incomplete_record not in lines
+    assert not any(line.startswith("**Alternative explanations") for line in lines)
+    assert lines[lines.index("**Findings that argue against it**") + 3] == "**Consider**"
+    assert lines[-1].startswith("Sources: ") and not any(line.startswith("Therapy lines") for line in lines)
+
+
+def test_rule_an_order_accepted_here_is_not_suggested_again_and_says_when_it_was_accepted(knowledge):
+    rendered, pa, whole = _venous(knowledge)
+    (key,) = rendered.suggestions.values()  # the venous card offers one order
+    at = NOW - timedelta(days=3)
+    again = cards.render_one(pa, whole, knowledge, cards.CardContext(hook_instance="h", patient_id="p", accepted={key: at}))
+    label = knowledge.templates["venous-claudication"].suggestions[key.split("/", 1)[1]].label
+    assert "suggestions" not in again.card and again.suggestions == {}
+    assert f"- {label}: accepted here on {dates.show(at)}, not suggested again." in again.card["detail"].split("\n")
