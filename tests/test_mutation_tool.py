@@ -44,3 +44,23 @@ def test_again_re_runs_every_mutant_not_killed_and_no_killed_one(monkeypatch):
                                              "cds_service.findings.x_a__mutmut_6"]  # _5 only timed out
     assert tool.not_killed(["findings", "cards"])[-1] == "cds_service.findings.x_a__mutmut_6"
     assert "cds_service.cards.x_b__mutmut_1" in tool.not_killed(["cards", "laterality"])
+
+
+def test_narrowed_stats_keep_only_the_tests_chosen_for_each_module(tmp_path):
+    import json
+    (tmp_path / "mutants").mkdir()
+    (tmp_path / "tests" / "mutation").mkdir(parents=True)
+    (tmp_path / "tests" / "mutation" / "selection.yaml").write_text(
+        "findings:\n  why: its own tests\n  tests: [test_findings*.py]\n")
+    stats = {"tests_by_mangled_function_name": {
+        "cds_service.findings.x_extract": ["tests/test_findings.py::test_a", "tests/test_api_hooks.py::test_b"],
+        "cds_service.cards.x_render": ["tests/test_api_hooks.py::test_b"]},
+        "duration_by_test": {"tests/test_findings.py::test_a": 0.1, "tests/test_api_hooks.py::test_b": 1.0}}
+    (tmp_path / "mutants" / "mutmut-stats.json").write_text(json.dumps(stats))
+    assert _tool().narrow_stats(tmp_path) == 1
+    after = json.loads((tmp_path / "mutants" / "mutmut-stats.json").read_text())
+    assert after["tests_by_mangled_function_name"] == {
+        "cds_service.findings.x_extract": ["tests/test_findings.py::test_a"],
+        "cds_service.cards.x_render": ["tests/test_api_hooks.py::test_b"]}  # a module not listed keeps its tests
+    assert after["duration_by_test"] == stats["duration_by_test"]
+    assert _tool().narrow_stats(tmp_path / "nothing-yet") == 0

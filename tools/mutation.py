@@ -125,6 +125,34 @@ def not_killed(modules: list[str]) -> list[str]:
     return sorted(name for m in modules for name, code in results(m).items() if code not in KILLED or code in TIMED_OUT)
 
 
+def narrow_stats(root: Path = ROOT) -> int:
+    """Keep, in mutmut's map of which tests reach which function, only the tests
+    tests/mutation/selection.yaml chooses for the function's module: the tests the conftest hook
+    (tests/mutation_order.py) would run anyway. mutmut passes a mutant's test ids to pytest, which
+    collects each one before the hook drops it; a smaller list saves about half a second per mutant.
+    Returns how many test ids were dropped (0 before mutmut's first stats run)."""
+    stats_path = root / "mutants" / "mutmut-stats.json"
+    if not stats_path.exists():
+        return 0
+    sys.path.insert(0, str(root / "tests"))
+    try:
+        import mutation_order  # type: ignore[import-not-found]  # tests/ is not a package
+    finally:
+        sys.path.pop(0)
+    chosen_for = mutation_order.selection(root / "tests" / "mutation" / "selection.yaml")
+    stats = json.loads(stats_path.read_text(encoding="utf-8"))
+    dropped = 0
+    for function, tests in stats["tests_by_mangled_function_name"].items():
+        patterns = chosen_for.get(mutation_order.module_of(function) or "")
+        if patterns is None:
+            continue
+        kept = [t for t in tests if mutation_order.chosen(t, patterns)]
+        dropped += len(tests) - len(kept)
+        stats["tests_by_mangled_function_name"][function] = kept
+    stats_path.write_text(json.dumps(stats), encoding="utf-8")
+    return dropped
+
+
 def refresh_copies(root: Path = ROOT) -> list[str]:
     """mutmut copies the package's unmutated files (engine.py, the schemas, ...) into mutants/ once and
     never again, so after a change to one (a merge) the mutants would run against the old copy: every
@@ -160,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         mutmut = Path(sys.executable).with_name("mutmut")
         started = time.monotonic()
         refresh_copies()
+        narrow_stats()
         # nice: the machine is shared; mutmut forks one test process per mutant.
         names = not_killed(modules) if args.again else [f"cds_service.{m}.*" for m in modules]
         if names:
