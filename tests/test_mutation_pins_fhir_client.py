@@ -420,3 +420,13 @@ def test_rule_a_key_still_being_fetched_at_the_deadline_is_unobtainable_and_the_
 def value_of(metrics: Metrics, outcome: str) -> float:
     return next(s.value for m in metrics.registry.collect() if m.name == "cds_fhir_fallback_calls" for s in m.samples
                 if s.name.endswith("_total") and s.labels["outcome"] == outcome)
+
+
+@pytest.mark.parametrize("url,base", [
+    ("https://fhir.example.org/r4XX", FHIR),  # a sibling whose name merely starts with the base's
+    ("https://fhir.example.org/r4 ", FHIR),  # another path that only trimming would make the base
+    ("https://fhir.example.org/r4/Condition", "https://fhir.example.org/r4X"),  # the base is a whole segment
+    ("https://fhir.example.org/r4X/Condition", "https://fhir.example.org/r4"),
+])
+def test_rule_a_path_is_under_the_base_by_whole_segments_only(url, base):
+    assert not _within(url, base)
