@@ -249,3 +249,16 @@ def test_rule_an_order_accepted_here_is_not_suggested_again_and_says_when_it_was
     label = knowledge.templates["venous-claudication"].suggestions[key.split("/", 1)[1]].label
     assert "suggestions" not in again.card and again.suggestions == {}
     assert f"- {label}: accepted here on {dates.show(at)}, not suggested again." in again.card["detail"].split("\n")
+
+
+def test_rule_a_card_names_its_source_with_the_templates_link_and_its_topic(knowledge):
+    from dataclasses import replace
+    rendered, pa, whole = _venous(knowledge)
+    template = knowledge.templates["venous-claudication"]
+    assert rendered.card["source"] == {
+        "label": template.source["label"], "url": "https://doi.org/10.1056/NEJMoa023153",
+        "topic": {"system": knowledge.common.topic_system, "code": "venous-claudication", "display": template.title}}
+    no_url = replace(knowledge, templates={**knowledge.templates,
+                                           "venous-claudication": replace(template, source={"label": "Seed"})})
+    bare = cards.render_one(pa, whole, no_url, cards.CardContext(hook_instance="h", patient_id="p"))
+    assert bare.card["source"]["label"] == "Seed" and "url" not in bare.card["source"]
