@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", metavar="module", help=f"any of {', '.join(MODULES)}")
     parser.add_argument("--report-only", action="store_true", help="read the last results, run nothing")
     parser.add_argument("--min-score", type=float, default=90.0)
-    parser.add_argument("--jobs", type=int, default=2, help="mutmut's parallel test processes")
+    parser.add_argument("--jobs", type=int, default=4,
+                        help="mutmut's parallel test processes (more than the 2 cores: many mutants wait on sockets and deadlines)")
     parser.add_argument("--again", action="store_true", help="re-run only the mutants not killed in the last run")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.modules) - set(MODULES))
