@@ -272,3 +272,31 @@ def test_rule_a_pain_score_keeps_its_value_and_unit_and_needs_a_plausible_value(
     out = extract(knowledge, [score(None), score({"unit": "score"}), score({"value": 11}), score({"value": -1})])
     assert out.findings == []
     assert out.excluded == {"observation-no-value": 2, "observation-implausible-value": 2}
+
+
+def test_rule_a_resource_without_an_id_is_named_by_its_type_alone(knowledge):
+    no_id = condition(SCT, "63491006")
+    del no_id["id"]
+    (f,) = extract(knowledge, [no_id]).findings
+    assert f.reference == "Condition"
+
+
+def test_rule_a_stale_unconfirmed_dvt_is_history_still_marked_unconfirmed(knowledge):
+    window = knowledge.rules.signs["deep-vein-thrombosis"].lookback_days
+    (f,) = extract(knowledge, [condition(ICD, LEFT_DVT, verification="provisional", onset_days=window + 30)]).findings
+    assert (f.sign, f.certainty) == ("history-of-dvt", "unconfirmed")
+
+
+def test_rule_a_condition_with_a_clinical_status_the_service_does_not_know_is_excluded_saying_so(knowledge):
+    bogus = condition(SCT, "63491006", clinical="bogus")
+    out = extract(knowledge, [bogus, condition(SCT, "63491006", clinical=None)])
+    assert [f.present for f in out.findings] == [True]  # no status at all: current (an encounter diagnosis)
+    assert out.excluded == {"condition-status-unknown": 1}
+
+
+def test_rule_a_date_up_to_one_day_ahead_is_kept_beyond_it_is_future_dated(knowledge):
+    from datetime import timedelta
+    at_edge = observation(SCT, PALLOR, days=None, effectiveDateTime=(NOW + timedelta(days=1)).isoformat())
+    beyond = observation(SCT, PALLOR, days=None, effectiveDateTime=(NOW + timedelta(days=1, seconds=1)).isoformat())
+    out = extract(knowledge, [at_edge, beyond])
+    assert len(out.findings) == 1 and out.excluded == {"observation-future-dated": 1}

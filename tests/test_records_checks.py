@@ -154,3 +154,15 @@ def test_rule_a_condition_without_a_usable_code_is_never_a_coding_gap():
     assert records._gap({"resourceType": "Condition", "code": {"text": "leg pain"}}, gaps) is False
     assert records._gap({"resourceType": "Condition", "code": {"coding": [{"system": 1, "code": "I70"}]}}, gaps) is False
     assert records._gap({"resourceType": "Condition", "code": {"coding": [{"system": "s", "code": "I70"}]}}, gaps) is True
+
+
+def test_rule_a_subject_that_is_not_a_reference_is_malformed_and_says_which_part():
+    _refused(lambda r: records._belongs_to(r, "p1"), {"subject": "Patient/p1"}, "subject is not a Reference")
+    _refused(lambda r: records._belongs_to(r, "p1"), {"subject": {"reference": 7}}, r"subject\.reference is not a string")
+    assert records._belongs_to({"subject": {"display": "no reference"}}, "p1") is True
+
+
+def test_rule_a_coding_whose_code_is_not_a_string_is_skipped_even_when_unhashable():
+    sct = "http://snomed.info/sct"
+    assert records._known({"coding": [{"system": sct, "code": ["1"]}, {"system": {"a": 1}, "code": "1"}]},
+                          {(sct, "1"): "known"}) is None
