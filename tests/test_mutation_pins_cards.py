@@ -57,11 +57,10 @@ def test_rule_a_card_lists_eight_findings_and_counts_the_rest():
 
 def test_rule_the_card_says_where_with_a_capital_first_word():
     """The summary names the leg, never the site (issue 17 vascular review, item 9)."""
-    assert cards._where("left", "calf") == "Left leg"
-    assert cards._where("right", None) == "Right leg"
-    assert cards._where("bilateral", None) == "Bilateral leg"
-    assert cards._where(None, "calf") == "Leg"
-    assert cards._where(None, None) == "Leg"
+    assert cards._where("left") == "Left leg"
+    assert cards._where("right") == "Right leg"
+    assert cards._where("bilateral") == "Bilateral leg"
+    assert cards._where(None) == "Leg"
 
 
 def test_rule_a_summary_of_139_characters_is_kept_whole_140_is_cut():
@@ -262,3 +261,63 @@ def test_rule_a_card_names_its_source_with_the_templates_link_and_its_topic(know
                                            "venous-claudication": replace(template, source={"label": "Seed"})})
     bare = cards.render_one(pa, whole, no_url, cards.CardContext(hook_instance="h", patient_id="p"))
     assert bare.card["source"]["label"] == "Seed" and "url" not in bare.card["source"]
+
+
+def test_rule_a_finding_on_the_leg_says_which_leg_and_a_named_site_says_which_side():
+    """'Leg pain' on the left is 'left leg' (the word leg in it names no site); 'Pain in calf' on both
+    legs is 'both sides'; a calf claudication on both legs names the calf once."""
+    assert ", left leg (Condition)" in cards._finding_line(_f("Leg pain", side="left", site="leg"))
+    assert cards._finding_line(_f("Pain in calf", side="bilateral", site="calf")).endswith("Pain in calf, both sides (Condition)")
+    assert cards._finding_line(_f("Claudication", side="bilateral", site="calf")).endswith("Claudication, calf, both sides (Condition)")
+    assert cards._finding_line(_f("Claudication", side="bilateral")).endswith("Claudication, both legs (Condition)")
+
+
+def _arterial_variant(knowledge, when):
+    from dataclasses import replace
+    return replace(knowledge.templates["arterial-claudication"].variants[-1], when=when)
+
+
+def test_rule_an_abi_variant_speaks_of_the_leg_the_abi_was_measured_on(knowledge):
+    from cds_service.assessment import PatternAssessment
+    right_abi = _f("ABI", side="right", resource_type="Observation", value=0.7)
+    for key in ("situations_any", "situations_all"):
+        variant = _arterial_variant(knowledge, {key: ["abi-low"]})
+        assert cards._placeholders(PatternAssessment(pattern="p", side="left", abi=right_abi), variant)["where"] == "Right leg"
+        assert cards._placeholders(PatternAssessment(pattern="p", side="left"), variant)["where"] == "Left leg"  # no ABI
+    plain = _arterial_variant(knowledge, {})
+    assert cards._placeholders(PatternAssessment(pattern="p", side="left", abi=right_abi), plain)["where"] == "Left leg"
+
+
+def test_rule_the_finding_placeholder_is_the_first_present_weighted_finding_capitalised(knowledge):
+    from cds_service.assessment import PatternAssessment
+    variant = _arterial_variant(knowledge, {})
+    pa = PatternAssessment(pattern="p", supporting=[Evidence(_f("absent claudication", present=False), 2.0),
+                                                    Evidence(_f("leg pain"), 0.0), Evidence(_f("calf claudication"), 1.0)])
+    values = cards._placeholders(pa, variant)
+    assert values["finding"] == "Calf claudication"
+    unweighted = cards._placeholders(PatternAssessment(pattern="p", supporting=[Evidence(_f("leg pain"), 0.0)]), variant)
+    assert unweighted["finding"] == "Finding"
+    assert unweighted["abi"] == "not on file" and unweighted["dvt"] == "" and unweighted["pe"] == ""
+
+
+def test_rule_a_versioned_practitioner_reference_is_still_the_requester():
+    import uuid
+    card_uuid = uuid.uuid5(cards.CARD_NAMESPACE, "hook-1:arterial-claudication")
+    s = cards._suggestion(_order(), _ctx("Practitioner/dr-1/_history/2"), card_uuid, "Claudication")
+    assert s["actions"][0]["resource"]["requester"] == {"reference": "Practitioner/dr-1/_history/2"}
+
+
+def test_rule_a_cut_summary_keeps_its_beginning_and_drops_trailing_space_only():
+    cut = cards._summary("  indented " + "word " * 40)
+    assert cut.startswith("  indented word") and cut.endswith("…") and not cut[:-1].endswith(" ")
+    assert cards._summary("x" * 137 + "   " + "y" * 5) == "x" * 137 + "…"  # the space before the cut goes
+
+
+def test_rule_when_no_variant_holds_the_last_one_is_the_default(knowledge):
+    from dataclasses import replace
+    from cds_service.assessment import Assessment, PatternAssessment
+    template = knowledge.templates["arterial-claudication"]
+    never = tuple(replace(v, when={"signs_any": ["no-such-sign"]}) for v in template.variants[:3])
+    few = replace(template, variants=never)
+    whole = Assessment(patterns={}, signs_present=frozenset(), exertional=False, done={}, ordered=frozenset())
+    assert cards._variant(few, PatternAssessment(pattern="arterial-claudication"), whole) is never[-1]
