@@ -5,7 +5,8 @@
 Everything in one run, side by side, because the machine is shared: the service, the naive peer
 (bench/naive.py) and ``orjson.loads`` with the collector paused, at the typical body and at 10,
 100, 1k and 10k resources, in this process and over HTTP (8 and 32 clients, both apps under the
-same gunicorn settings), with p50/p99 and RSS per worker. Ratios from one run are comparable;
+same gunicorn settings), with p50/p99 and RSS per worker, and an open-loop level (32 clients offering
+a fixed rate, half the naive peer's best closed-loop throughput on the typical body, to both apps). Ratios from one run are comparable;
 absolute figures move with whatever else the machine runs (the load average is in the report).
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import platform
 import time
 from pathlib import Path
+from typing import Callable
 
 from cds_service import knowledge as knowledge_mod
 from cds_service.config import REPO_ROOT, Settings
@@ -28,6 +30,9 @@ SIZES = (10, 100, 1_000, 10_000)
 WORKERS, THREADS = 2, 4
 CLIENTS = (8, 32)
 NAIVE_HTTP_MAX = 1_000  # one naive request at 10k takes seconds: 32 of them would only time out
+PACED_CLIENTS = 32
+PACED_SHARE = 0.5  # open loop: offered rate = this share of the naive peer's best closed-loop req/s, typical body
+PACED = ("typical", "paced")  # the key of the open-loop level in the HTTP results
 
 
 def plot(rows, path: Path) -> None:
@@ -62,9 +67,18 @@ def _load() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
 
 
-def _http(module: str, cases: list[tuple[str, int, Path]], seconds: dict[str, float], max_size: int | None) -> tuple[dict, str]:
-    """Each case at each client count against one app; RSS per worker after the runs."""
-    threads_arg = ("--threads", str(THREADS))
+def paced_rate(closed: dict) -> float:
+    """The open-loop level's offered rate: PACED_SHARE of the best closed-loop throughput on the typical body."""
+    best = max(r.rps for (label, clients), r in closed.items() if label == "typical" and clients != "paced")
+    return max(1.0, round(PACED_SHARE * best))
+
+
+def _http(module: str, cases: list[tuple[str, int, Path]], seconds: dict[str, float], max_size: int | None,
+          rate: Callable[[dict], float] | None = None) -> tuple[dict, str]:
+    """Each case at each client count against one app, closed loop; then, when ``rate`` is given, the
+    typical body from PACED_CLIENTS clients offering ``rate(closed-loop results)`` req/s (open loop).
+    RSS per worker after the runs."""
+    threads_arg = ("--threads", str(THREADS), "--reuse-port")
     server = load.Server(workers=WORKERS, env=inprocess.BENCH_ENV, module=module, args=threads_arg)
     results = {}
     try:
@@ -74,7 +88,10 @@ def _http(module: str, cases: list[tuple[str, int, Path]], seconds: dict[str, fl
             if max_size is not None and size > max_size:
                 continue
             for clients in CLIENTS:
-                results[(label, clients)] = load.run_load(url, path, clients, seconds[label], timeout=60)
+                results[(label, clients)] = server.run_measured(url, path, clients, seconds[label], timeout=60)
+        if rate is not None:
+            results[PACED] = server.run_measured(url, cases[0][2], PACED_CLIENTS, seconds["typical"], timeout=60,
+                                                 rate=rate(results))
         rss = ", ".join(f"{server.rss_mb(pid):.0f} (peak {server.rss_mb(pid, 'VmHWM'):.0f})" for pid in server.worker_pids())
     finally:
         server.stop()
@@ -126,28 +143,52 @@ def main() -> None:
 
     if not args.no_http:
         seconds = {label: (1.0 if args.quick else 10.0 if label == "typical" else 3.0) for label, _, _ in cases}
-        ours, ours_rss = _http("cds_service.cli serve", cases, seconds, None)
-        theirs, theirs_rss = _http("bench.naive", cases, seconds, NAIVE_HTTP_MAX)
+        theirs, theirs_rss = _http("bench.naive", cases, seconds, NAIVE_HTTP_MAX, paced_rate)  # first: it sets the rate
+        ours, ours_rss = _http("cds_service.cli serve", cases, seconds, None, lambda _: theirs[PACED].offered)
         lines += ["## HTTP load", "",
                   f"Both apps under gunicorn with the same settings (gthread, {WORKERS} workers, {THREADS} threads, "
-                  "keep-alive 5 s; `cds-service serve` and `python -m bench.naive`), the service at its production "
+                  "keep-alive 5 s, `--reuse-port`; `cds-service serve` and `python -m bench.naive`), the service at its production "
                   "log level (INFO, to /dev/null), on 127.0.0.1; the Python load generator in bench/load.py (one process, "
                   "one keep-alive connection per client, on the same machine, taking CPU from the servers). "
                   f"{seconds['typical']:.0f} s per level for the typical body, {seconds[cases[-1][0]]:.0f} s for the "
-                  f"others; the naive peer only up to {NAIVE_HTTP_MAX:,} resources. {_load()} at the end.", "",
-                  "| body | clients | service req/s | p50 | p99 | errors | naive req/s | p50 | p99 | errors | service / naive req/s |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  f"others; the naive peer only up to {NAIVE_HTTP_MAX:,} resources, and first (its closed-loop throughput sets "
+                  f"the open-loop rate below). {_load()} at the end.", "",
+                  "*CPU split*: each worker's share of the app's CPU during the level. Without `--reuse-port` "
+                  "gunicorn's threaded workers race to accept from one socket, and the keep-alive connections of a "
+                  "level often all land on one worker (100/0), which then serves them under one GIL: such a level "
+                  "measures one process. With it each worker has its own socket and the kernel shares the "
+                  "connections out.", "",
+                  "| body | clients | service req/s | p50 | p99 | errors | CPU split | naive req/s | p50 | p99 | errors | "
+                  "CPU split | service / naive req/s |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for (label, clients), r in ours.items():
+            if (label, clients) == PACED:
+                continue
             n = theirs.get((label, clients))
-            naive_cells = (f"{n.rps:,.0f} | {n.p50_ms:.1f} ms | {n.p99_ms:.1f} ms | {n.errors} | "
-                           f"{r.rps / n.rps if n.rps else 0:.2f}") if n else "- | - | - | - | -"
+            naive_cells = (f"{n.rps:,.0f} | {n.p50_ms:.1f} ms | {n.p99_ms:.1f} ms | {n.errors} | {n.split} | "
+                           f"{r.rps / n.rps if n.rps else 0:.2f}") if n else "- | - | - | - | - | -"
             lines.append(f"| {label} | {clients} | {r.rps:,.0f} | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.errors} | "
-                         f"{naive_cells} |")
+                         f"{r.split} | {naive_cells} |")
         lines += ["", f"RSS per worker after the runs (MiB): service {ours_rss}; naive {theirs_rss}.", ""]
+        lines += paced_lines(ours[PACED], theirs[PACED], seconds["typical"])
     summary = summary_lines(rows, ours, theirs, ours_rss, theirs_rss) if not args.no_http else []
     lines[4:4] = summary
     (OUT / "report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def paced_lines(ours: load.LoadRow, theirs: load.LoadRow, seconds: float) -> list[str]:
+    """The open-loop level: the same offered rate to both apps, latency counted from when each request was due."""
+    return ["### Open loop: a fixed offered rate", "",
+            f"{PACED_CLIENTS} clients together offering {ours.offered:,.0f} req/s of the typical body for {seconds:.0f} s "
+            f"({PACED_SHARE:.0%} of the naive peer's best closed-loop throughput on that body in this run, the same rate "
+            "for both apps). Each client sends at a fixed pace whatever the answers take; a request's latency counts "
+            "from when it was due, so waiting behind a slow answer is counted, not hidden. With a closed loop of "
+            f"{PACED_CLIENTS} clients on 2 cores, p50 is at least {PACED_CLIENTS} / throughput: the queue the generator "
+            "builds, not the service.", "",
+            "| app | offered req/s | achieved req/s | p50 | p99 | errors | CPU split |", "|---|---:|---:|---:|---:|---:|---:|",
+            *(f"| {name} | {r.offered:,.0f} | {r.rps:,.0f} | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.errors} | {r.split} |"
+              for name, r in (("service", ours), ("naive", theirs))), ""]
 
 
 def summary_lines(rows, ours, theirs, ours_rss: str, theirs_rss: str) -> list[str]:
@@ -164,8 +205,14 @@ def summary_lines(rows, ours, theirs, ours_rss: str, theirs_rss: str) -> list[st
             r, n = ours.get((label, clients)), theirs.get((label, clients))
             if r and n:
                 out.append(f"| HTTP, {label} body, {clients} clients | {r.rps:,.0f} req/s, p50 {r.p50_ms:.0f} ms, "
-                           f"p99 {r.p99_ms:.0f} ms | {n.rps:,.0f} req/s, p50 {n.p50_ms:.0f} ms, p99 {n.p99_ms:.0f} ms | "
-                           f"service / naive {r.rps / n.rps if n.rps else 0:.2f} |")
+                           f"p99 {r.p99_ms:.0f} ms, CPU split {r.split} | {n.rps:,.0f} req/s, p50 {n.p50_ms:.0f} ms, "
+                           f"p99 {n.p99_ms:.0f} ms, CPU split {n.split} | service / naive {r.rps / n.rps if n.rps else 0:.2f} |")
+    r, n = ours.get(PACED), theirs.get(PACED)
+    if r and n:
+        out.append(f"| HTTP, typical body, {PACED_CLIENTS} clients paced at {r.offered:,.0f} req/s (open loop) | "
+                   f"{r.rps:,.0f} req/s, p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms | {n.rps:,.0f} req/s, "
+                   f"p50 {n.p50_ms:.1f} ms, p99 {n.p99_ms:.1f} ms | p99 service / naive "
+                   f"{r.p99_ms / n.p99_ms if n.p99_ms else 0:.2f} |")
     for label in ("1,000", "10,000"):
         r = by.get(label)
         if r:

@@ -109,14 +109,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--reuse-port", action="store_true")
     args = parser.parse_args()
 
     class App(BaseApplication):
         def load_config(self) -> None:
             for name, value in (("bind", f"{args.host}:{args.port}"), ("workers", args.workers),
                                 ("worker_class", "gthread"), ("threads", args.threads), ("timeout", 30),
-                                ("graceful_timeout", 20), ("keepalive", 5), ("accesslog", None),
-                                ("control_socket_disable", True)):
+                                ("graceful_timeout", 20), ("keepalive", 5), ("reuse_port", args.reuse_port),
+                                ("accesslog", None), ("control_socket_disable", True)):
                 self.cfg.set(name, value)
 
         def load(self) -> Flask:

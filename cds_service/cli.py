@@ -60,18 +60,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     class App(BaseApplication):
         def load_config(self) -> None:
-            self.cfg.set("bind", f"{args.host}:{args.port}")
-            self.cfg.set("workers", args.workers)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", args.threads)
-            self.cfg.set("timeout", 30)
-            self.cfg.set("graceful_timeout", 20)
-            self.cfg.set("keepalive", 5)
-            self.cfg.set("accesslog", None)  # the app logs one line per request, without the query string
-            self.cfg.set("control_socket_disable", True)  # one shared ~/.gunicorn/gunicorn.ctl would mix instances
-            self.cfg.set("logconfig_dict", logs.gunicorn_logconfig(settings.log_level))
-            self.cfg.set("child_exit", _child_exit)
-            self.cfg.set("post_worker_init", _post_worker_init)
+            for name, value in gunicorn_settings(args, settings.log_level).items():
+                self.cfg.set(name, value)
 
         def load(self) -> Flask:
             from .app import create_app
@@ -83,6 +73,22 @@ def _serve(args: argparse.Namespace) -> int:
         if metrics_dir and os.getpid() == master:  # workers leave through here too: only the master cleans up
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def gunicorn_settings(args: argparse.Namespace, log_level: str) -> dict[str, Any]:
+    """The gunicorn settings of `cds-service serve` (bench/naive.py serves the naive peer with the same)."""
+    return {
+        "bind": f"{args.host}:{args.port}", "workers": args.workers, "worker_class": "gthread", "threads": args.threads,
+        "timeout": 30, "graceful_timeout": 20, "keepalive": 5,
+        # Each worker on its own listening socket, the kernel sharing new connections out among them.
+        # Without it the workers race to accept from one socket and one of them often takes every
+        # kept-alive connection of a burst, serving them all under one GIL while the other idles.
+        "reuse_port": args.reuse_port,
+        "accesslog": None,  # the app logs one line per request, without the query string
+        "control_socket_disable": True,  # one shared ~/.gunicorn/gunicorn.ctl would mix instances
+        "logconfig_dict": logs.gunicorn_logconfig(log_level), "logger_class": logs.gunicorn_logger_class(),
+        "child_exit": _child_exit, "post_worker_init": _post_worker_init,
+    }
 
 
 def _post_worker_init(worker: Any) -> None:
@@ -228,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=2)
     serve.add_argument("--threads", type=int, default=32,
                        help="threads per worker: more than the slow clients one worker may hold (see README, Operations)")
+    serve.add_argument("--reuse-port", action="store_true",
+                       help="each worker listens on its own socket (SO_REUSEPORT) and the kernel shares connections out "
+                            "evenly; another process of the same user may then bind the same port without an error")
     serve.add_argument("--body-timeout", type=float, default=10.0,
                        help="seconds a request body may pause before the request gets 408 (three times that in all)")
     serve.set_defaults(func=_serve)

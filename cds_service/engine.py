@@ -59,26 +59,33 @@ class Gathered:
 
 
 @dataclass
-class Stats:
-    """What one request measured, assembled once from what each stage returned (for the log line)."""
+class IntakeStats:
+    """What reading one request's record measured, the same for the chart and the order services
+    (their request line and metrics read these fields from either)."""
 
     timings_ms: dict[str, float] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+    fetched_keys: int = 0
     resources_seen: int = 0
     resources_used: int = 0
     malformed: int = 0
     other_patient: int = 0
     duplicates: int = 0
     unknown_codes: int = 0
-    excluded: dict[str, int] = field(default_factory=dict)
-    keys: dict[str, str] = field(default_factory=dict)
-    fetched_keys: int = 0
-    withheld: dict[str, int] = field(default_factory=dict)  # governance status -> cards not returned
-    snooze_failed: bool = False  # a snooze lookup or record failed; the cards were shown regardless
 
     @property
     def incomplete(self) -> bool:
-        """Some key was read only in part: every card then says so."""
+        """Some key was read only in part (paging cut short): every card then says so."""
         return "partial" in self.keys.values()
+
+
+@dataclass
+class Stats(IntakeStats):
+    """What one patient-view request measured, assembled once from what each stage returned (for the log line)."""
+
+    excluded: dict[str, int] = field(default_factory=dict)
+    withheld: dict[str, int] = field(default_factory=dict)  # governance status -> cards not returned
+    snooze_failed: bool = False  # a snooze lookup or record failed; the cards were shown regardless
 
 
 @dataclass

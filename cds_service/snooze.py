@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+import orjson
+
 from .config import ConfigError, Settings
 from .findings import Finding
 from .store import FeedbackRow, Store
@@ -138,8 +140,9 @@ class SnoozePolicy:
             keep = days or self.settings.snooze_days
             rows.append({
                 "card_uuid": r.card["uuid"], "subject": subject, "topic": r.pattern, "variant": r.variant.id,
-                "findings": json.dumps([[f.reference, _utc(f.date).isoformat() if f.date else None] for f in r.listed]),
-                "suggestions": json.dumps(dict(r.suggestions)), "snooze_days": days,
+                "findings": orjson.dumps([[f.reference, _utc(f.date).isoformat() if f.date else None]
+                                          for f in r.listed]).decode(),
+                "suggestions": orjson.dumps(dict(r.suggestions)).decode(), "snooze_days": days,
                 "shown_at": now.timestamp(), "expires_at": now.timestamp() + keep * DAY_S,
                 "overridden_at": None, "override_reason": None,
             })

@@ -64,3 +64,24 @@ def test_cohort_burden_before_and_after_the_first_override(knowledge):
     assert dict(burden.before) == {"neurogenic-claudication": 18} and dict(burden.after) == {}
     table = cohort.report_lines(burden, sorted(knowledge.templates))
     assert "| neurogenic-claudication | 100.0 | 0.0 |" in table
+
+
+def test_the_open_loop_level_is_reported_for_both_apps_at_one_rate():
+    from bench import load
+    from bench.__main__ import PACED_CLIENTS, paced_lines
+
+    def row(p99):
+        return load.LoadRow(concurrency=PACED_CLIENTS, offered=70.0, rps=69.5, p50_ms=3.0, p95_ms=5.0, p99_ms=p99,
+                            requests=695, errors=0)
+    lines = paced_lines(row(9.0), row(30.0), 10.0)
+    assert f"{PACED_CLIENTS} clients together offering 70 req/s" in lines[2]
+    assert "| service | 70 | 70 | 3.0 ms | 9.0 ms | 0 | - |" in lines and "| naive | 70 | 70 | 3.0 ms | 30.0 ms | 0 | - |" in lines
+
+
+def test_a_levels_cpu_split_names_each_workers_share():
+    from bench import load
+    row = load.LoadRow(concurrency=8, offered=None, rps=1.0, p50_ms=1, p95_ms=1, p99_ms=1, requests=1, errors=0,
+                       worker_share=(0.996, 0.004))
+    assert row.split == "100/0"
+    row.worker_share = ()
+    assert row.split == "-"

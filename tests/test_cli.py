@@ -196,3 +196,25 @@ def test_evaluate_links_the_questions_only_when_told_where_the_service_is(capsys
     assert cli.main(["evaluate", "--now", "2026-11-27T12:00:00Z", "--base-url", "https://cds.example.org", example]) == 0
     (card,) = json.loads(capsys.readouterr().out)["cards"]
     assert card["links"][0]["url"] == "https://cds.example.org/questionnaires/leg-pain-on-walking"
+
+
+def test_serve_shares_one_socket_unless_asked_to_reuse_the_port():
+    import argparse
+    base = dict(host="127.0.0.1", port=8080, workers=2, threads=32)
+    assert cli.gunicorn_settings(argparse.Namespace(**base, reuse_port=False), "INFO")["reuse_port"] is False
+    assert cli.gunicorn_settings(argparse.Namespace(**base, reuse_port=True), "INFO")["reuse_port"] is True
+    assert cli.gunicorn_settings(argparse.Namespace(**base, reuse_port=False), "INFO")["logger_class"].__name__ == "NoAccessLog"
+
+
+def test_serve_with_reuse_port_shares_connections_out_among_its_workers(tmp_path):
+    from bench import bodies, load
+    body = bodies.write(tmp_path / "body.json", bodies.prefetch_body(10))
+    server = load.Server(workers=2, threads=2, args=("--reuse-port",))
+    try:
+        for _ in range(3):  # the kernel hashes each connection to a socket: 8 of them all on one worker is unlikely
+            row = server.run_measured(server.url + "/cds-services/leg-pain-claudication", body, 8, 0.5)
+            if len(row.worker_share) == 2 and min(row.worker_share) > 0:
+                break
+        assert row.errors == 0 and row.requests > 0 and min(row.worker_share) > 0
+    finally:
+        assert server.stop() == 0

@@ -6,6 +6,8 @@ import logging
 
 import responses
 
+from cds_service import logs
+
 from builders import PATIENT, SCT, condition, hook_request
 from test_auth import BASE, SERVICE, auth_app, auth_settings, clients_file, keys, token  # noqa: F401 - fixtures
 
@@ -186,3 +188,15 @@ def test_the_log_handler_follows_stderr_when_it_is_replaced(monkeypatch):
     logging.getLogger("cds_service.fhir").warning("fhir server unreachable", extra={"reason": "ConnectionError"})
     (line,) = second.getvalue().splitlines()
     assert json.loads(line)["message"] == "fhir server unreachable"
+
+
+def test_the_gunicorn_logger_builds_no_access_line(monkeypatch):
+    from gunicorn.config import Config
+    logger = logs.gunicorn_logger_class()(Config())
+
+    def atoms(*_args):
+        raise AssertionError("the access line's fields were built")
+
+    monkeypatch.setattr(logger, "atoms", atoms)
+    assert logger.access(object(), object(), {}, 0.01) is None
+    logger.error("still logs errors")  # its other loggers are gunicorn's own

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .. import prefetch as prefetch_mod
+from ..engine import IntakeStats
 from ..errors import BadRequest, PayloadTooLarge
 from ..knowledge import Knowledge
 from ..validation import require_valid
@@ -47,26 +48,15 @@ class OrderRequest:
 
 
 @dataclass
-class OrderStats:
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    keys: dict[str, str] = field(default_factory=dict)
-    fetched_keys: int = 0
-    resources_seen: int = 0
-    resources_used: int = 0
-    malformed: int = 0
-    other_patient: int = 0
-    duplicates: int = 0
-    unknown_codes: int = 0  # not counted by the order services: the patient-view request line and metric report gaps
+class OrderStats(IntakeStats):
+    """What one order-select or order-sign request measured. unknown_codes stays 0: only the
+    patient-view request line and metric report coding gaps."""
+
     drafts: int = 0
     drafts_judged: int = 0
     drafts_unreadable: int = 0
     draft_deviations: Counter = field(default_factory=Counter)
     rules_skipped: list[str] = field(default_factory=list)
-
-    @property
-    def incomplete(self) -> bool:
-        """A key was read only in part (paging cut short): every card says so."""
-        return "partial" in self.keys.values()
 
     def log_fields(self) -> dict[str, Any]:
         """The request log line's order fields: counts and deviation names only, never content."""
