@@ -241,3 +241,22 @@ def test_rule_an_unreadable_pattern_table_is_refused_naming_the_file(tmp_path):
     assert _refusal(tmp_path, "signs: [unclosed").startswith("broken pattern table:\n  knowledge/patterns.yaml:2: not readable YAML: ")
     with pytest.raises(RulesError, match=r"^broken pattern table:\n  knowledge/patterns.yaml: not readable \("):
         load(tmp_path / "missing.yaml")
+
+
+def test_rule_a_sign_that_does_not_say_so_is_not_discriminating_exertional_acute_or_leg_bound(knowledge):
+    """Absent keys read as False (never None): the schema declares them boolean and the cards compare them."""
+    plain = knowledge.rules.signs["pallor"]
+    assert (plain.derived, plain.discriminating, plain.discriminating_with_exertional, plain.exertional, plain.acute,
+            plain.red_flag_needs_leg) == (False, False, False, False, False, False)
+    for sign in knowledge.rules.signs.values():
+        assert all(type(v) is bool for v in (sign.derived, sign.discriminating, sign.discriminating_with_exertional,
+                                             sign.exertional, sign.acute, sign.red_flag_needs_leg, sign.done_marker)), sign.id
+
+
+def test_rule_a_pattern_table_that_cannot_be_read_is_refused_as_broken(tmp_path):
+    from cds_service import rules
+    broken = tmp_path / "patterns.yaml"
+    broken.write_text("version: [\n")
+    with pytest.raises(rules.RulesError) as refused:
+        rules.load(broken)
+    assert str(refused.value).startswith("broken pattern table:\n") and len(str(refused.value)) > 25
