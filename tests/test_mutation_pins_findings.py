@@ -300,3 +300,9 @@ def test_rule_a_date_up_to_one_day_ahead_is_kept_beyond_it_is_future_dated(knowl
     beyond = observation(SCT, PALLOR, days=None, effectiveDateTime=(NOW + timedelta(days=1, seconds=1)).isoformat())
     out = extract(knowledge, [at_edge, beyond])
     assert len(out.findings) == 1 and out.excluded == {"observation-future-dated": 1}
+
+
+def test_rule_a_code_in_a_resource_its_sign_is_not_read_from_is_excluded_saying_so(knowledge):
+    """Peripheral arterial disease is a diagnosis: an Observation coded with it is not read as one."""
+    out = extract(knowledge, [observation(SCT, "840580004"), observation(SCT, "399957001")])
+    assert out.findings == [] and out.excluded == {"observation-not-read-for-sign": 2}
