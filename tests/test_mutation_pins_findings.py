@@ -288,9 +288,9 @@ def test_rule_a_stale_unconfirmed_dvt_is_history_still_marked_unconfirmed(knowle
 
 
 def test_rule_a_condition_with_a_clinical_status_the_service_does_not_know_is_excluded_saying_so(knowledge):
-    bogus = condition(SCT, "63491006", clinical="bogus")
-    out = extract(knowledge, [bogus, condition(SCT, "63491006", clinical=None)])
-    assert [f.present for f in out.findings] == [True]  # no status at all: current (an encounter diagnosis)
+    bogus = condition(SCT, "63491006", clinical="bogus", rid="bogus")
+    out = extract(knowledge, [bogus, condition(SCT, "63491006", clinical=None, rid="no-status")])
+    assert [f.reference for f in out.findings] == ["Condition/no-status"]  # no status at all: current (an encounter diagnosis)
     assert out.excluded == {"condition-status-unknown": 1}
 
 
