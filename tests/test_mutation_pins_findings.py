@@ -288,9 +288,9 @@ def test_rule_a_stale_unconfirmed_dvt_is_history_still_marked_unconfirmed(knowle
 
 
 def test_rule_a_condition_with_a_clinical_status_the_service_does_not_know_is_excluded_saying_so(knowledge):
-    bogus = condition(SCT, "63491006", clinical="bogus")
-    out = extract(knowledge, [bogus, condition(SCT, "63491006", clinical=None)])
-    assert [f.present for f in out.findings] == [True]  # no status at all: current (an encounter diagnosis)
+    bogus = condition(SCT, "63491006", clinical="bogus", rid="bogus")
+    out = extract(knowledge, [bogus, condition(SCT, "63491006", clinical=None, rid="no-status")])
+    assert [f.reference for f in out.findings] == ["Condition/no-status"]  # no status at all: current (an encounter diagnosis)
     assert out.excluded == {"condition-status-unknown": 1}
 
 
@@ -300,3 +300,9 @@ def test_rule_a_date_up_to_one_day_ahead_is_kept_beyond_it_is_future_dated(knowl
     beyond = observation(SCT, PALLOR, days=None, effectiveDateTime=(NOW + timedelta(days=1, seconds=1)).isoformat())
     out = extract(knowledge, [at_edge, beyond])
     assert len(out.findings) == 1 and out.excluded == {"observation-future-dated": 1}
+
+
+def test_rule_a_code_in_a_resource_its_sign_is_not_read_from_is_excluded_saying_so(knowledge):
+    """Peripheral arterial disease is a diagnosis: an Observation coded with it is not read as one."""
+    out = extract(knowledge, [observation(SCT, "840580004"), observation(SCT, "399957001")])
+    assert out.findings == [] and out.excluded == {"observation-not-read-for-sign": 2}

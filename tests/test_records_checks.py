@@ -166,3 +166,18 @@ def test_rule_a_coding_whose_code_is_not_a_string_is_skipped_even_when_unhashabl
     sct = "http://snomed.info/sct"
     assert records._known({"coding": [{"system": sct, "code": ["1"]}, {"system": {"a": 1}, "code": "1"}]},
                           {(sct, "1"): "known"}) is None
+
+
+def test_rule_every_skipped_resource_is_counted_once_each_and_the_rest_still_read(knowledge):
+    """Two of each kind: another patient's, a duplicate, a broken one, a coding gap; the record after them still counts."""
+    from builders import PATIENT, SCT, condition
+    other = [condition(SCT, "63491006", patient="someone-else") for _ in range(2)]
+    first = condition(SCT, "63491006", rid="dup")
+    dups = [condition(SCT, "63491006", rid="dup") for _ in range(2)]
+    broken = [dict(condition(SCT, "63491006"), recordedDate="yesterday") for _ in range(2)]
+    gaps = [condition("http://hl7.org/fhir/sid/icd-10-cm", "I99.8") for _ in range(2)]
+    last = condition(SCT, "63491006", rid="last")
+    intake = records.select([*other, first, *dups, *broken, *gaps, last], knowledge.terminology, PATIENT,
+                            _EveryCodeIsAGap())
+    assert (intake.other_patient, intake.duplicates, intake.malformed, intake.unknown_codes) == (2, 2, 2, 2)
+    assert [r.model.id for r in intake.records] == ["dup", "last"] and intake.seen == 10
