@@ -311,6 +311,12 @@ def test_rule_a_refused_server_gets_no_call_and_the_clients_keys_stand(settings)
                        KeyResult("failed", reason="fhirServer must use https"), sent, KeyResult("null")]
 
 
+def _counted(metrics: Metrics) -> dict[str, float]:
+    """The fallback calls counted so far, by outcome."""
+    return {s.labels["outcome"]: s.value for m in metrics.registry.collect() if m.name == "cds_fhir_fallback_calls"
+            for s in m.samples if s.name.endswith("_total")}
+
+
 @responses.activate
 def test_rule_each_key_fetched_is_counted_once_by_outcome(settings):
     metrics = Metrics()
@@ -321,8 +327,7 @@ def test_rule_each_key_fetched_is_counted_once_by_outcome(settings):
     _fetch_one(_fetcher(settings, metrics=metrics))
     responses.replace(responses.GET, FIRST, json=_page([], FIRST))
     _fetch_one(_fetcher(settings, metrics=metrics))
-    counted = {s.labels["outcome"]: s.value for m in metrics.registry.collect() if m.name == "cds_fhir_fallback_calls"
-               for s in m.samples if s.name.endswith("_total")}
+    counted = _counted(metrics)
     assert counted == {"success": 1.0, "failure": 2.0, "partial": 1.0}
 
 
@@ -366,12 +371,13 @@ class _Clock:
         return self.readings.pop(0) if len(self.readings) > 1 else self.readings[0]
 
 
+@pytest.mark.parametrize("now,left", [(97.0, 3.0), (99.5, 0.5)])  # half a second left still makes the call
 @responses.activate
-def test_rule_a_call_never_waits_longer_than_what_is_left_of_the_deadline(settings, monkeypatch):
+def test_rule_a_call_never_waits_longer_than_what_is_left_of_the_deadline(settings, monkeypatch, now, left):
     responses.get(FIRST, json=_page())
-    monkeypatch.setattr(fhir_client, "time", _Clock(97.0))
+    monkeypatch.setattr(fhir_client, "time", _Clock(now))
     assert _fetcher(settings)._get(FIRST, 100.0)["resourceType"] == "Bundle"
-    assert responses.calls[0].request.req_kwargs["timeout"] == (3.0, 3.0)
+    assert responses.calls[0].request.req_kwargs["timeout"] == (left, left)
 
 
 @responses.activate
@@ -433,14 +439,6 @@ def test_rule_a_path_is_under_the_base_by_whole_segments_only(url, base):
 
 
 @responses.activate
-def test_rule_half_a_second_left_of_the_deadline_still_makes_the_call_with_that_timeout(settings, monkeypatch):
-    responses.get(FIRST, json=_page())
-    monkeypatch.setattr(fhir_client, "time", _Clock(99.5))
-    assert _fetcher(settings)._get(FIRST, 100.0)["resourceType"] == "Bundle"
-    assert responses.calls[0].request.req_kwargs["timeout"] == (0.5, 0.5)
-
-
-@responses.activate
 def test_rule_with_time_to_spare_a_call_waits_the_configured_timeout_and_sends_its_headers(settings, monkeypatch):
     responses.get(FIRST, json=_page())
     monkeypatch.setattr(fhir_client, "time", _Clock(0.0))
@@ -468,8 +466,7 @@ def test_rule_a_client_page_whose_next_link_cannot_be_followed_counts_as_partial
     result = _fetch_one(_fetcher(settings, metrics=metrics), given)
     assert result == KeyResult("partial", resources=[{"resourceType": "Condition"}],
                                reason="later pages not fetched: a next link points to another server; not followed")
-    counted = {s.labels["outcome"]: s.value for m in metrics.registry.collect() if m.name == "cds_fhir_fallback_calls"
-               for s in m.samples if s.name.endswith("_total")}
+    counted = _counted(metrics)
     assert counted == {"partial": 1.0} and not responses.calls
 
 
