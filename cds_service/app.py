@@ -129,7 +129,6 @@ def create_app(settings: config_mod.Settings | None = None, *, knowledge: knowle
     app.wsgi_app = BufferedBody(  # type: ignore[method-assign]  # Flask's documented way to add middleware
         app.wsgi_app, settings.max_body_bytes, read_timeout_s=body_read_timeout_s, deadline_s=3 * body_read_timeout_s)
     app.wsgi_app = CollectorPause(app.wsgi_app)  # type: ignore[method-assign]  # outermost: covers the body read too
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's setting
     app.extensions["cds"] = Services(settings=settings, engine=engine, store=store, authenticator=authenticator,
                                      fetcher_factory=fetcher_factory, metrics=metrics, order_engines=order_engines)
     cors.install(app, settings.cors_origins)

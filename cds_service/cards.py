@@ -96,7 +96,7 @@ def _variant(template: CardTemplate, pa: PatternAssessment, assessment: Assessme
     return template.variants[-1]
 
 
-def _where(side: str | None, site: str | None = None) -> str:
+def _where(side: str | None) -> str:
     """A summary names the leg ("Right leg"), never a pulse site or body part ("Right femoral"):
     the site stays on the finding's own line in the detail (issue 17 clinical review, item 9)."""
     if side:
@@ -106,13 +106,13 @@ def _where(side: str | None, site: str | None = None) -> str:
 
 def _placeholders(pa: PatternAssessment, variant: Variant) -> dict[str, str]:
     abi = pa.abi
-    where = _where(pa.side, pa.site)
+    where = _where(pa.side)
     reads_abi = any(s.startswith("abi-") for key in ("situations_any", "situations_all")
                     for s in variant.when.get(key, ()))
     if abi is not None and reads_abi and abi.side and pa.side != abi.side:
-        where = _where(abi.side, "leg")  # an arterial ABI variant speaks of the leg the ABI was measured on
+        where = _where(abi.side)  # an arterial ABI variant speaks of the leg the ABI was measured on
     flag = _flag_shown(pa, variant)
-    flag_where = _where(flag.side, flag.site) if flag is not None else where
+    flag_where = _where(flag.side) if flag is not None else where
     strongest = next((e.finding.display for e in pa.supporting if e.weight > 0 and e.finding.present), "Finding")
     return {k: "" for k in PLACEHOLDERS} | pa.values | {
         "where": where,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FuturesTimeout
 from dataclasses import dataclass
@@ -126,8 +127,24 @@ def _session() -> requests.Session:  # pragma: no mutate block (runs once at imp
     return session
 
 
+def _new_pool() -> ThreadPoolExecutor:  # pragma: no mutate block (runs at import and in a forked child, before a mutant could be switched on)
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="fhir-fetch")
+
+
 _SESSION = _session()
-_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fhir-fetch")
+_POOL = _new_pool()
+
+
+def _renew_pool_after_fork() -> None:  # pragma: no mutate block
+    """A forked child gets a pool of its own. Why: the child inherits the parent's pool object but not
+    its threads, and the pool believes the threads it already started are still there, so work
+    submitted in the child would wait forever. Only a pool used before the fork is affected
+    (gunicorn --preload that served a call, or a test runner that forks after running tests)."""
+    global _POOL
+    _POOL = _new_pool()
+
+
+os.register_at_fork(after_in_child=_renew_pool_after_fork)
 
 
 def _unobtainable(given: KeyResult, resources: list, reason: str) -> KeyResult:

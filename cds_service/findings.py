@@ -142,7 +142,7 @@ class _Extractor:
             return self.exclude("non-leg-site")
         onset = dates.parse(m.onsetDateTime) or (dates.parse(m.onsetPeriod.start) if m.onsetPeriod else None) \
             or dates.parse(m.recordedDate)
-        side, site = _side_site(record, self.terminology, m.bodySite, m.code.text if m.code else None)
+        side, site = _side_site(record, self.terminology, m.bodySite, m.code.text)  # records matched a Condition by its code
         certainty = "unconfirmed" if verification in UNCONFIRMED_VERIFICATION else None
         if abated or clinical in HISTORY_CLINICAL:
             if not sign.history_sign:
@@ -185,7 +185,7 @@ class _Extractor:
         if reason:
             return self.exclude(f"observation-{reason}")
         certainty = "preliminary" if status == "preliminary" else None
-        code_text = m.code.text if m.code else None
+        code_text = m.code.text  # code is required: records' reader refuses an Observation without one
         if sign.done_marker:
             self.out.findings.append(Finding(
                 sign=sign.id, present=True, display=_display(record), reference=_reference(record),
@@ -267,7 +267,7 @@ class _Extractor:
         if laterality.off_leg(_codings(m.bodySite), self.terminology):
             return self.exclude("non-leg-site")
         # The side matters: a revascularisation treats only the leg it was done on.
-        side, site = _side_site(record, self.terminology, m.bodySite, m.code.text if m.code else None)
+        side, site = _side_site(record, self.terminology, m.bodySite, m.code.text)  # records matched a Condition by its code
         self.out.findings.append(Finding(
             sign=sign.id, present=True, display=_display(record), reference=_reference(record),
             resource_type="Procedure", date=when, side=side, site=site, kind="done"))

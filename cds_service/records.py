@@ -211,7 +211,7 @@ def _object(name: str, spec: dict[str, Check], required: tuple[str, ...] = (),
             choices: tuple[tuple[str, ...], ...] = ()) -> Callable[[Any], Fields]:
     """A check for one complex type: an object whose declared fields pass their checks, whose
     required fields are there and which holds at most one element of each choice ``[x]``."""
-    cls = type(name, (Fields,), {**dict.fromkeys(spec), "__slots__": ()})
+    cls = type(name, (Fields,), dict.fromkeys(spec))
     declared = spec.get
 
     def check(value: Any) -> Fields:

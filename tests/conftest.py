@@ -13,6 +13,7 @@ from flask import Flask
 from builders import NOW
 from ci_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 - CI=true: a skip fails
 from helpers import CheckingClient, check_body
+from mutation_order import pytest_collection_modifyitems  # noqa: F401 - under mutmut only: fastest first, per-module tests
 
 TEST_SNOOZE_KEY = "tests-only snooze key, 32 characters or more"
 

@@ -86,3 +86,47 @@ def test_below_the_limit_a_request_that_ends_while_another_runs_does_not_collect
     assert calls == []  # the other request is still in flight and few allocations are pending
     held.close()
     assert calls == [0]  # the last one out collects the young generation
+
+
+def test_a_young_collection_runs_only_past_the_limit_not_at_it(monkeypatch):
+    """RESUME_AFTER allocations pending is still within the limit; one more collects."""
+    calls: list = []
+    monkeypatch.setattr(gc, "collect", lambda generation=2: calls.append(generation))
+    pause = CollectorPause(_app([]))
+    held = pause({}, lambda *a: None)
+    for pending, expected in ((CollectorPause.RESUME_AFTER, []), (CollectorPause.RESUME_AFTER + 1, [0])):
+        monkeypatch.setattr(gc, "get_count", lambda pending=pending: (pending, 0, 0))
+        other = pause({}, lambda *a: None)
+        other.close()
+        assert calls == expected, pending
+    held.close()
+
+
+class _Answer(list):
+    """A WSGI answer with its own close(), as a file wrapper or a streamed body has (PEP 3333)."""
+
+    def __init__(self, fail: bool = False):
+        super().__init__([b"ok"])
+        self.closed, self.fail = 0, fail
+
+    def close(self) -> None:
+        self.closed += 1
+        if self.fail:
+            raise OSError("the client went away")
+
+
+def test_closing_the_answer_closes_the_apps_own_answer_and_then_resumes_the_collector():
+    answer = _Answer()
+    pause = CollectorPause(lambda environ, start_response: answer)
+    wrapped = pause({}, lambda *a: None)
+    wrapped.close()
+    assert answer.closed == 1 and gc.isenabled() and pause._in_flight == 0
+
+
+def test_an_answer_whose_close_fails_still_resumes_the_collector():
+    answer = _Answer(fail=True)
+    pause = CollectorPause(lambda environ, start_response: answer)
+    wrapped = pause({}, lambda *a: None)
+    with pytest.raises(OSError):
+        wrapped.close()
+    assert answer.closed == 1 and gc.isenabled() and pause._in_flight == 0

@@ -1,6 +1,7 @@
 """The FHIR fallback: token, same-origin paging, page cap, timeouts, errors, deadline."""
 from __future__ import annotations
 
+import os
 import json
 import logging
 import socket
@@ -404,3 +405,20 @@ def test_a_refused_questionnaire_response_search_is_skipped_never_a_412(client):
     response = client.post(URL, json=fallback_body())
     assert response.status_code == 200
     assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["arterial-claudication"]
+
+
+def test_a_forked_child_gets_a_fetch_pool_whose_work_runs():
+    """A pool used before a fork kept no threads in the child, and work submitted there waited forever
+    (gunicorn --preload after a call; mutmut forks its test runs from a process that ran the suite).
+    The 5 s are a guard against that hang, not a timing: the job takes microseconds."""
+    from cds_service import fhir_client
+    assert fhir_client._POOL.submit(lambda: 1).result(timeout=5) == 1  # the parent's pool now has a thread
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 only when its own pool ran the job
+        try:
+            ok = fhir_client._POOL.submit(lambda: 2).result(timeout=5) == 2
+        except BaseException:
+            ok = False
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

@@ -157,3 +157,25 @@ def test_rule_discovery_keeps_the_declared_key_order(client):
     """JSON answers are not re-sorted: a reader sees hook and id first, as the specification lists them."""
     service = json.loads(client.get("/cds-services").data)["services"][0]
     assert list(service)[:3] == ["hook", "id", "title"]
+
+
+def test_rule_the_engine_remembers_screening_in_the_apps_own_store(app):
+    """The screening card's once-per-period rule reads the same store the app keeps its snoozes in."""
+    services = app.extensions["cds"]
+    assert services.engine.memory is services.store and services.store is not None
+
+
+def test_rule_answers_keep_the_order_the_service_wrote_not_sorted_keys(client):
+    from builders import SCT, condition, hook_request
+    response = client.post("/cds-services/leg-pain-claudication", json=hook_request([condition(SCT, "63491006")]))
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).startswith('{"cards":[{"uuid":')  # uuid, summary, indicator... as built
+    refused = client.post("/cds-services/leg-pain-claudication", data=b"{", content_type="application/json")
+    assert refused.status_code == 400
+    assert refused.get_data(as_text=True).startswith('{"resourceType":"OperationOutcome","issue":')
+
+
+def test_rule_without_knowledge_given_the_app_loads_the_configured_knowledge_folder(settings, knowledge):
+    from cds_service.app import create_app
+    loaded = create_app(settings).extensions["cds"].engine.knowledge
+    assert loaded.version == knowledge.version and settings.knowledge_dir is not None

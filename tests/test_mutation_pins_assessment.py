@@ -14,7 +14,7 @@ import pytest
 
 from cds_service import assessment, laterality
 from cds_service.findings import Finding
-from cds_service.rules import Combination
+from cds_service.rules import Combination, Sign, Weights
 from builders import NOW
 
 
@@ -254,3 +254,154 @@ def test_rule_a_card_is_exertional_only_through_a_present_exertional_finding_tha
     assert out.patterns["venous-claudication"].exertional is True
     assert out.patterns["neurogenic-claudication"].exertional is False
     assert _assess(knowledge, [_f("varicose-veins", 10)]).exertional is False
+
+
+# ---------------------------------------------------------------- survivors of the mutation run (issue 24, round 3)
+def test_rule_without_an_abi_reading_rule_no_old_abi_band_lasts(knowledge):
+    """A table with no abi_reading keeps no band past recent_days: an old abnormal ABI then says nothing."""
+    rules = replace(knowledge.rules, abi_reading=None)
+    recent = rules.measurements["ankle-brachial-index"].recent_days
+    assert assessment._abi_bands([_abi(0.70, recent + 1, "left")], rules, NOW) == []
+    (fresh,) = assessment._abi_bands([_abi(0.70, recent, "left")], rules, NOW)
+    assert (fresh.sign, fresh.side) == ("abi-abnormal", "left")
+
+
+def test_rule_an_abi_of_zero_is_the_lowest_reading_and_listed_first(knowledge):
+    """An ABI of 0 (no ankle signal, an occluded artery) is the worst reading: it comes before 0.50."""
+    out = assessment._abi_bands([_abi(0.50, 10, "right"), _abi(0.0, 10, "left")], knowledge.rules, NOW)
+    assert [(f.sign, f.side, f.value) for f in out] == [("abi-abnormal", "left", 0.0), ("abi-abnormal", "right", 0.50)]
+
+
+def test_rule_a_later_pain_score_does_not_hide_the_abi(knowledge):
+    """Only ABI readings compete for the latest ABI: a pain score of 8/10 recorded after an abnormal ABI
+    (both without a side) leaves the abnormal ABI as arterial evidence."""
+    abi = _abi(0.70, 30, None)
+    pain = _f("pain-severity", 1, value=8.0, resource_type="Observation")
+    out = _assess(knowledge, [abi, pain])
+    assert "abi-abnormal" in out.signs_present
+    assert [e.finding.sign for e in out.patterns["arterial-claudication"].supporting] == ["abi-abnormal"]
+
+
+def test_rule_each_combination_is_judged_on_its_own(combo_rules):
+    """A combination whose anchor is missing does not stop the next combination from being found."""
+    first = Combination(id="first", all_of=("missing-anchor",), any_of=("partner",), within_days=14, recent_days=30)
+    rules = replace(combo_rules, combinations={"first": first, **combo_rules.combinations})
+    found = _combined([_f("anchor", 5), _f("partner", 5)], rules)
+    assert [c.sign for c in found] == ["combo"]
+
+
+def test_rule_symptoms_in_both_legs_are_shown_as_derived_not_as_a_record(knowledge):
+    """The bilateral-symptoms finding is computed: the card shows it as derived from the findings above."""
+    sign = next(iter(sorted(knowledge.rules.laterality_signs)))
+    (both,) = assessment._laterality([_f(sign, 5, side="left"), _f(sign, 3, side="right")], knowledge.rules)
+    assert (both.sign, both.resource_type) == (laterality.BILATERAL_SIGN, assessment.DERIVED)
+
+
+def test_rule_a_borderline_abi_discriminates_only_with_exertional_symptoms(knowledge):
+    """Borderline ABI (1), pallor (1), cramp (1) and symptoms in the left leg only (1) reach min_score but,
+    with no exertional symptom, a borderline ABI is not a discriminating finding: no arterial card."""
+    findings = [_abi(0.95, 10, "left"), _f("pallor", 10, side="left"), _f("cramp-spasm", 10, side="left")]
+    pa = _assess(knowledge, findings).patterns["arterial-claudication"]
+    assert (pa.support, pa.discriminating, pa.raised, pa.strength) == (4.0, False, False, "none")
+
+
+def test_rule_an_exertional_symptom_does_not_make_shared_signs_discriminating(knowledge):
+    """Swelling (2) and skin discolouration (1) with pain after a few steps (exertional, no weight) still
+    have no venous diagnosis, pulse finding or venous code: no venous card."""
+    findings = [_f("leg-swelling", 10), _f("skin-discolouration", 10),
+                _f("reported-pain-after-few-steps", 2, resource_type="QuestionnaireResponse")]
+    out = _assess(knowledge, findings)
+    assert out.exertional is True
+    pa = out.patterns["venous-claudication"]
+    assert (pa.support, pa.discriminating, pa.raised) == (3.0, False, False)
+
+
+def test_rule_a_discriminating_finding_of_weight_one_still_discriminates(knowledge):
+    """Pain in one leg (reported; discriminating, venous 1) with leg swelling (2) reaches min_score 3:
+    the venous card is raised, moderate."""
+    findings = [_f("reported-pain-one-leg", 2, resource_type="QuestionnaireResponse"), _f("leg-swelling", 10)]
+    pa = _assess(knowledge, findings).patterns["venous-claudication"]
+    assert (pa.support, pa.score, pa.discriminating, pa.raised, pa.strength) == (3.0, 3.0, True, True, "moderate")
+
+
+def test_rule_a_finding_listed_with_weight_zero_does_not_discriminate_for_that_card(knowledge):
+    """A mimic listed on a card with weight 0 (a muscle strain shown on the arterial card) never makes that
+    card discriminating: pallor, cramp and cool leg (3 points, none discriminating) raise no arterial card."""
+    rules = knowledge.rules
+    strain = rules.signs["muscle-strain"]
+    weights = replace(strain.present, supports={**strain.present.supports, "arterial-claudication": 0})
+    rules = replace(rules, signs={**rules.signs, "muscle-strain": replace(strain, present=weights)})
+    findings = [_f("muscle-strain", 5), _f("pallor", 5), _f("cramp-spasm", 5),
+                _f("cool-leg", 2, resource_type="QuestionnaireResponse")]
+    out = assessment.assess(findings, rules, NOW)
+    pa = out.patterns["arterial-claudication"]
+    assert (pa.support, pa.discriminating, pa.raised) == (3.0, False, False)
+
+
+@pytest.fixture
+def pallor_flag_rules(knowledge):
+    """No sign uses red_flag_requires_any at present: pallor made a red flag only with diabetes, for the test."""
+    pallor = replace(knowledge.rules.signs["pallor"], red_flag="arterial-claudication",
+                     red_flag_requires_any=("diabetes",))
+    return replace(knowledge.rules, signs={**knowledge.rules.signs, "pallor": pallor})
+
+
+def test_rule_a_red_flag_that_requires_a_companion_sign_is_one_only_with_it(pallor_flag_rules):
+    """Pallor alone is evidence; pallor with its companion sign (diabetes) is the red flag that raises the card."""
+    pallor = _f("pallor", 2, side="left")
+    pa = assessment.assess([pallor], pallor_flag_rules, NOW).patterns["arterial-claudication"]
+    assert (pa.red_flags, pa.raised) == ([], False)
+    pa = assessment.assess([pallor, _f("diabetes", 400)], pallor_flag_rules, NOW) \
+        .patterns["arterial-claudication"]
+    assert (pa.red_flags, pa.raised, pa.strength) == ([pallor], True, "strong")
+
+
+def test_rule_a_pattern_is_raised_when_its_support_outweighs_the_evidence_against_by_one(knowledge):
+    """Varicose veins (2) and skin discolouration (1) against swelling recorded absent (2): score 1 > 0,
+    the venous card is raised, moderate."""
+    findings = [_f("varicose-veins", 10), _f("skin-discolouration", 10), _f("leg-swelling", 10, present=False)]
+    pa = _assess(knowledge, findings).patterns["venous-claudication"]
+    assert (pa.support, pa.score, pa.raised, pa.strength) == (3.0, 1.0, True, "moderate")
+
+
+def test_rule_a_finding_that_adds_nothing_to_a_card_does_not_name_its_leg(knowledge):
+    """Venous claudication in the left leg and leg pain (weight 0) in the right: the venous card speaks
+    of the left leg, not both."""
+    findings = [_f("venous-claudication", 10, side="left"), _f("leg-pain", 5, side="right")]
+    pa = _assess(knowledge, findings).patterns["venous-claudication"]
+    assert (pa.raised, pa.side) == (True, "left")
+
+
+def test_rule_a_finding_worth_one_point_names_the_cards_leg_and_exertion(knowledge):
+    """Varicose veins on the left (2) and skin discolouration on the right (1): the venous card speaks of
+    both legs. Pain from the start of walking (reported, venous 1) makes the card exertional."""
+    findings = [_f("varicose-veins", 10, side="left"), _f("skin-discolouration", 10, side="right")]
+    assert _assess(knowledge, findings).patterns["venous-claudication"].side == "bilateral"
+    walking = _f("reported-pain-from-start-of-walking", 2, resource_type="QuestionnaireResponse")
+    pa = _assess(knowledge, [_f("varicose-veins", 10), walking]).patterns["venous-claudication"]
+    assert pa.exertional is True
+
+
+def test_rule_undated_findings_are_listed_after_dated_ones_of_the_same_weight(knowledge):
+    """Skin discolouration with no date and burning pain (reported, 30 days ago), both worth 1 on the
+    venous card: the dated one is listed first; varicose veins (2) stays on top."""
+    findings = [_f("skin-discolouration", None), _f("varicose-veins", 40),
+                _f("reported-pain-burning-tightness", 30, resource_type="QuestionnaireResponse")]
+    pa = _assess(knowledge, findings).patterns["venous-claudication"]
+    assert [e.finding.sign for e in pa.supporting] == ["varicose-veins", "reported-pain-burning-tightness",
+                                                       "skin-discolouration"]
+
+
+def test_rule_a_combination_becomes_evidence_for_its_card(knowledge):
+    """A combination (made for the test: varicose veins with skin discolouration within 14 days) is derived by
+    the assessment from the current findings and counts on the venous card."""
+    combo = Combination(id="veins-and-skin", all_of=("varicose-veins",), any_of=("skin-discolouration",),
+                        within_days=14, recent_days=30)
+    sign = Sign(id="veins-and-skin", derived=True, present=Weights(supports={"venous-claudication": 2}))
+    rules = replace(knowledge.rules, combinations={combo.id: combo}, signs={**knowledge.rules.signs, sign.id: sign})
+    out = assessment.assess([_f("varicose-veins", 5), _f("skin-discolouration", 3)], rules, NOW)
+    assert "veins-and-skin" in out.signs_present
+    pa = out.patterns["venous-claudication"]
+    assert {(e.finding.sign, e.weight) for e in pa.supporting} == {
+        ("veins-and-skin", 2), ("varicose-veins", 2), ("skin-discolouration", 1)}
+    assert (pa.support, pa.raised, pa.strength) == (5.0, True, "moderate")

@@ -311,6 +311,12 @@ def test_rule_a_refused_server_gets_no_call_and_the_clients_keys_stand(settings)
                        KeyResult("failed", reason="fhirServer must use https"), sent, KeyResult("null")]
 
 
+def _counted(metrics: Metrics) -> dict[str, float]:
+    """The fallback calls counted so far, by outcome."""
+    return {s.labels["outcome"]: s.value for m in metrics.registry.collect() if m.name == "cds_fhir_fallback_calls"
+            for s in m.samples if s.name.endswith("_total")}
+
+
 @responses.activate
 def test_rule_each_key_fetched_is_counted_once_by_outcome(settings):
     metrics = Metrics()
@@ -321,8 +327,7 @@ def test_rule_each_key_fetched_is_counted_once_by_outcome(settings):
     _fetch_one(_fetcher(settings, metrics=metrics))
     responses.replace(responses.GET, FIRST, json=_page([], FIRST))
     _fetch_one(_fetcher(settings, metrics=metrics))
-    counted = {s.labels["outcome"]: s.value for m in metrics.registry.collect() if m.name == "cds_fhir_fallback_calls"
-               for s in m.samples if s.name.endswith("_total")}
+    counted = _counted(metrics)
     assert counted == {"success": 1.0, "failure": 2.0, "partial": 1.0}
 
 
@@ -366,12 +371,13 @@ class _Clock:
         return self.readings.pop(0) if len(self.readings) > 1 else self.readings[0]
 
 
+@pytest.mark.parametrize("now,left", [(97.0, 3.0), (99.5, 0.5)])  # half a second left still makes the call
 @responses.activate
-def test_rule_a_call_never_waits_longer_than_what_is_left_of_the_deadline(settings, monkeypatch):
+def test_rule_a_call_never_waits_longer_than_what_is_left_of_the_deadline(settings, monkeypatch, now, left):
     responses.get(FIRST, json=_page())
-    monkeypatch.setattr(fhir_client, "time", _Clock(97.0))
+    monkeypatch.setattr(fhir_client, "time", _Clock(now))
     assert _fetcher(settings)._get(FIRST, 100.0)["resourceType"] == "Bundle"
-    assert responses.calls[0].request.req_kwargs["timeout"] == (3.0, 3.0)
+    assert responses.calls[0].request.req_kwargs["timeout"] == (left, left)
 
 
 @responses.activate
@@ -420,3 +426,55 @@ def test_rule_a_key_still_being_fetched_at_the_deadline_is_unobtainable_and_the_
 def value_of(metrics: Metrics, outcome: str) -> float:
     return next(s.value for m in metrics.registry.collect() if m.name == "cds_fhir_fallback_calls" for s in m.samples
                 if s.name.endswith("_total") and s.labels["outcome"] == outcome)
+
+
+@pytest.mark.parametrize("url,base", [
+    ("https://fhir.example.org/r4XX", FHIR),  # a sibling whose name merely starts with the base's
+    ("https://fhir.example.org/r4 ", FHIR),  # another path that only trimming would make the base
+    ("https://fhir.example.org/r4/Condition", "https://fhir.example.org/r4X"),  # the base is a whole segment
+    ("https://fhir.example.org/r4X/Condition", "https://fhir.example.org/r4"),
+])
+def test_rule_a_path_is_under_the_base_by_whole_segments_only(url, base):
+    assert not _within(url, base)
+
+
+@responses.activate
+def test_rule_with_time_to_spare_a_call_waits_the_configured_timeout_and_sends_its_headers(settings, monkeypatch):
+    responses.get(FIRST, json=_page())
+    monkeypatch.setattr(fhir_client, "time", _Clock(0.0))
+    _fetcher(settings)._get(FIRST, 1000.0)
+    request = responses.calls[0].request
+    assert request.req_kwargs["timeout"] == (settings.fhir_timeout_ms / 1000.0,) * 2
+    sent = dict(request.headers.lower_items())
+    assert sent["accept"] == fhir_client.ACCEPT and sent["authorization"] == "Bearer tok-1"
+    assert {"Accept", "Authorization"} <= set(request.headers.keys())  # spelled as RFC 9110 spells them
+
+
+@responses.activate
+def test_rule_a_gzip_encoded_answer_is_read_decoded(settings):
+    import gzip
+    responses.get(FIRST, body=gzip.compress(json.dumps(_page()).encode()), headers={"Content-Encoding": "gzip"},
+                  content_type="application/fhir+json")
+    assert _fetcher(settings)._get(FIRST, time.monotonic() + 30)["resourceType"] == "Bundle"
+
+
+@responses.activate
+def test_rule_a_client_page_whose_next_link_cannot_be_followed_counts_as_partial_not_as_a_failure(settings):
+    """The client's first page stands; nothing failed, a later page was simply not fetched."""
+    metrics = Metrics()
+    given = KeyResult("present", resources=[{"resourceType": "Condition"}], next_url="https://elsewhere.example.org/r4/p2")
+    result = _fetch_one(_fetcher(settings, metrics=metrics), given)
+    assert result == KeyResult("partial", resources=[{"resourceType": "Condition"}],
+                               reason="later pages not fetched: a next link points to another server; not followed")
+    counted = _counted(metrics)
+    assert counted == {"partial": 1.0} and not responses.calls
+
+
+@responses.activate
+def test_rule_the_overall_deadline_is_the_configured_milliseconds(settings, monkeypatch):
+    import dataclasses
+    short = dataclasses.replace(settings, fhir_deadline_ms=2000, fhir_timeout_ms=5000)
+    responses.get(FIRST, json=_page())
+    monkeypatch.setattr(fhir_client, "time", _Clock(0.0))
+    assert _fetch_one(_fetcher(short)).state == "present"
+    assert responses.calls[0].request.req_kwargs["timeout"] == (2.0, 2.0)

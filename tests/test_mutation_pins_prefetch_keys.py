@@ -163,3 +163,30 @@ def test_rule_a_bundles_entries_are_read_warnings_skipped_and_an_error_outcome_f
 ])
 def test_rule_only_a_well_formed_next_link_is_kept(links, next_url):
     assert classify("k", {"resourceType": "Bundle", "link": links}, provided=True).next_url == next_url
+
+
+def test_rule_only_the_evidence_keys_are_required_and_every_flag_is_a_boolean(knowledge):
+    """Discovery tells the EHR which keys it must send; a refusal of an optional key removes only what needs it."""
+    keys = prefetch.keys(knowledge)
+    assert all(type(k.required) is bool for k in keys)
+    assert [k.key for k in keys if k.required] == ["conditions", "observations"]
+    (patient,) = [k for k in keys if k.by_id]
+    assert (patient.key, patient.resource_type, patient.params) == ("patient", "Patient", "")
+
+
+def test_rule_a_context_value_is_url_encoded_keeping_its_slashes():
+    assert fill("Practitioner?_id={{context.userId}}&p={{context.patientId}}",
+                {"userId": "Practitioner/dr 1", "patientId": "p-1"}) == "Practitioner?_id=Practitioner/dr%201&p=p-1"
+
+
+@pytest.mark.parametrize("server", ["https://ehr.example.org/fhirX", "https://ehr.example.org/fhirX/",
+                                    "https://ehr.example.org/fhirX//"])
+def test_rule_a_fallback_search_sits_under_the_server_base_with_one_slash(server):
+    key = PrefetchKey("conditions", "Condition", "_count=200", True)
+    assert search_url(server, key, {"patientId": "p-1"}) == "https://ehr.example.org/fhirX/Condition?patient=p-1&_count=200"
+
+
+def test_rule_a_body_that_is_not_utf8_is_a_json_error_the_caller_words_as_400():
+    import orjson
+    with pytest.raises(orjson.JSONDecodeError):
+        prefetch.decode(b'{"hook": "patient-view", "x": "\xff"}')

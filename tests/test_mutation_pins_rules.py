@@ -241,3 +241,124 @@ def test_rule_an_unreadable_pattern_table_is_refused_naming_the_file(tmp_path):
     assert _refusal(tmp_path, "signs: [unclosed").startswith("broken pattern table:\n  knowledge/patterns.yaml:2: not readable YAML: ")
     with pytest.raises(RulesError, match=r"^broken pattern table:\n  knowledge/patterns.yaml: not readable \("):
         load(tmp_path / "missing.yaml")
+
+
+def test_rule_a_sign_that_does_not_say_so_is_not_discriminating_exertional_acute_or_leg_bound(knowledge):
+    """Absent keys read as False (never None): the schema declares them boolean and the cards compare them."""
+    plain = knowledge.rules.signs["pallor"]
+    assert (plain.derived, plain.discriminating, plain.discriminating_with_exertional, plain.exertional, plain.acute,
+            plain.red_flag_needs_leg) == (False, False, False, False, False, False)
+    for sign in knowledge.rules.signs.values():
+        assert all(type(v) is bool for v in (sign.derived, sign.discriminating, sign.discriminating_with_exertional,
+                                             sign.exertional, sign.acute, sign.red_flag_needs_leg, sign.done_marker)), sign.id
+
+
+def test_rule_a_pattern_table_that_cannot_be_read_is_refused_as_broken(tmp_path):
+    from cds_service import rules
+    broken = tmp_path / "patterns.yaml"
+    broken.write_text("version: [\n")
+    with pytest.raises(rules.RulesError) as refused:
+        rules.load(broken)
+    assert str(refused.value).startswith("broken pattern table:\n") and len(str(refused.value)) > 25
+
+
+# The parser's contract, read whole. Each test below builds its Rules inside the test body (never
+# from a shared fixture) so that mutation testing sees which test reads which part of the table.
+
+def _every_section() -> dict:
+    """A small table using every optional section and every key a sign may carry, each value distinct."""
+    p0, p1, p2, p3 = PATTERNS
+    signs = {
+        "s": {"seed": "why", "read_from": ["Observation"], "discriminating": True, "discriminating_with_exertional": True,
+              "exertional": True, "acute": True, "lookback_days": 7, "history_sign": "h", "measurement": "m",
+              "red_flag": p2, "red_flag_requires_any": ["h"], "red_flag_needs_leg": True,
+              "red_flag_warning_codes": {"codes": ["X1", "X2"], "sign": "w", "reason": "milder too"}, "done_marker": True,
+              "present": {"supports": {p0: 2}, "against": {p1: 1.5}}, "absent": {"against": {p3: 1}}},
+        "h": {"read_from": ["Condition"]},
+        "w": {"derived": True, "red_flag": p2},
+        "low": {"derived": True}, "mid": {"derived": True}, "open": {"derived": True},
+        "combo": {"derived": True},
+    }
+    data = _minimal(signs, {"m": {"source": "G1 m", "recent_days": 90, "bands": [
+        {"sign": "low", "label": "low band", "max": 0.9}, {"sign": "mid", "below": 1.4}, {"sign": "open"}]}},
+        {"combo": {"all_of": ["s"], "any_of": ["h"], "within_days": 3, "recent_days": 5}})
+    data["laterality_signs"] = ["s"]
+    data["abi_reading"] = {"pattern": p0, "measurement": "m", "source": "abi why", "lasting_bands": ["low"],
+                           "not_low_bands": ["mid", "open"],
+                           "not_reassuring": {"source": "nr why", "context_any": ["h"], "wound_any": ["s"]}}
+    data["dvt_status"] = {"pattern": p1, "source": "dvt why", "dvt": "s", "history": "h", "pulmonary_embolism": "w",
+                          "new_symptoms": ["s", "h"], "new_within_days": 21, "chronic_venous": ["low"], "swelling": "mid"}
+    data["prefetch_keys"] = {"extraObs": {"resource_type": "Observation", "signs": ["s"], "reason": "long list"}}
+    return data
+
+
+def test_rule_every_section_of_the_table_is_read_into_its_own_field(tmp_path):
+    """rules.parse: every key of every section lands in its own field (nothing dropped, nothing swapped),
+    checked through the schema-checked loader so the table is one a reviewer could save."""
+    from cds_service.rules import (AbiReading, Band, Combination, DvtStatus, ExtraPrefetchKey, Measurement, Rules, Sign,
+                                   WarningCodes, Weights)
+    p0, p1, p2, p3 = PATTERNS
+    data = _every_section()
+    rules = load(_write(tmp_path, data))
+    expected_signs = {
+        "s": Sign(id="s", seed="why", read_from=frozenset({"Observation"}), discriminating=True,
+                  discriminating_with_exertional=True, exertional=True, acute=True, lookback_days=7, history_sign="h",
+                  measurement="m", red_flag=p2, red_flag_requires_any=("h",), red_flag_needs_leg=True,
+                  red_flag_warning_codes=WarningCodes(frozenset({"X1", "X2"}), "w"), done_marker=True,
+                  present=Weights(supports={p0: 2.0}, against={p1: 1.5}), absent=Weights(supports={}, against={p3: 1.0})),
+        "h": Sign(id="h", read_from=frozenset({"Condition"})),
+        "w": Sign(id="w", derived=True, red_flag=p2),
+        **{k: Sign(id=k, derived=True) for k in ("low", "mid", "open", "combo")},
+    }
+    assert rules == Rules(
+        patterns=data["patterns"], signs=expected_signs,
+        measurements={"m": Measurement(id="m", source="G1 m", recent_days=90, bands=(
+            Band(sign="low", label="low band", max=0.9), Band(sign="mid", label="mid", below=1.4), Band(sign="open", label="open")))},
+        combinations={"combo": Combination(id="combo", all_of=("s",), any_of=("h",), within_days=3, recent_days=5)},
+        laterality_signs=frozenset({"s"}), min_score=3.0, strong_score=6.0,
+        prefetch_keys={"extraObs": ExtraPrefetchKey(key="extraObs", resource_type="Observation", signs=("s",), reason="long list")},
+        abi_reading=AbiReading(pattern=p0, measurement="m", source="abi why", lasting_bands=("low",), not_low_bands=("mid", "open"),
+                               not_reassuring_source="nr why", not_reassuring_context=("h",), not_reassuring_wounds=("s",)),
+        dvt_status=DvtStatus(pattern=p1, source="dvt why", dvt="s", history="h", pulmonary_embolism="w", new_symptoms=("s", "h"),
+                             new_within_days=21, chronic_venous=("low",), swelling="mid"))
+    assert rules.patterns is not None and set(rules.patterns) == set(PATTERNS)
+
+
+def test_rule_absent_optional_keys_read_as_their_documented_defaults(tmp_path):
+    """rules.parse: a sign that says nothing is not derived, discriminating, exertional, acute, leg-bound or a
+    done marker (False, never None: the cards compare them), has no window, red flag or weights; a measurement
+    is recent for 365 days and a band is labelled by its sign; a combination looks 14 days back; the
+    optional sections are absent (None, no extra prefetch keys)."""
+    from cds_service.rules import Sign, Weights
+    data = _every_section()
+    for key in ("abi_reading", "dvt_status", "prefetch_keys"):
+        del data[key]
+    data["measurements"]["m"] = {"source": "G1", "bands": [{"sign": "open"}]}
+    data["combinations"]["combo"] = {"all_of": ["s"], "any_of": ["h"]}
+    rules = load(_write(tmp_path, data))
+    plain = rules.signs["h"]
+    assert plain == Sign(id="h", read_from=frozenset({"Condition"}))
+    assert [type(getattr(plain, f)) for f in ("derived", "discriminating", "discriminating_with_exertional", "exertional",
+                                              "acute", "red_flag_needs_leg", "done_marker")] == [bool] * 7
+    assert (plain.seed, plain.lookback_days, plain.history_sign, plain.measurement, plain.red_flag,
+            plain.red_flag_requires_any, plain.red_flag_warning_codes) == ("", None, None, None, None, (), None)
+    assert plain.present == Weights() == plain.absent
+    m = rules.measurements["m"]
+    assert (m.recent_days, m.bands[0].label, m.bands[0].max, m.bands[0].below) == (365, "open", None, None)
+    c = rules.combinations["combo"]
+    assert (c.within_days, c.recent_days) == (14, 14)
+    assert (rules.abi_reading, rules.dvt_status, rules.severe_pain, rules.prefetch_keys) == (None, None, None, {})
+
+
+def test_rule_the_last_band_catches_every_value_the_others_do_not(tmp_path):
+    """Measurement.band: the first band that holds wins; max is inclusive, below exclusive; the open last band
+    takes the rest (rules.cross_check refuses a table whose last band is closed)."""
+    m = load(_write(tmp_path, _every_section())).measurements["m"]
+    assert [m.band(v).sign for v in (0.9, 0.91, 1.39, 1.4, 9.0)] == ["low", "mid", "mid", "open", "open"]
+
+
+def test_rule_only_a_red_flag_can_need_a_leg(tmp_path):
+    """rules.cross_check: red_flag_needs_leg on a sign that is not a red flag is refused, saying where."""
+    data = _every_section()
+    data["signs"]["h"]["red_flag_needs_leg"] = True
+    assert _refusal(tmp_path, data).endswith("signs.h.red_flag_needs_leg: only a red flag can need a leg")
