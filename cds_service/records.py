@@ -100,10 +100,9 @@ def _probe_known(concept: _Concept | None, index: dict) -> Concept | None:
     if concept is None or concept.coding is None:
         return None
     for coding in concept.coding:
-        if coding.system is not None and coding.code is not None:
-            found = index.get((coding.system, coding.code))
-            if found is not None:
-                return found
+        found = index.get((coding.system, coding.code))  # a key with None is never in the index
+        if found is not None:
+            return found
     return None
 
 

@@ -96,3 +96,79 @@ def test_rule_prefetch_templates_search_each_resource_type_for_its_own_codes(cli
     for key, rtype in {"conditions": "Condition", "observations": "Observation", "procedures": "Procedure",
                        "serviceRequests": "ServiceRequest", "questionnaireResponses": "QuestionnaireResponse"}.items():
         assert service["prefetch"][key].startswith(f"{rtype}?patient={{{{context.patientId}}}}&"), key
+
+
+# -- The typed pass (prefetch.decode) and its entry-by-entry fallback, classified (issue 23) -----------------
+# Each rule holds on both paths: the typed pass answers any body whose fields have the declared types; a body
+# with one field of another type (here a resource whose code is a string) takes the entry-by-entry path.
+
+NEXT = "https://fhir.example.org/Condition?patient=p&page=2"
+REFUSED_BY_THE_TYPED_PASS = {"resourceType": "Condition", "code": "not a CodeableConcept"}
+
+
+def _decoded(value, *, typed: bool) -> object:
+    """One prefetch key as the engine receives it, from the typed pass or from the entry-by-entry path."""
+    import orjson
+
+    from cds_service import prefetch
+    prefetch_value = value if typed or value is None else {**value, "entry": [*(value.get("entry") or []),
+                                                                            {"resource": REFUSED_BY_THE_TYPED_PASS}]}
+    raw = orjson.dumps(hook_request(prefetch={"conditions": prefetch_value}))
+    decoded = prefetch.decode(raw)["prefetch"]["conditions"]
+    assert (type(decoded) is prefetch.Searchset) is (typed and value is not None and "entry" in value)
+    return decoded
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed-pass", "entry-by-entry"])
+@pytest.mark.parametrize("links,expected", [
+    ([{"relation": "next", "url": NEXT}], NEXT),
+    ([{"relation": "self", "url": "https://fhir.example.org/self"}, {"relation": "next", "url": NEXT}], NEXT),
+    ([{"relation": "self", "url": NEXT}], None),
+    ([{"relation": "next", "url": 7}], None),
+    ([{"url": NEXT}], None),
+    (["next"], None),
+    ({"relation": "next", "url": NEXT}, None),
+    (None, None),
+])
+def test_rule_the_next_page_is_the_bundle_link_whose_relation_is_next(typed, links, expected):
+    """Paging (issue 9): only a link object with relation 'next' and a string url is followed; no such link,
+    no next page (None, never an empty string)."""
+    from cds_service import prefetch
+    value = {**bundle([condition(SCT, "63491006")]), **({"link": links} if links is not None else {})}
+    result = prefetch.classify("conditions", _decoded(value, typed=typed), True)
+    assert result.state == "present" and result.next_url == expected
+    if typed and links is None:
+        assert "link" not in _decoded(value, typed=True)
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed-pass", "entry-by-entry"])
+def test_rule_an_error_outcome_among_entries_fails_the_key_on_either_path(typed):
+    """A Bundle holding an error OperationOutcome is a failed key (refetched, or the request is a 412);
+    a warning OperationOutcome is dropped and the key is present."""
+    from cds_service import prefetch
+    error = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "forbidden"}]}
+    warning = {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "informational"}]}
+    failed = prefetch.classify("conditions", _decoded(bundle([condition(SCT, "63491006"), error]), typed=typed), True)
+    assert (failed.state, failed.reason) == ("failed", "OperationOutcome (forbidden)")
+    present = prefetch.classify("conditions", _decoded(bundle([warning, condition(SCT, "63491006")]), typed=typed), True)
+    assert present.state == "present" and len(present.resources) == 1 + (not typed)
+
+
+@pytest.mark.parametrize("body,expected", [
+    (b'{"hook":"patient-view","prefetch":null,"context":{"patientId":5}}', {"hook": "patient-view", "prefetch": None}),
+    (b'{"hook":"patient-view","context":{"patientId":5}}', {"hook": "patient-view"}),
+])
+def test_rule_the_entry_by_entry_path_keeps_a_null_or_absent_prefetch(body, expected):
+    """The envelope's prefetch, null or absent, is kept as sent on the fallback path (a null prefetch and
+    a missing one are different refusals later)."""
+    from cds_service import prefetch
+    decoded = prefetch._decode_entries(body)
+    assert {k: decoded[k] for k in ("hook", "prefetch") if k in decoded} == expected
+
+
+def test_rule_the_utf8_check_reads_the_first_byte_too():
+    """A body whose very first byte is not UTF-8 is refused like any other (orjson's 400)."""
+    from cds_service import prefetch
+    assert prefetch._utf8(b"\xff" + b"{}" * 10) is False
+    assert prefetch._utf8("é".encode()[1:] + b"{}") is False
+    assert prefetch._utf8("é{}".encode()) is True

@@ -116,3 +116,101 @@ def test_rule_only_conditions_are_counted_as_coding_gaps(knowledge):
     obs = observation(ICD, "I87.1")
     assert select([obs], knowledge.terminology, PATIENT, knowledge.gaps).unknown_codes == 0
     assert records._gap({"code": {"coding": [{"system": ICD, "code": "I87.1"}]}}, knowledge.gaps)
+
+
+# -- records.Probe: the typed pass's reading of a resource (issue 23) ---------------------------------------
+# prefetch.decode leaves each Condition, Observation, Procedure and ServiceRequest as a Probe holding only its
+# codings; select must keep, drop and count exactly as it does for the whole resource.
+
+def _probed(resources: list) -> list:
+    """The resources as prefetch.decode's typed pass leaves them (one Bundle, so one split of the bytes)."""
+    import orjson
+
+    from builders import bundle, hook_request
+    from cds_service import prefetch
+    decoded = prefetch.decode(orjson.dumps(hook_request(prefetch={"conditions": bundle(resources)})))
+    probes = decoded["prefetch"]["conditions"].resources
+    assert [type(p) for p in probes] == [records.Probe] * len(resources)  # the typed pass answered
+    return probes
+
+
+UNKNOWN_OBS = {"system": LNC, "code": "8302-2"}
+ABSENT_PULSE = {"system": SCT, "code": "163121008"}
+PROBE_CORPUS = {
+    "condition-known-code": condition(SCT, "63491006"),
+    "observation-known-component": observation(LNC, "8302-2", component=[{"code": {"coding": [UNKNOWN_OBS]}},
+                                                                          {"code": {"coding": [ABI]}}]),
+    "observation-unknown-components-only": observation(LNC, "8302-2", component=[{"code": {"coding": [UNKNOWN_OBS]}}]),
+    "observation-known-value": observation(SCT, "29545-1", value={"valueCodeableConcept": {"coding": [ABSENT_PULSE]}}),
+    "observation-unknown-component-known-value": observation(LNC, "8302-2", component=[{"code": {"coding": [UNKNOWN_OBS]}}],
+                                                             value={"valueCodeableConcept": {"coding": [ABSENT_PULSE]}}),
+    "condition-with-a-known-value-and-component": {**condition(ICD, "R52"), "valueCodeableConcept": {"coding": [ABSENT_PULSE]},
+                                                   "component": [{"code": {"coding": [ABI]}}]},
+    "known-code-without-system": {**condition(SCT, "x"), "code": {"coding": [{"code": "63491006"}]}},
+    "known-system-without-code": {**condition(SCT, "x"), "code": {"coding": [{"system": SCT}]}},
+    "condition-in-a-gap": condition(ICD, "I87.1"),
+    "observation-in-a-gap": observation(ICD, "I87.1"),
+    "gap-code-without-system": {**condition(ICD, "x"), "code": {"coding": [{"code": "I87.1"}]}},
+    "gap-system-without-code": {**condition(ICD, "x"), "code": {"coding": [{"system": ICD}]}},
+    "condition-without-code": {k: v for k, v in condition(SCT, "63491006").items() if k != "code"},
+    "condition-coded-as-text-only": {**condition(SCT, "x"), "code": {"text": "claudication"}},
+}
+
+
+def _intake(resources: list, knowledge) -> tuple:
+    intake = select(resources, knowledge.terminology, PATIENT, knowledge.gaps)
+    return ([(r.concept.sign, r.via) for r in intake.records], intake.seen, intake.irrelevant, intake.malformed,
+            intake.unknown_codes)
+
+
+@pytest.mark.parametrize("name", sorted(PROBE_CORPUS))
+def test_rule_a_probe_is_kept_dropped_and_counted_as_its_whole_resource(knowledge, name):
+    """A coding is read from code, then (Observation only) component codes, then valueCodeableConcept; a
+    coding needs both system and code; a coding gap is counted for a Condition only."""
+    resource = PROBE_CORPUS[name]
+    assert _intake(_probed([resource]), knowledge) == _intake([resource], knowledge)
+
+
+def test_rule_probes_keep_the_intake_counts_of_the_whole_resources(knowledge):
+    """The corpus at once: four kept (code, component, value, value), the rest irrelevant, one coding gap."""
+    resources = list(PROBE_CORPUS.values())
+    kept, seen, irrelevant, malformed, gaps = _intake(_probed(resources), knowledge)
+    assert (kept, seen, irrelevant, malformed, gaps) == _intake(resources, knowledge)
+    assert [via for _, via in kept] == ["code", "component", "value", "value"]
+    assert (seen, irrelevant, malformed, gaps) == (len(resources), len(resources) - 4, 0, 1)
+    assert _intake(_probed(resources), knowledge)[4] == 1
+    assert select(_probed(resources), knowledge.terminology, PATIENT).unknown_codes == 0  # counting is opt-in
+
+
+@pytest.mark.parametrize("code,expected", [
+    ({"coding": [{"system": LNC, "code": "72166-2"}]}, True),
+    ({"coding": [UNKNOWN_OBS, {"system": LNC, "code": "72166-2"}]}, True),
+    ({"coding": [{"system": SCT, "code": "72166-2"}]}, False),
+    ({"coding": [{"system": LNC, "code": "72167-0"}]}, False),
+    ({"text": "smoking status"}, False),
+    (None, False),
+])
+def test_rule_a_probe_has_a_coding_only_with_the_same_system_and_code(code, expected):
+    resource = {"resourceType": "Observation", "status": "final", "subject": {"reference": f"Patient/{PATIENT}"}}
+    if code is not None:
+        resource["code"] = code
+    (probe,) = _probed([resource])
+    assert probe.has_coding(LNC, "72166-2") is expected
+
+
+def test_rule_bytes_orjson_refuses_in_a_resource_read_whole_are_the_invalid_json_400():
+    """A probe's or an unread entry's bytes are met by orjson when a value set knows the code: a number
+    beyond a double's range there is the body's 400, worded as for the whole body."""
+    import orjson
+
+    from builders import hook_request
+    from cds_service import prefetch
+    from cds_service.errors import INVALID_JSON, BadRequest
+    raw = orjson.dumps(hook_request([{**condition(SCT, "63491006"), "onsetDateTime": "PLACEHOLDER"}]))
+    raw = raw.replace(b'"PLACEHOLDER"', b"1e999")
+    (probe,) = prefetch.decode(raw)["prefetch"]["conditions"].resources
+    (entry,) = prefetch._decode_entries(raw)["prefetch"]["conditions"]["entry"]
+    for resource in (probe, entry["resource"]):
+        with pytest.raises(BadRequest) as refused:
+            resource.whole()
+        assert str(refused.value) == INVALID_JSON, type(resource)
