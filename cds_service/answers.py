@@ -18,10 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
-from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
-from pydantic import ValidationError
-
 from . import dates, laterality
+from .records import QUESTIONNAIRE_RESPONSE, Malformed
 from .findings import FUTURE_TOLERANCE, Finding
 from .questionnaire import Questions
 from .terminology import Side
@@ -57,8 +55,8 @@ def _candidate(raw: Any, questions: Questions, patient_id: str, now: datetime,
         skipped[f"status-{raw.get('status') or 'missing'}"] += 1
         return None
     try:
-        model = QuestionnaireResponse.model_validate(raw)
-    except (ValidationError, ValueError, TypeError):
+        model = QUESTIONNAIRE_RESPONSE(raw)  # the fields read below, checked as fhir.resources checks them
+    except Malformed:
         skipped["malformed"] += 1
         return None
     subject = model.subject.reference if model.subject else None

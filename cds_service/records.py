@@ -282,6 +282,20 @@ READERS: dict[str, Callable[[Any], Fields]] = {
 }
 
 
+# A QuestionnaireResponse to our Questionnaire: the fields answers.py reads (its groups, their
+# answered items and the first answer's value), checked as fhir.resources checks them; everything
+# else in the response is not read, so not checked (issue 23: no fhir.resources model per request).
+_ANSWER_VALUE = {"valueBoolean": _boolean, "valueDecimal": _decimal, "valueInteger": _integer, "valueDate": _date_time,
+                 "valueDateTime": _date_time, "valueTime": _string, "valueString": _string, "valueUri": _uri,
+                 "valueAttachment": _present, "valueCoding": _coding, "valueQuantity": _quantity,
+                 "valueReference": _reference}
+_answer = _object("QuestionnaireResponseAnswer", _ANSWER_VALUE, choices=(tuple(_ANSWER_VALUE),))
+_answered = _object("QuestionnaireResponseItem", {"linkId": _string, "answer": _list(_answer)}, required=("linkId",))
+_group = _object("QuestionnaireResponseItem", {"linkId": _string, "item": _list(_answered)}, required=("linkId",))
+QUESTIONNAIRE_RESPONSE: Callable[[Any], Any] = _object(  # Any: read by attribute, like a model
+    "QuestionnaireResponse", {"id": _id, "subject": _reference, "authored": _date_time, "item": _list(_group)})
+
+
 @dataclass(slots=True)
 class Record:
     resource_type: str

@@ -143,3 +143,55 @@ def test_an_answer_that_is_not_one_of_the_question_s_answers_is_ignored(question
     response = questionnaire_response({"left": {"relief": "few-steps", "colour": (SCT, "10601006")}})
     reading = read(questions, response)
     assert reading.recent and reading.findings == []
+
+
+def _first_answer(response: dict) -> dict:
+    return response["item"][0]["item"][0]["answer"][0]
+
+
+# What answers.py reads of a response, each broken as an EHR might send it (issue 23: the records-style
+# reader replaced a fhir.resources model). Each is refused by fhir.resources too: the reader is never
+# more lenient than the model on a field a finding is built from.
+READ_FIELD_BREAKAGES = {
+    "authored-not-a-datetime": lambda r: r.update(authored="27/11/2026"),
+    "id-with-a-space": lambda r: r.update(id="qr 1"),
+    "subject-not-a-reference": lambda r: r.update(subject="Patient/p"),
+    "items-not-a-list": lambda r: r.update(item={"linkId": "left"}),
+    "group-without-linkid": lambda r: r["item"][0].pop("linkId"),
+    "answered-item-without-linkid": lambda r: r["item"][0]["item"][0].pop("linkId"),
+    "null-in-the-answers": lambda r: r["item"][0]["item"][0].update(answer=[None]),
+    "two-values-in-one-answer": lambda r: _first_answer(r).update(valueBoolean=True),
+    "coding-code-with-two-spaces": lambda r: _first_answer(r)["valueCoding"].update(code="standing  still"),
+    "boolean-that-is-not-one": lambda r: r["item"][0]["item"][0].update(answer=[{"valueBoolean": "maybe"}]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(READ_FIELD_BREAKAGES))
+def test_a_response_broken_where_it_is_read_is_skipped_as_malformed_as_fhir_resources_would(questions, name):
+    """Cap 2 s. The same breakage refused by the fhir.resources model and by the reader; the response
+    is skipped and counted as malformed, never read in part."""
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+    from pydantic import ValidationError
+    response = questionnaire_response({"left": {"relief": "standing-still"}})
+    READ_FIELD_BREAKAGES[name](response)
+    with pytest.raises((ValidationError, ValueError)):
+        QuestionnaireResponse.model_validate(response)
+    reading = read(questions, response)
+    assert (reading.findings, reading.recent, reading.skipped["malformed"]) == ([], False, 1)
+
+
+def test_a_field_no_finding_is_built_from_is_not_checked(questions):
+    """Cap 1 s. Design choice (issue 23): only what answers.py reads is checked, as for chart
+    resources (records.READERS); a broken field elsewhere (an item's text) does not hide the answers."""
+    response = questionnaire_response({"left": {"relief": "standing-still"}})
+    response["item"][0]["text"] = 5
+    assert only(read(questions, response), "reported-relief-standing-still").side == "left"
+
+
+def test_lax_booleans_are_read_as_fhir_resources_reads_them(questions):
+    """Cap 1 s. "true"/"false" strings in valueBoolean are accepted by fhir.resources (pydantic's lax mode):
+    the reader reads them the same way, so a swelling answered "false" stays an absent finding."""
+    response = questionnaire_response({"left": {"swelling": True}})
+    _first_answer(response)["valueBoolean"] = "false"
+    finding = only(read(questions, response), "leg-swelling")
+    assert (finding.present, finding.side) == (False, "left")
