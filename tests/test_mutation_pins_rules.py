@@ -362,3 +362,66 @@ def test_rule_only_a_red_flag_can_need_a_leg(tmp_path):
     data = _every_section()
     data["signs"]["h"]["red_flag_needs_leg"] = True
     assert _refusal(tmp_path, data).endswith("signs.h.red_flag_needs_leg: only a red flag can need a leg")
+
+
+def _problems(tmp_path, data) -> list[str]:
+    """Each problem of a refused table as 'path: message', without the file and line prefix."""
+    lines = _refusal(tmp_path, data).split("\n  ")
+    assert lines[0] == "broken pattern table:"
+    return [line.split(": ", 1)[1] for line in lines[1:]]
+
+
+_SEVERE = {"sign": "s", "at_least": 7, "same_day_as": ["h"], "line": "{value}/10 on {date}", "reason": "why"}
+CROSS_REFERENCE_BREAKAGES = {
+    "warning-codes-off-a-red-flag": (
+        lambda d: d["signs"]["h"].update(red_flag_warning_codes={"codes": ["X3"], "sign": "w", "reason": "r"}),
+        "signs.h.red_flag_warning_codes: only a red flag can have warning codes"),
+    "warning-sign-derived-of-another-pattern": (
+        lambda d: d["signs"]["w"].update(red_flag=PATTERNS[1]),
+        f"signs.s.red_flag_warning_codes.sign: 'w' must be a derived red flag of {PATTERNS[2]}"),
+    "warning-sign-not-derived": (
+        lambda d: d["signs"]["s"]["red_flag_warning_codes"].update(sign="h") or d["signs"]["h"].update(red_flag=PATTERNS[2]),
+        f"signs.s.red_flag_warning_codes.sign: 'h' must be a derived red flag of {PATTERNS[2]}"),
+    "abi-measurement": (lambda d: d["abi_reading"].update(measurement="nope"), "abi_reading.measurement: unknown measurement 'nope'"),
+    "abi-lasting-band": (lambda d: d["abi_reading"].update(lasting_bands=["nope"]), "abi_reading.lasting_bands[0]: unknown sign 'nope'"),
+    "abi-not-low-band": (lambda d: d["abi_reading"].update(not_low_bands=["mid", "nope"]),
+                         "abi_reading.not_low_bands[1]: unknown sign 'nope'"),
+    "abi-context": (lambda d: d["abi_reading"]["not_reassuring"].update(context_any=["nope"]),
+                    "abi_reading.not_reassuring.context_any[0]: unknown sign 'nope'"),
+    "abi-wound": (lambda d: d["abi_reading"]["not_reassuring"].update(wound_any=["h", "nope"]),
+                  "abi_reading.not_reassuring.wound_any[1]: unknown sign 'nope'"),
+    **{f"dvt-{key}": (lambda d, key=key: d["dvt_status"].update({key: "nope"}), f"dvt_status.{key}: unknown sign 'nope'")
+       for key in ("dvt", "history", "pulmonary_embolism", "swelling")},
+    "dvt-new-symptoms": (lambda d: d["dvt_status"].update(new_symptoms=["s", "nope"]), "dvt_status.new_symptoms[1]: unknown sign 'nope'"),
+    "dvt-chronic-venous": (lambda d: d["dvt_status"].update(chronic_venous=["nope"]), "dvt_status.chronic_venous[0]: unknown sign 'nope'"),
+    "severe-pain-sign-not-an-observation": (lambda d: d.update(severe_pain={**_SEVERE, "sign": "h"}),
+                                            "severe_pain.sign: 'h' is not a sign read from Observation"),
+    "severe-pain-unknown-sign": (lambda d: d.update(severe_pain={**_SEVERE, "sign": "nope"}),
+                                 "severe_pain.sign: 'nope' is not a sign read from Observation"),
+    "severe-pain-same-day": (lambda d: d.update(severe_pain={**_SEVERE, "same_day_as": ["h", "nope"]}),
+                             "severe_pain.same_day_as[1]: unknown sign 'nope'"),
+    "prefetch-key-wrong-type": (lambda d: d["prefetch_keys"].update(extraCond={"resource_type": "Condition", "signs": ["s"], "reason": "r"}),
+                                "prefetch_keys.extraCond.signs[0]: 's' is not a sign read from Condition"),
+    "prefetch-key-unknown-sign": (lambda d: d["prefetch_keys"]["extraObs"].update(signs=["s", "nope"]),
+                                  "prefetch_keys.extraObs.signs[1]: 'nope' is not a sign read from Observation"),
+    "prefetch-key-twice": (lambda d: d["prefetch_keys"].update(otherObs={"resource_type": "Observation", "signs": ["s"], "reason": "r"}),
+                           "prefetch_keys.otherObs.signs[0]: 's' already has the prefetch key 'extraObs'"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CROSS_REFERENCE_BREAKAGES))
+def test_rule_a_broken_cross_reference_is_refused_naming_its_path(tmp_path, name):
+    """rules.cross_check: what the schema cannot say (a sign named elsewhere exists, a warning sign is a derived
+    red flag of the same pattern, one prefetch key per sign) is refused with the exact path and reason, alone."""
+    data = _every_section()
+    assert load(_write(tmp_path, copy.deepcopy(data))) is not None  # the table is valid before the breakage
+    change, expected = CROSS_REFERENCE_BREAKAGES[name]
+    change(data)
+    assert _problems(tmp_path, data) == [expected]
+
+
+def test_rule_a_valid_severe_pain_block_is_accepted_and_read(tmp_path):
+    data = _every_section()
+    data["severe_pain"] = dict(_SEVERE)
+    pain = load(_write(tmp_path, data)).severe_pain
+    assert (pain.sign, pain.at_least, pain.same_day_as) == ("s", 7.0, frozenset({"h"}))
