@@ -214,3 +214,24 @@ def test_rule_bytes_orjson_refuses_in_a_resource_read_whole_are_the_invalid_json
         with pytest.raises(BadRequest) as refused:
             resource.whole()
         assert str(refused.value) == INVALID_JSON, type(resource)
+
+
+@pytest.mark.parametrize("resource", [
+    condition(ICD, "R52"),  # not an Observation: code only
+    observation(LNC, "8302-2", component=[{"code": {"coding": [UNKNOWN_OBS]}}]),  # no component known
+], ids=["condition", "observation-with-components"])
+def test_rule_a_probe_no_value_set_knows_is_never_read_whole(knowledge, resource):
+    """The pre-filter on a probe is exact, not merely generous: a resource it passes is decoded whole, so a
+    number beyond a double's range in a resource nobody reads would become the body's 400. It is skipped."""
+    import orjson
+
+    from builders import bundle, hook_request
+    from cds_service import prefetch
+    raw = orjson.dumps(hook_request(prefetch={"conditions": bundle([{**resource, "note": "PLACEHOLDER"}])}))
+    probes = prefetch.decode(raw.replace(b'"PLACEHOLDER"', b"1e999"))["prefetch"]["conditions"].resources
+    assert _intake(probes, knowledge) == ([], 1, 1, 0, 0)
+
+
+def test_rule_each_probed_condition_in_a_coding_gap_is_counted(knowledge):
+    """Two Conditions in coding gaps are two unknown codes (the count adds up, it does not flag)."""
+    assert _intake(_probed([condition(ICD, "I87.1"), condition(ICD, "I87.1", rid="c-2")]), knowledge)[4] == 2
