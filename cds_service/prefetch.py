@@ -229,18 +229,22 @@ class _Entries(Struct):
     entry: list[_Entry]  # every entry and its resource an object: the common case, probed in one call
 
 
-class _Envelope(Struct):
+class _EnvelopeFields(Struct):
+    """The request's fields besides prefetch, decoded as they are (the envelope check reads them)."""
     hook: Any = UNSET
     hookInstance: Any = UNSET
     context: Any = UNSET
     fhirServer: Any = UNSET
     fhirAuthorization: Any = UNSET
     extension: Any = UNSET
+
+
+class _Envelope(_EnvelopeFields):
     prefetch: dict[str, Raw] | None | UnsetType = UNSET
 
 
 PROBED_FIELDS = tuple(_Probe.__annotations__)  # what records.select and therapy.smoking_status read first
-_ENVELOPE_FIELDS = tuple(f for f in _Envelope.__struct_fields__ if f != "prefetch")
+_ENVELOPE_FIELDS = _EnvelopeFields.__struct_fields__
 _DECODE_ENVELOPE = msgspec.json.Decoder(_Envelope)
 _DECODE_BUNDLE = msgspec.json.Decoder(_Bundle)
 _DECODE_ENTRY = msgspec.json.Decoder(_Entry)
@@ -259,13 +263,7 @@ class _Key(Struct, gc=False):
     link: Any = UNSET
 
 
-class _Request(Struct):
-    hook: Any = UNSET
-    hookInstance: Any = UNSET
-    context: Any = UNSET
-    fhirServer: Any = UNSET
-    fhirAuthorization: Any = UNSET
-    extension: Any = UNSET
+class _Request(_EnvelopeFields):
     prefetch: dict[str, _Key | None] | None | UnsetType = UNSET
 
 
