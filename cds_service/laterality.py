@@ -31,7 +31,8 @@ def combine(sides: Iterable[Side | None]) -> Side | None:
         return None
     if "bilateral" in found or {"left", "right"} <= found:
         return "bilateral"
-    return found.pop()
+    (side,) = found  # one side only, once bilateral is ruled out: unpacking says so (a set's pop would not)
+    return side
 
 
 def from_text(text: str | None) -> Side | None:

@@ -8,7 +8,7 @@ from cds_service.terminology import SNOMED
 
 
 @pytest.mark.parametrize("sides,expected", [([], None), (["left"], "left"), (["left", "left"], "left"),
-                                            (["left", "right"], "bilateral"), (["right", "bilateral"], "bilateral"),
+                                            (["left", "right"], "bilateral"), (["right", "bilateral"], "bilateral"), (["bilateral", "left"], "bilateral"), (["bilateral"], "bilateral"),
                                             ([None, "right"], "right")])
 def test_combine(sides, expected):
     assert laterality.combine(sides) == expected
