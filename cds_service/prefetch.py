@@ -268,7 +268,7 @@ class _Request(_EnvelopeFields):
 
 
 class _RawPrefetch(Struct):
-    prefetch: dict[str, Raw]
+    prefetch: dict[str, Raw] | None = None
 
 
 class _RawEntries(Struct):
@@ -276,7 +276,7 @@ class _RawEntries(Struct):
 
 
 class _RawBundles(Struct):
-    prefetch: dict[str, _RawEntries | None]
+    prefetch: dict[str, _RawEntries | None] | None = None
 
 
 _DECODE_REQUEST = msgspec.json.Decoder(_Request)
@@ -301,7 +301,10 @@ class Searchset(dict):
 
 class _Body:
     """The request's bytes, split into Bundle entries when the first entry is wanted whole (one
-    skip-only msgspec scan for every key: the typed pass accepted the body, so this one does too)."""
+    skip-only msgspec scan for every key). This scan must accept every body the typed pass accepted:
+    its types accept every value the typed pass's types accept for the fields both declare (prefetch
+    and a key may be null, entry may be null), because a key given twice is checked each time it
+    appears, and only the last one counts (as in orjson): ``"prefetch": null, "prefetch": {...}``."""
 
     __slots__ = ("raw", "bundles")
 
@@ -311,14 +314,18 @@ class _Body:
 
     def entries(self, name: str) -> list[Raw]:
         if self.bundles is None:
-            self.bundles = _DECODE_RAW_BUNDLES.decode(self.raw).prefetch
-        bundle = self.bundles[name]
-        assert bundle is not None and bundle.entry is not None  # a Bundle with entries in the typed pass
+            keys = _DECODE_RAW_BUNDLES.decode(self.raw).prefetch
+            assert keys is not None  # the same last value the typed pass kept: an object
+            self.bundles = keys
+        bundle = self.bundles[name]  # the same last value the typed pass kept: a Bundle with entries
+        assert bundle is not None and bundle.entry is not None
         return bundle.entry
 
     def key(self, name: str) -> Any:
         """A key that is not a Bundle with entries (an OperationOutcome, a Patient: rare), decoded whole."""
-        return orjson.loads(memoryview(_DECODE_RAW_PREFETCH.decode(self.raw).prefetch[name]))
+        keys = _DECODE_RAW_PREFETCH.decode(self.raw).prefetch
+        assert keys is not None  # the same last value the typed pass kept: an object
+        return orjson.loads(memoryview(keys[name]))
 
 
 class _EntryBytes:

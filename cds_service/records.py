@@ -283,12 +283,18 @@ READERS: dict[str, Callable[[Any], Fields]] = {
 
 
 # A QuestionnaireResponse to our Questionnaire: the fields answers.py reads (its groups, their
-# answered items and the first answer's value), checked as fhir.resources checks them; everything
-# else in the response is not read, so not checked (issue 23: no fhir.resources model per request).
-_ANSWER_VALUE = {"valueBoolean": _boolean, "valueDecimal": _decimal, "valueInteger": _integer, "valueDate": _date_time,
-                 "valueDateTime": _date_time, "valueTime": _string, "valueString": _string, "valueUri": _uri,
-                 "valueAttachment": _present, "valueCoding": _coding, "valueQuantity": _quantity,
-                 "valueReference": _reference}
+# answered items and the first answer's valueBoolean or valueCoding), checked as fhir.resources checks
+# them; everything else in the response is not read, so not checked (issue 23: no fhir.resources model
+# per request). The other value[x] of an answer are only counted, so that an answer holding two values
+# is refused as fhir.resources refuses it; their contents are not checked (an integer answer written
+# 200.0 to a question we do not ask does not hide the answers we read).
+def _unchecked(value: Any) -> Any:
+    return value
+
+
+_ANSWER_VALUE = {"valueBoolean": _boolean, "valueCoding": _coding, **dict.fromkeys((
+    "valueDecimal", "valueInteger", "valueDate", "valueDateTime", "valueTime", "valueString", "valueUri",
+    "valueAttachment", "valueQuantity", "valueReference"), _unchecked)}
 _answer = _object("QuestionnaireResponseAnswer", _ANSWER_VALUE, choices=(tuple(_ANSWER_VALUE),))
 _answered = _object("QuestionnaireResponseItem", {"linkId": _string, "answer": _list(_answer)}, required=("linkId",))
 _group = _object("QuestionnaireResponseItem", {"linkId": _string, "item": _list(_answered)}, required=("linkId",))

@@ -161,6 +161,7 @@ READ_FIELD_BREAKAGES = {
     "answered-item-without-linkid": lambda r: r["item"][0]["item"][0].pop("linkId"),
     "null-in-the-answers": lambda r: r["item"][0]["item"][0].update(answer=[None]),
     "two-values-in-one-answer": lambda r: _first_answer(r).update(valueBoolean=True),
+    "a-coding-and-an-integer-in-one-answer": lambda r: _first_answer(r).update(valueInteger=3),
     "coding-code-with-two-spaces": lambda r: _first_answer(r)["valueCoding"].update(code="standing  still"),
     "boolean-that-is-not-one": lambda r: r["item"][0]["item"][0].update(answer=[{"valueBoolean": "maybe"}]),
 }
@@ -195,3 +196,13 @@ def test_lax_booleans_are_read_as_fhir_resources_reads_them(questions):
     _first_answer(response)["valueBoolean"] = "false"
     finding = only(read(questions, response), "leg-swelling")
     assert (finding.present, finding.side) == (False, "left")
+
+
+@pytest.mark.parametrize("value", [200, 200.0, "200", True])
+def test_an_answer_to_a_question_we_do_not_ask_is_not_checked(questions, value):
+    """Cap 1 s. An integer item the EHR added (written 200.0, "200" or true, which fhir.resources's lax
+    integer accepts) does not hide the answers we read: only the answers' valueBoolean and valueCoding
+    are read, so only they are checked (found by review: the whole response was dropped as malformed)."""
+    response = questionnaire_response({"left": {"relief": "standing-still"}})
+    response["item"][0]["item"].append({"linkId": "left-leg.walking-metres", "answer": [{"valueInteger": value}]})
+    assert only(read(questions, response), "reported-relief-standing-still").side == "left"
