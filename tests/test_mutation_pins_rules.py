@@ -157,38 +157,6 @@ def test_rule_zero_weights_and_the_smallest_window_are_valid(table):
     assert parse(data).signs[sign].lookback_days == 1
 
 
-def test_rule_each_sign_key_is_read_into_its_own_field(tmp_path):
-    """A minimal table: one sign with every key set, one measurement, one combination, defaults elsewhere."""
-    signs = {
-        "s": {"seed": "why", "read_from": ["Observation"], "discriminating": True, "discriminating_with_exertional": True,
-              "exertional": True, "acute": True, "lookback_days": 7, "history_sign": "h", "measurement": "m",
-              "red_flag": PATTERNS[2], "red_flag_requires_any": ["h"], "done_marker": True,
-              "present": {"supports": {PATTERNS[0]: 2}, "against": {PATTERNS[1]: 1.5}}, "absent": {"against": {PATTERNS[3]: 1}}},
-        "h": {"read_from": ["Condition"]},
-        "band": {"derived": True},
-        "combo": {"derived": True},
-    }
-    data = _minimal(signs, {"m": {"source": "G1", "bands": [{"sign": "band"}]}}, {"combo": {"all_of": ["s"], "any_of": ["h"]}})
-    rules = load(_write(tmp_path, data))
-    s = rules.signs["s"]
-    assert (s.id, s.seed, s.read_from, s.derived) == ("s", "why", frozenset({"Observation"}), False)
-    assert s.discriminating and s.discriminating_with_exertional and s.exertional and s.acute and s.done_marker
-    assert (s.lookback_days, s.history_sign, s.measurement, s.red_flag) == (7, "h", "m", PATTERNS[2])
-    assert s.red_flag_requires_any == ("h",)
-    assert s.present.supports == {PATTERNS[0]: 2.0} and s.present.against == {PATTERNS[1]: 1.5}
-    assert s.absent.supports == {} and s.absent.against == {PATTERNS[3]: 1.0}
-    h = rules.signs["h"]
-    assert not (h.discriminating or h.discriminating_with_exertional or h.exertional or h.acute or h.done_marker)
-    assert (h.seed, h.lookback_days, h.red_flag, h.red_flag_requires_any) == ("", None, None, ())
-    assert rules.signs["band"].derived
-    m = rules.measurements["m"]
-    assert (m.source, m.recent_days, m.bands[0].label, m.bands[0].max, m.bands[0].below) == ("G1", 365, "band", None, None)
-    c = rules.combinations["combo"]
-    assert (c.all_of, c.any_of, c.within_days, c.recent_days) == (("s",), ("h",), 14, 14)
-    assert (rules.min_score, rules.strong_score, rules.laterality_signs) == (3.0, 6.0, frozenset())
-    assert rules.red_flags() == {"s": s}
-
-
 def test_rule_the_scoring_thresholds_and_windows_come_from_the_table(table):
     data = copy.deepcopy(table)
     data["scoring"] = {"min_score": 4, "strong_score": 8}
@@ -202,10 +170,13 @@ def test_rule_the_scoring_thresholds_and_windows_come_from_the_table(table):
 
 
 def test_rule_the_first_band_that_holds_wins_and_an_open_band_holds_any_value(tmp_path):
-    data = _minimal({"low": {"derived": True}, "open": {"derived": True}, "last": {"derived": True}},
-                    {"m": {"source": "G1", "bands": [{"sign": "low", "max": 0.5}, {"sign": "open"}, {"sign": "last"}]}})
+    """Measurement.band: max is inclusive, below exclusive; an open band takes every value the bands before it
+    do not (rules.cross_check refuses a table whose last band is closed)."""
+    data = _minimal({"low": {"derived": True}, "mid": {"derived": True}, "open": {"derived": True}, "last": {"derived": True}},
+                    {"m": {"source": "G1", "bands": [{"sign": "low", "max": 0.5}, {"sign": "mid", "below": 1.4},
+                                                     {"sign": "open"}, {"sign": "last"}]}})
     m = load(_write(tmp_path, data)).measurements["m"]
-    assert [m.band(v).sign for v in (0.5, 0.51, 9.0)] == ["low", "open", "open"]
+    assert [m.band(v).sign for v in (0.5, 0.51, 1.39, 1.4, 9.0)] == ["low", "mid", "mid", "open", "open"]
 
 
 def test_rule_checking_goes_on_past_a_broken_sign_or_measurement(table, tmp_path):
@@ -322,6 +293,7 @@ def test_rule_every_section_of_the_table_is_read_into_its_own_field(tmp_path):
         dvt_status=DvtStatus(pattern=p1, source="dvt why", dvt="s", history="h", pulmonary_embolism="w", new_symptoms=("s", "h"),
                              new_within_days=21, chronic_venous=("low",), swelling="mid"))
     assert rules.patterns is not None and set(rules.patterns) == set(PATTERNS)
+    assert rules.red_flags() == {"s": expected_signs["s"], "w": expected_signs["w"]}
 
 
 def test_rule_absent_optional_keys_read_as_their_documented_defaults(tmp_path):
@@ -335,7 +307,9 @@ def test_rule_absent_optional_keys_read_as_their_documented_defaults(tmp_path):
         del data[key]
     data["measurements"]["m"] = {"source": "G1", "bands": [{"sign": "open"}]}
     data["combinations"]["combo"] = {"all_of": ["s"], "any_of": ["h"]}
+    data["laterality_signs"] = []
     rules = load(_write(tmp_path, data))
+    assert rules.laterality_signs == frozenset()
     plain = rules.signs["h"]
     assert plain == Sign(id="h", read_from=frozenset({"Condition"}))
     assert [type(getattr(plain, f)) for f in ("derived", "discriminating", "discriminating_with_exertional", "exertional",
@@ -350,20 +324,6 @@ def test_rule_absent_optional_keys_read_as_their_documented_defaults(tmp_path):
     assert (rules.abi_reading, rules.dvt_status, rules.severe_pain, rules.prefetch_keys) == (None, None, None, {})
 
 
-def test_rule_the_last_band_catches_every_value_the_others_do_not(tmp_path):
-    """Measurement.band: the first band that holds wins; max is inclusive, below exclusive; the open last band
-    takes the rest (rules.cross_check refuses a table whose last band is closed)."""
-    m = load(_write(tmp_path, _every_section())).measurements["m"]
-    assert [m.band(v).sign for v in (0.9, 0.91, 1.39, 1.4, 9.0)] == ["low", "mid", "mid", "open", "open"]
-
-
-def test_rule_only_a_red_flag_can_need_a_leg(tmp_path):
-    """rules.cross_check: red_flag_needs_leg on a sign that is not a red flag is refused, saying where."""
-    data = _every_section()
-    data["signs"]["h"]["red_flag_needs_leg"] = True
-    assert _refusal(tmp_path, data).endswith("signs.h.red_flag_needs_leg: only a red flag can need a leg")
-
-
 def _problems(tmp_path, data) -> list[str]:
     """Each problem of a refused table as 'path: message', without the file and line prefix."""
     lines = _refusal(tmp_path, data).split("\n  ")
@@ -373,6 +333,8 @@ def _problems(tmp_path, data) -> list[str]:
 
 _SEVERE = {"sign": "s", "at_least": 7, "same_day_as": ["h"], "line": "{value}/10 on {date}", "reason": "why"}
 CROSS_REFERENCE_BREAKAGES = {
+    "needs-leg-off-a-red-flag": (lambda d: d["signs"]["h"].update(red_flag_needs_leg=True),
+                                 "signs.h.red_flag_needs_leg: only a red flag can need a leg"),
     "warning-codes-off-a-red-flag": (
         lambda d: d["signs"]["h"].update(red_flag_warning_codes={"codes": ["X3"], "sign": "w", "reason": "r"}),
         "signs.h.red_flag_warning_codes: only a red flag can have warning codes"),
